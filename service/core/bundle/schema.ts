@@ -1,0 +1,37 @@
+/** SPEC §9 evidence bundle, as a zod schema (bundles arrive from outside). */
+import { z } from "zod";
+import { hex32, keyState } from "../ledger/schema.js";
+
+const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x-prefixed bytes32");
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed address");
+const index = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const mapProofSchema = z.strictObject({
+  siblings: z.array(hex32).max(256),
+  leaf: z.union([z.null(), z.strictObject({ key: hex32, stateHash: hex32 })]),
+});
+
+export const bundleSchema = z.strictObject({
+  type: z.literal("keyproof/bundle/v1"),
+  log: z.strictObject({
+    origin: z.string().min(1),
+    verifierKey: z.string().min(1),
+    logId: bytes32,
+    chainId: z.union([z.null(), z.number().int().min(0)]),
+    contract: z.union([z.null(), address]),
+  }),
+  checkpoint: z
+    .string()
+    .min(1)
+    .max(1 << 16),
+  key: z.strictObject({ commitment: hex32, salt: hex32 }),
+  state: keyState,
+  mapProof: mapProofSchema,
+  events: z
+    .array(z.strictObject({ index, entry: z.string(), inclusion: z.array(hex32).max(64) }))
+    .min(1)
+    .max(10_000),
+  anchor: z.union([z.null(), z.strictObject({ size: index, txHash: bytes32, blockNumber: index })]),
+});
+
+export type EvidenceBundle = z.infer<typeof bundleSchema>;

@@ -1,0 +1,256 @@
+/**
+ * The one evidence-bundle verifier (SPEC §9), shared by the buyer's browser,
+ * the verify-bundle CLI and the tests. Pure: the on-chain check is a callback
+ * the caller supplies (an RPC call in Node or in the browser).
+ *
+ * It never stops at the first failure: a buyer (or a judge) sees every check
+ * with its own verdict.
+ */
+import { fromHex, toHex, utf8 } from "../bytes.js";
+import { keyCommitment, orderCommitment } from "../commitment.js";
+import { sha256 } from "../hash.js";
+import { decodeEntry, entryLeafHash, stateHash } from "../ledger/entry.js";
+import type { KeyEvent, KeyState } from "../ledger/schema.js";
+import { verifyInclusion } from "../log/verify.js";
+import { verifyMembership } from "../map/proof.js";
+import { openCheckpoint, type Checkpoint } from "../note/checkpoint.js";
+import { bundleSchema, type EvidenceBundle } from "./schema.js";
+
+export type CheckId = "format" | "log" | "signature" | "commitment" | "inclusion" | "chain" | "state" | "map" | "order" | "anchor";
+
+export interface Check {
+  id: CheckId;
+  ok: boolean | null; // null: not checked (no chain reachable, no order given)
+  detail: string;
+}
+
+export interface KeyFacts {
+  status: KeyState["status"];
+  expired: boolean;
+  issuer: string;
+  holder: string;
+  sku: string;
+  face?: string;
+  batch?: string;
+  expires?: string;
+  issuedAt: string;
+  transfers: { from: string; to: string; time: string }[];
+  sale?: { seller: string; time: string };
+  redeemedAt?: string;
+  voided?: { by: string; time: string; reason: string };
+  orderMatches?: boolean;
+}
+
+export interface BundleReport {
+  ok: boolean;
+  checks: Check[];
+  checkpoint?: Checkpoint;
+  facts?: KeyFacts;
+  bundle?: EvidenceBundle;
+}
+
+/** Reads roots stored on chain for (logId, size); zeros when never anchored. */
+export type AnchorReader = (logId: string, size: bigint) => Promise<{ logRoot: string; mapRoot: string }>;
+
+export interface VerifyOptions {
+  code: string;
+  order?: string;
+  /** Omit when no chain is reachable; the anchor check then reads "not checked". */
+  readAnchor?: AnchorReader;
+  now?: Date;
+}
+
+function attempt(checks: Check[], id: CheckId, fn: () => string): boolean {
+  try {
+    checks.push({ id, ok: true, detail: fn() });
+    return true;
+  } catch (e) {
+    checks.push({ id, ok: false, detail: e instanceof Error ? e.message : String(e) });
+    return false;
+  }
+}
+
+/** Replays a key's events into the facts a buyer cares about and the state they imply. */
+export function keyHistory(events: KeyEvent[], now: Date): { facts: KeyFacts; state: Omit<KeyState, "head" | "index"> } {
+  const first = events[0];
+  if (!first || first.type !== "issue") throw new Error("the first event is not the issue");
+  const facts: KeyFacts = {
+    status: "issued",
+    expired: false,
+    issuer: first.actor,
+    holder: first.actor,
+    sku: first.attrs.sku,
+    issuedAt: first.time,
+    transfers: [],
+    ...(first.attrs.face !== undefined ? { face: first.attrs.face } : {}),
+    ...(first.attrs.batch !== undefined ? { batch: first.attrs.batch } : {}),
+    ...(first.attrs.expires !== undefined ? { expires: first.attrs.expires } : {}),
+  };
+  for (const e of events.slice(1)) {
+    switch (e.type) {
+      case "issue":
+        throw new Error("a key is issued only once");
+      case "transfer":
+        facts.transfers.push({ from: facts.holder, to: e.attrs.to, time: e.time });
+        facts.holder = e.attrs.to;
+        break;
+      case "sell":
+        facts.status = "sold";
+        facts.sale = { seller: e.actor, time: e.time };
+        break;
+      case "redeem":
+        facts.status = "redeemed";
+        facts.redeemedAt = e.time;
+        break;
+      case "void":
+        facts.status = "void";
+        facts.voided = { by: e.actor, time: e.time, reason: e.attrs.reason };
+        break;
+    }
+  }
+  facts.expired = facts.expires !== undefined && Date.parse(facts.expires) < now.getTime();
+  const state = {
+    status: facts.status,
+    issuer: facts.issuer,
+    holder: facts.holder,
+    sku: facts.sku,
+    ...(facts.expires !== undefined ? { expires: facts.expires } : {}),
+    events: events.length,
+  };
+  return { facts, state };
+}
+
+export function logIdOf(origin: string): string {
+  return `0x${toHex(sha256(utf8(origin)))}`;
+}
+
+export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise<BundleReport> {
+  const checks: Check[] = [];
+  const parsed = bundleSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    checks.push({ id: "format", ok: false, detail: `not a KeyProof bundle: ${issue?.path.join(".")} ${issue?.message}` });
+    return { ok: false, checks };
+  }
+  const b = parsed.data;
+  checks.push({ id: "format", ok: true, detail: "well-formed keyproof/bundle/v1" });
+
+  attempt(checks, "log", () => {
+    if (b.log.logId !== logIdOf(b.log.origin)) throw new Error("logId is not H(origin)");
+    if (!b.log.verifierKey.startsWith(`${b.log.origin}+`)) throw new Error("verifier key is not the log's");
+    return `log ${b.log.origin}`;
+  });
+
+  let cp: Checkpoint | undefined;
+  attempt(checks, "signature", () => {
+    cp = openCheckpoint(b.checkpoint, b.log.verifierKey);
+    if (cp.origin !== b.log.origin) throw new Error("checkpoint is from another log");
+    return `checkpoint of size ${cp.size} signed by ${b.log.origin}`;
+  });
+
+  attempt(checks, "commitment", () => {
+    if (keyCommitment(fromHex(b.key.salt, 32), opts.code) !== b.key.commitment) {
+      throw new Error("the code entered does not match this key's commitment");
+    }
+    return "the code entered matches the key's commitment";
+  });
+
+  const events: KeyEvent[] = [];
+  attempt(checks, "inclusion", () => {
+    if (!cp) throw new Error("no verified checkpoint to check against");
+    for (const ev of b.events) {
+      const leaf = fromHex(entryLeafHash(ev.entry), 32);
+      verifyInclusion(
+        BigInt(ev.index),
+        cp.size,
+        leaf,
+        ev.inclusion.map((h) => fromHex(h, 32)),
+        cp.logRoot,
+      );
+      const event = decodeEntry(ev.entry);
+      if (event.type === "participant" || event.key !== b.key.commitment) throw new Error(`entry ${ev.index} is not about this key`);
+      events.push(event);
+    }
+    return `${b.events.length} event(s) are in the log at size ${cp.size}`;
+  });
+
+  attempt(checks, "chain", () => {
+    if (events.length !== b.events.length) throw new Error("events could not be read");
+    let prev: string | null = null;
+    let lastIndex = -1;
+    b.events.forEach((ev, i) => {
+      if (events[i]!.prev !== prev) throw new Error(`event at ${ev.index} does not follow the previous one`);
+      if (ev.index <= lastIndex) throw new Error("events are out of order");
+      prev = entryLeafHash(ev.entry);
+      lastIndex = ev.index;
+    });
+    if (prev !== b.state.head || lastIndex !== b.state.index) throw new Error("the newest event is not the state's head");
+    return "the events form one unbroken history from issue to the newest";
+  });
+
+  let facts: KeyFacts | undefined;
+  attempt(checks, "state", () => {
+    const history = keyHistory(events, opts.now ?? new Date());
+    facts = history.facts;
+    const s = b.state;
+    const h = history.state;
+    if (
+      s.status !== h.status ||
+      s.issuer !== h.issuer ||
+      s.holder !== h.holder ||
+      s.sku !== h.sku ||
+      s.expires !== h.expires ||
+      s.events !== h.events
+    ) {
+      throw new Error("the state does not follow from the events");
+    }
+    return `state ${s.status} follows from the events`;
+  });
+
+  attempt(checks, "map", () => {
+    if (!cp) throw new Error("no verified checkpoint to check against");
+    verifyMembership(fromHex(b.key.commitment, 32), stateHash(b.state), b.mapProof, cp.mapRoot);
+    return "the key's state is committed in the map root";
+  });
+
+  if (opts.order !== undefined && opts.order !== "") {
+    const want = orderCommitment(fromHex(b.key.salt, 32), opts.order);
+    const sale = events.find((e) => e.type === "sell");
+    const matches = sale?.type === "sell" && sale.attrs.order === want;
+    if (facts) facts.orderMatches = matches;
+    checks.push({
+      id: "order",
+      ok: matches,
+      detail: matches ? "the key was sold to this order" : sale ? "the key was sold to another order" : "the key has not been sold",
+    });
+  }
+
+  if (!opts.readAnchor || b.log.contract === null) {
+    checks.push({ id: "anchor", ok: null, detail: "no chain was checked" });
+  } else if (cp) {
+    const checkpoint = cp;
+    try {
+      const onChain = await opts.readAnchor(b.log.logId, checkpoint.size);
+      const logRoot = `0x${toHex(checkpoint.logRoot)}`;
+      const mapRoot = `0x${toHex(checkpoint.mapRoot)}`;
+      if (/^0x0{64}$/.test(onChain.logRoot)) {
+        checks.push({
+          id: "anchor",
+          ok: b.anchor === null ? null : false,
+          detail: b.anchor === null ? "this checkpoint is waiting for the next anchor" : "the chain has no anchor at this size",
+        });
+      } else if (onChain.logRoot.toLowerCase() === logRoot && onChain.mapRoot.toLowerCase() === mapRoot) {
+        checks.push({ id: "anchor", ok: true, detail: `the chain holds this checkpoint's roots at size ${checkpoint.size}` });
+      } else {
+        checks.push({ id: "anchor", ok: false, detail: "the chain holds different roots for this size: the log forked" });
+      }
+    } catch (e) {
+      checks.push({ id: "anchor", ok: null, detail: `chain not reachable: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  } else {
+    checks.push({ id: "anchor", ok: false, detail: "no verified checkpoint to look up" });
+  }
+
+  const ok = checks.every((c) => c.ok !== false);
+  return { ok, checks, bundle: b, ...(cp ? { checkpoint: cp } : {}), ...(facts ? { facts } : {}) };
+}

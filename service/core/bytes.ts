@@ -1,0 +1,72 @@
+/**
+ * Byte helpers shared by every part of the core. Strict by design: every
+ * decoder rejects input that a second encoder would not reproduce, so two
+ * parties never disagree about what a hex or base64 string means.
+ */
+import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js";
+
+export { concatBytes };
+
+const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function toHex(b: Uint8Array): string {
+  return bytesToHex(b);
+}
+
+/** Lowercase hex only, even length; `bytes` pins the decoded length when given. */
+export function fromHex(s: string, bytes?: number): Uint8Array {
+  if (typeof s !== "string" || !HEX_RE.test(s)) throw new TypeError("not lowercase hex");
+  if (bytes !== undefined && s.length !== bytes * 2) throw new TypeError(`expected ${bytes} bytes of hex`);
+  return hexToBytes(s);
+}
+
+export function isHex32(s: unknown): s is string {
+  return typeof s === "string" && s.length === 64 && HEX_RE.test(s);
+}
+
+export function toBase64(b: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < b.length; i++) bin += String.fromCharCode(b[i]!);
+  return btoa(bin);
+}
+
+/** Standard base64 with padding; rejects whitespace, URL alphabet and non-canonical trailing bits. */
+export function fromBase64(s: string): Uint8Array {
+  if (typeof s !== "string" || !BASE64_RE.test(s)) throw new TypeError("not standard base64");
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  if (toBase64(out) !== s) throw new TypeError("non-canonical base64");
+  return out;
+}
+
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Decodes UTF-8, throwing on invalid sequences instead of substituting U+FFFD. */
+export function fromUtf8(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Big-endian unsigned 64-bit encoding, used for LevelDB keys that must sort numerically. */
+export function u64be(n: bigint | number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+export function readU64be(b: Uint8Array, offset = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset);
+}

@@ -1,0 +1,25 @@
+/** An in-memory sparse Merkle map (tests, fixtures, and auditors' replays). */
+import { mapRoot, positionId, proveKey, updateMap, type MapNode, type MapNodeSource, type MapUpdate } from "./sparse-map.js";
+import type { MapProof } from "./proof.js";
+
+export class MemoryMap implements MapNodeSource {
+  private readonly nodes = new Map<string, MapNode>();
+
+  get(depth: number, path: Uint8Array): MapNode | undefined {
+    return this.nodes.get(positionId(depth, path));
+  }
+
+  async update(updates: MapUpdate[]): Promise<Uint8Array> {
+    const { root, writes } = await updateMap(this, updates);
+    for (const w of writes) this.nodes.set(positionId(w.depth, w.path), w.node);
+    return root;
+  }
+
+  root(): Promise<Uint8Array> {
+    return mapRoot(this);
+  }
+
+  prove(key: Uint8Array): Promise<MapProof> {
+    return proveKey(this, key);
+  }
+}

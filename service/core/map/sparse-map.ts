@@ -1,0 +1,136 @@
+/**
+ * The sparse Merkle map's update and proof algorithms over an abstract node
+ * source, so the LevelDB store and the in-memory model share one
+ * implementation. The tree is compressed: a subtree holding one leaf is stored
+ * as that leaf at the subtree's top, so a path is about log2(n) deep.
+ *
+ * Keys are never removed, so a position only ever goes empty -> leaf -> inner:
+ * below a leaf there is never a stored node.
+ */
+import { bitAt, EMPTY_SUBTREE, mapLeaf, mapNode } from "./hashing.js";
+import { describeProof, type MapProof } from "./proof.js";
+
+export type MapNode = { kind: "inner"; hash: Uint8Array } | { kind: "leaf"; hash: Uint8Array; key: Uint8Array; stateHash: Uint8Array };
+
+/** A node position: `depth` bits of `path` (the bits beyond are ignored). */
+export interface MapPosition {
+  depth: number;
+  path: Uint8Array;
+}
+
+export interface MapNodeSource {
+  get(depth: number, path: Uint8Array): MapNode | undefined | Promise<MapNode | undefined>;
+}
+
+export interface MapWrite extends MapPosition {
+  node: MapNode;
+}
+
+export interface MapUpdate {
+  key: Uint8Array;
+  stateHash: Uint8Array;
+}
+
+function leafNode(u: MapUpdate): MapNode {
+  return { kind: "leaf", key: u.key, stateHash: u.stateHash, hash: mapLeaf(u.key, u.stateHash) };
+}
+
+function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** Same path with bit `depth` flipped: the sibling position one level down. */
+export function siblingPath(path: Uint8Array, depth: number): Uint8Array {
+  const p = path.slice();
+  p[depth >> 3]! ^= 0x80 >> (depth & 7);
+  return p;
+}
+
+/**
+ * Applies a batch of updates (at most one per key) and returns the new root and
+ * every node written. Reads each affected position once.
+ */
+export async function updateMap(source: MapNodeSource, updates: MapUpdate[]): Promise<{ root: Uint8Array; writes: MapWrite[] }> {
+  const writes: MapWrite[] = [];
+  const sorted = [...updates].sort((a, b) => compareKeys(a.key, b.key));
+  for (let i = 1; i < sorted.length; i++) {
+    if (compareKeys(sorted[i - 1]!.key, sorted[i]!.key) === 0) throw new Error("duplicate key in one map update");
+  }
+
+  const emit = (depth: number, path: Uint8Array, node: MapNode): Uint8Array => {
+    writes.push({ depth, path, node });
+    return node.hash;
+  };
+
+  // A subtree with no stored nodes below it, holding exactly `items`.
+  const build = (depth: number, items: MapUpdate[]): Uint8Array => {
+    const path = items[0]!.key;
+    if (items.length === 1) return emit(depth, path, leafNode(items[0]!));
+    const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
+    const left = split === -1 ? items : items.slice(0, split);
+    const right = split === -1 ? [] : items.slice(split);
+    const l = left.length ? build(depth + 1, left) : EMPTY_SUBTREE;
+    const r = right.length ? build(depth + 1, right) : EMPTY_SUBTREE;
+    return emit(depth, path, { kind: "inner", hash: mapNode(l, r) });
+  };
+
+  const update = async (depth: number, items: MapUpdate[]): Promise<Uint8Array> => {
+    const path = items[0]!.key;
+    const node = await source.get(depth, path);
+    if (!node) return build(depth, items);
+    if (node.kind === "leaf") {
+      const replaced = items.some((u) => compareKeys(u.key, node.key) === 0);
+      const merged = replaced ? items : [...items, { key: node.key, stateHash: node.stateHash }].sort((a, b) => compareKeys(a.key, b.key));
+      return build(depth, merged);
+    }
+    const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
+    const left = split === -1 ? items : items.slice(0, split);
+    const right = split === -1 ? [] : items.slice(split);
+    const childHash = async (side: MapUpdate[], bit: 0 | 1): Promise<Uint8Array> => {
+      if (side.length) return update(depth + 1, side);
+      const p = bitAt(path, depth) === bit ? path : siblingPath(path, depth);
+      return (await source.get(depth + 1, p))?.hash ?? EMPTY_SUBTREE;
+    };
+    const l = await childHash(left, 0);
+    const r = await childHash(right, 1);
+    return emit(depth, path, { kind: "inner", hash: mapNode(l, r) });
+  };
+
+  if (sorted.length === 0) {
+    return { root: (await source.get(0, new Uint8Array(32)))?.hash ?? EMPTY_SUBTREE, writes };
+  }
+  const root = await update(0, sorted);
+  return { root, writes };
+}
+
+/** Builds the SPEC §5 proof for `key` (membership or absence). */
+export async function proveKey(source: MapNodeSource, key: Uint8Array): Promise<MapProof> {
+  const siblings: Uint8Array[] = [];
+  let depth = 0;
+  let node = await source.get(0, key);
+  while (node?.kind === "inner") {
+    const sibling = await source.get(depth + 1, siblingPath(key, depth));
+    siblings.push(sibling?.hash ?? EMPTY_SUBTREE);
+    depth++;
+    node = await source.get(depth, key);
+  }
+  return describeProof(siblings, node?.kind === "leaf" ? { key: node.key, stateHash: node.stateHash } : null);
+}
+
+/** The root hash held by a source (the empty map's root when it holds nothing). */
+export async function mapRoot(source: MapNodeSource): Promise<Uint8Array> {
+  return (await source.get(0, new Uint8Array(32)))?.hash ?? EMPTY_SUBTREE;
+}
+
+/** Positions are addressed by depth and the path's first `depth` bits. */
+export function positionId(depth: number, path: Uint8Array): string {
+  const bytes = Math.ceil(depth / 8);
+  let s = depth.toString(16).padStart(3, "0");
+  for (let i = 0; i < bytes; i++) {
+    let b = path[i]!;
+    if (i === bytes - 1 && depth % 8) b &= (0xff << (8 - (depth % 8))) & 0xff;
+    s += b.toString(16).padStart(2, "0");
+  }
+  return s;
+}
