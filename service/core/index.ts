@@ -21,3 +21,4 @@ export * from "./note/note.js";
 export * from "./note/checkpoint.js";
 export * from "./bundle/schema.js";
 export * from "./bundle/verify.js";
+export * from "./ledger/replay.js";

@@ -1,0 +1,497 @@
+/**
+ * The KeyProof ledger on LevelDB: validates event requests against the state
+ * machine, appends them to the log and the map, and signs a checkpoint — all
+ * in ONE LevelDB batch per group of requests (group commit), so a crash keeps
+ * either a whole batch or none of it. A single sequencer serializes writers;
+ * requests that arrive while a batch is being written share the next batch.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { ClassicLevel } from "classic-level";
+import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
+import { codeLookup, keyCommitment, normalizeCode, orderCommitment } from "../core/commitment.js";
+import { KeyProofError, type ErrorBody } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { encodeEvent, encodeState, stateHash } from "../core/ledger/entry.js";
+import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
+import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
+import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
+import { CompactRange } from "../core/log/compact-range.js";
+import { leafHash } from "../core/log/hashing.js";
+import { EMPTY_SUBTREE } from "../core/map/hashing.js";
+import type { MapProof } from "../core/map/proof.js";
+import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
+import { openNote, createSigner, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
+import { K } from "./keys.js";
+import { LogStore } from "./log-store.js";
+import { MapStore, type BatchOp, type Db } from "./map-store.js";
+
+export interface LedgerOptions {
+  dir: string;
+  origin: string;
+  signingSeed: Uint8Array;
+  pepper: Uint8Array;
+  now?: () => Date;
+  /** Upper bound on events per group commit. */
+  maxBatchEvents?: number;
+  mapCacheSize?: number;
+}
+
+export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
+
+export interface SubmitAnswer {
+  results: EventResult[];
+  checkpoint: string;
+}
+
+export interface Submission {
+  actor: string;
+  requests: unknown[];
+  idempotencyKey?: string;
+  /** For participant requests: the hash of the API token to bind to the new id, by request position. */
+  tokenHashes?: (Uint8Array | undefined)[];
+}
+
+interface Pending {
+  sub: Submission;
+  resolve: (a: SubmitAnswer) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Meta {
+  size: number;
+  lastTime: string;
+}
+
+interface KeyRef {
+  commitment: string;
+  salt: Uint8Array;
+}
+
+const ZERO_HEAD = "0".repeat(64);
+
+function errorResult(e: unknown): EventResult {
+  if (e instanceof KeyProofError) return { ok: false, error: e.toJSON() };
+  throw e;
+}
+
+export class Ledger {
+  readonly log: LogStore;
+  readonly map: MapStore;
+  readonly signer: NoteSigner;
+  readonly verifierKey: string;
+  private range!: CompactRange;
+  private meta!: Meta;
+  private latest!: { note: string; checkpoint: Checkpoint };
+  private readonly participants = new Map<string, Participant>([[OPERATOR_ID, OPERATOR]]);
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private readonly now: () => Date;
+  private readonly maxBatchEvents: number;
+  /** Observers (metrics) of each durable batch. */
+  onBatch?: (info: { events: number; requests: number; ms: number }) => void;
+
+  private constructor(
+    readonly db: Db,
+    private readonly opts: LedgerOptions,
+  ) {
+    this.log = new LogStore(db);
+    this.map = new MapStore(db, opts.mapCacheSize);
+    this.signer = createSigner(opts.origin, opts.signingSeed);
+    this.verifierKey = formatVerifierKey(this.signer);
+    this.now = opts.now ?? (() => new Date());
+    this.maxBatchEvents = opts.maxBatchEvents ?? 20_000;
+  }
+
+  static async open(opts: LedgerOptions): Promise<Ledger> {
+    mkdirSync(opts.dir, { recursive: true });
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path.resolve(opts.dir), { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    const ledger = new Ledger(db, opts);
+    await ledger.load();
+    return ledger;
+  }
+
+  private async load(): Promise<void> {
+    const raw = await this.db.get(K.meta);
+    this.meta = raw ? (JSON.parse(fromUtf8(raw)) as Meta) : { size: 0, lastTime: "1970-01-01T00:00:00.000Z" };
+    const size = BigInt(this.meta.size);
+    const border = CompactRange.borderOf(size);
+    const nodes = await this.log.nodes(border);
+    this.range = CompactRange.fromNodes(size, (id) => nodes.get(`${id.level}/${id.index}`)!);
+    for await (const [, v] of this.db.iterator(K.participantRange)) {
+      const p = JSON.parse(fromUtf8(v)) as Participant;
+      this.participants.set(p.id, p);
+    }
+    const note = await this.db.get(K.checkpoint(size));
+    if (note) {
+      const text = fromUtf8(note);
+      const checkpoint = parseCheckpoint(openNote(text, [this.signer]).text);
+      if (checkpoint.origin !== this.opts.origin) {
+        throw new Error(`data directory holds the log ${checkpoint.origin}, not ${this.opts.origin}`);
+      }
+      this.latest = { note: text, checkpoint };
+    } else if (size === 0n) {
+      // A fresh log: sign the empty checkpoint so that readers always have one.
+      const checkpoint = { origin: this.opts.origin, size: 0n, logRoot: this.range.root(), mapRoot: EMPTY_SUBTREE };
+      const text = signCheckpoint(checkpoint, this.signer);
+      await this.db.put(K.checkpoint(0), utf8(text));
+      this.latest = { note: text, checkpoint };
+    } else {
+      throw new Error(`checkpoint for size ${size} is missing: the data directory is damaged`);
+    }
+    if (this.range.size !== this.latest.checkpoint.size || toHex(this.range.root()) !== toHex(this.latest.checkpoint.logRoot)) {
+      throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
+    }
+  }
+
+  get size(): bigint {
+    return this.range.size;
+  }
+
+  get checkpoint(): { note: string; checkpoint: Checkpoint } {
+    return this.latest;
+  }
+
+  participant(id: string): Participant | undefined {
+    return this.participants.get(id);
+  }
+
+  allParticipants(): Participant[] {
+    return [...this.participants.values()];
+  }
+
+  /** Appends; resolves once the batch holding these requests is durable. */
+  submit(sub: Submission): Promise<SubmitAnswer> {
+    if (this.closed) return Promise.reject(new Error("ledger is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ sub, resolve, reject });
+      if (!this.running) this.running = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const group: Pending[] = [];
+        let events = 0;
+        while (this.queue.length > 0 && (group.length === 0 || events + this.queue[0]!.sub.requests.length <= this.maxBatchEvents)) {
+          const p = this.queue.shift()!;
+          events += p.sub.requests.length;
+          group.push(p);
+        }
+        try {
+          const answers = await this.commitGroup(group.map((p) => p.sub));
+          group.forEach((p, i) => p.resolve(answers[i]!));
+        } catch (e) {
+          for (const p of group) p.reject(e);
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** Waits for queued batches, then closes the database. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+    await this.db.close();
+  }
+
+  private timeNow(): string {
+    const t = this.now().toISOString();
+    if (t > this.meta.lastTime) this.meta = { ...this.meta, lastTime: t };
+    return this.meta.lastTime;
+  }
+
+  private async commitGroup(subs: Submission[]): Promise<SubmitAnswer[]> {
+    const started = performance.now();
+    const answers: (SubmitAnswer | undefined)[] = new Array(subs.length);
+    // Idempotent replays: answered from the stored first answer, appending nothing.
+    const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
+    const stored = await this.db.getMany(idemKeys.filter((k) => k !== undefined) as Uint8Array[]);
+    let si = 0;
+    const inGroup = new Map<string, number>();
+    const live: number[] = [];
+    subs.forEach((s, i) => {
+      const k = idemKeys[i];
+      if (k) {
+        const v = stored[si++];
+        if (v) {
+          answers[i] = JSON.parse(fromUtf8(v)) as SubmitAnswer;
+          return;
+        }
+        const ks = toHex(k);
+        if (inGroup.has(ks)) return; // answered below with the twin's answer
+        inGroup.set(ks, i);
+      }
+      live.push(i);
+    });
+
+    const savedMeta = this.meta;
+    const range = this.range.clone();
+    const ops: BatchOp[] = [];
+    const overlay = new OverlayView(await this.loadView(subs, live));
+    const newCodes = new Map<string, KeyRef>(); // hmac hex -> key, for codes issued in this group
+    const newSalts = new Map<string, Uint8Array>();
+    const touched = new Map<string, KeyState>();
+    const baseSize = range.size;
+
+    for (const i of live) {
+      const sub = subs[i]!;
+      const results: EventResult[] = [];
+      for (let r = 0; r < sub.requests.length; r++) {
+        try {
+          const req = this.parseRequest(sub.requests[r]);
+          const ref = await this.resolveKey(req, overlay, newCodes, newSalts);
+          const event = this.buildEvent(sub.actor, req, ref, overlay);
+          const entry = encodeEvent(event);
+          const leaf = leafHash(utf8(entry));
+          const index = range.size;
+          const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
+          overlay.apply(effect);
+          for (const n of range.append(leaf)) ops.push({ type: "put", key: K.node(n.level, n.index), value: n.hash });
+          ops.push({ type: "put", key: K.entry(index), value: utf8(entry) });
+          if (effect.kind === "participant") {
+            ops.push({ type: "put", key: K.participant(effect.participant.id), value: utf8(JSON.stringify(effect.participant)) });
+            const tokenHash = sub.tokenHashes?.[r];
+            if (tokenHash) ops.push({ type: "put", key: K.token(tokenHash), value: utf8(effect.participant.id) });
+          } else {
+            const c = fromHex(effect.key, 32);
+            touched.set(effect.key, effect.state);
+            ops.push({ type: "put", key: K.keyEvent(c, index), value: new Uint8Array(0) });
+            if (req.type === "issue" && ref) {
+              ops.push({ type: "put", key: K.salt(c), value: ref.salt });
+              ops.push({ type: "put", key: K.codeIndex(fromHex(this.codeMac(req.code), 32)), value: concatBytes(c, ref.salt) });
+              newCodes.set(this.codeMac(req.code), ref);
+              newSalts.set(ref.commitment, ref.salt);
+            }
+          }
+          results.push({ ok: true, index: Number(index), key: effect.kind === "key" ? effect.key : null, leafHash: toHex(leaf) });
+        } catch (e) {
+          results.push(errorResult(e));
+        }
+      }
+      answers[i] = { results, checkpoint: "" };
+    }
+
+    const accepted = range.size - baseSize;
+    let latest = this.latest;
+    let mapWrites: Awaited<ReturnType<MapStore["prepare"]>>["writes"] = [];
+    if (accepted > 0n) {
+      for (const [key, state] of touched) ops.push({ type: "put", key: K.state(fromHex(key, 32)), value: utf8(encodeState(state)) });
+      const prepared = await this.map.prepare([...touched].map(([key, state]) => ({ key: fromHex(key, 32), stateHash: stateHash(state) })));
+      mapWrites = prepared.writes;
+      ops.push(...this.map.ops(prepared.writes, range.size));
+      const checkpoint: Checkpoint = { origin: this.opts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
+      const note = signCheckpoint(checkpoint, this.signer);
+      ops.push({ type: "put", key: K.checkpoint(range.size), value: utf8(note) });
+      latest = { note, checkpoint };
+      ops.push({ type: "put", key: K.meta, value: utf8(JSON.stringify({ size: Number(range.size), lastTime: this.meta.lastTime })) });
+    }
+    for (const i of live) answers[i]!.checkpoint = latest.note;
+    subs.forEach((_, i) => {
+      const k = idemKeys[i];
+      if (!k || answers[i]) return;
+      answers[i] = answers[inGroup.get(toHex(k))!];
+    });
+    for (const i of live) {
+      const k = idemKeys[i];
+      if (k) ops.push({ type: "put", key: k, value: utf8(JSON.stringify(answers[i])) });
+    }
+
+    try {
+      if (ops.length > 0) await this.db.batch(ops, { sync: true });
+    } catch (e) {
+      this.meta = savedMeta;
+      throw e;
+    }
+    // Durable: publish the new state in memory.
+    this.range = range;
+    this.latest = latest;
+    this.map.commit(mapWrites);
+    for (const [id, p] of overlay.participants) this.participants.set(id, p);
+    this.onBatch?.({
+      events: Number(accepted),
+      requests: subs.reduce((n, s) => n + s.requests.length, 0),
+      ms: performance.now() - started,
+    });
+    return answers as SubmitAnswer[];
+  }
+
+  private parseRequest(raw: unknown): EventRequest {
+    const r = eventRequest.safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+      throw new KeyProofError("INVALID_INPUT", `${where}${issue?.message ?? "invalid event request"}`);
+    }
+    return r.data;
+  }
+
+  private codeMac(code: string): string {
+    return toHex(codeLookup(this.opts.pepper, code));
+  }
+
+  /** Preloads the key states a group needs, in one read. */
+  private async loadView(subs: Submission[], live: number[]): Promise<LedgerView> {
+    const macs = new Set<string>();
+    const keys = new Set<string>();
+    for (const i of live) {
+      for (const raw of subs[i]!.requests) {
+        const r = eventRequest.safeParse(raw);
+        if (!r.success || r.data.type === "participant") continue;
+        if (r.data.code !== undefined) {
+          try {
+            macs.add(this.codeMac(r.data.code));
+          } catch {
+            // invalid code: reported when the request is processed
+          }
+        }
+        if (r.data.type !== "issue" && r.data.key !== undefined) keys.add(r.data.key);
+      }
+    }
+    const macList = [...macs];
+    const found = await this.db.getMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
+    this.codeCache = new Map();
+    macList.forEach((m, i) => {
+      const v = found[i];
+      if (v) {
+        const ref = { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) };
+        this.codeCache.set(m, ref);
+        keys.add(ref.commitment);
+      }
+    });
+    const keyList = [...keys];
+    const [states, salts] = await Promise.all([
+      this.db.getMany(keyList.map((k) => K.state(fromHex(k, 32)))),
+      this.db.getMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
+    ]);
+    const stateMap = new Map<string, KeyState>();
+    this.saltCache = new Map();
+    keyList.forEach((k, i) => {
+      const s = states[i];
+      if (s) stateMap.set(k, keyState.parse(JSON.parse(fromUtf8(s))));
+      const salt = salts[i];
+      if (salt) this.saltCache.set(k, salt);
+    });
+    return { participant: (id) => this.participants.get(id), keyState: (k) => stateMap.get(k) };
+  }
+
+  private codeCache = new Map<string, KeyRef>();
+  private saltCache = new Map<string, Uint8Array>();
+
+  private async resolveKey(
+    req: EventRequest,
+    overlay: LedgerView,
+    newCodes: Map<string, KeyRef>,
+    newSalts: Map<string, Uint8Array>,
+  ): Promise<KeyRef | undefined> {
+    if (req.type === "participant") return undefined;
+    if (req.type === "issue") {
+      const mac = this.codeMac(req.code);
+      if (this.codeCache.has(mac) || newCodes.has(mac)) throw new KeyProofError("DUPLICATE_KEY", "this code was already issued");
+      const salt = new Uint8Array(randomBytes(32));
+      return { commitment: keyCommitment(salt, req.code), salt };
+    }
+    if (req.code !== undefined) {
+      normalizeCode(req.code);
+      const mac = this.codeMac(req.code);
+      const ref = newCodes.get(mac) ?? this.codeCache.get(mac);
+      if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
+      return ref;
+    }
+    const commitment = req.key!;
+    const salt = newSalts.get(commitment) ?? this.saltCache.get(commitment);
+    if (!salt || !overlay.keyState(commitment)) throw new KeyProofError("UNKNOWN_KEY", "no key with this commitment was issued");
+    return { commitment, salt };
+  }
+
+  private buildEvent(actor: string, req: EventRequest, ref: KeyRef | undefined, view: LedgerView): LedgerEvent {
+    const time = this.timeNow();
+    const base = { v: 1 as const, actor, time };
+    if (req.type === "participant") {
+      return { ...base, type: "participant", attrs: { id: req.id, role: req.role, name: req.name } };
+    }
+    const key = ref!.commitment;
+    if (req.type === "issue") {
+      const attrs = {
+        sku: req.sku,
+        ...(req.batch !== undefined ? { batch: req.batch } : {}),
+        ...(req.expires !== undefined ? { expires: req.expires } : {}),
+        ...(req.face !== undefined ? { face: req.face } : {}),
+      };
+      return { ...base, type: "issue", key, prev: null, attrs };
+    }
+    const prev = view.keyState(key)?.head ?? ZERO_HEAD;
+    switch (req.type) {
+      case "transfer":
+        return { ...base, type: "transfer", key, prev, attrs: { to: req.to } };
+      case "sell":
+        return { ...base, type: "sell", key, prev, attrs: { order: orderCommitment(ref!.salt, req.order) } };
+      case "redeem":
+        return { ...base, type: "redeem", key, prev, attrs: {} };
+      case "void":
+        return { ...base, type: "void", key, prev, attrs: { reason: req.reason } };
+    }
+  }
+
+  // ---- reads ----------------------------------------------------------------
+
+  async checkpointAt(size: bigint): Promise<string | undefined> {
+    const v = await this.db.get(K.checkpoint(size));
+    return v ? fromUtf8(v) : undefined;
+  }
+
+  async keyState(commitment: string): Promise<KeyState | null> {
+    const v = await this.db.get(K.state(fromHex(commitment, 32)));
+    return v ? keyState.parse(JSON.parse(fromUtf8(v))) : null;
+  }
+
+  /** A map proof for the key against the checkpoint of `size` (default: latest). */
+  mapProof(commitment: string, size: bigint = this.size): Promise<MapProof> {
+    const key = fromHex(commitment, 32);
+    return size === this.size ? this.map.proveLatest(key) : this.map.proveAt(key, size);
+  }
+
+  /** The private index: the key a code was issued as, if any. */
+  async lookupCode(code: string): Promise<KeyRef | undefined> {
+    const v = await this.db.get(K.codeIndex(fromHex(this.codeMac(code), 32)));
+    return v ? { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) } : undefined;
+  }
+
+  /** Log indices of a key's events, oldest first. */
+  async keyEventIndices(commitment: string): Promise<bigint[]> {
+    const out: bigint[] = [];
+    for await (const k of this.db.keys(K.keyEventRange(fromHex(commitment, 32)))) out.push(readU64be(k, 33));
+    return out;
+  }
+
+  async entry(index: bigint): Promise<string> {
+    const v = await this.db.get(K.entry(index));
+    if (!v) throw new Error(`entry ${index} is missing`);
+    return fromUtf8(v);
+  }
+
+  async participantForToken(token: string): Promise<Participant | undefined> {
+    const v = await this.db.get(K.token(sha256(utf8(token))));
+    return v ? this.participants.get(fromUtf8(v)) : undefined;
+  }
+
+  /** Binds a token to the operator (start-up); the token itself is never stored. */
+  async setOperatorToken(token: string): Promise<void> {
+    await this.db.put(K.token(sha256(utf8(token))), utf8(OPERATOR_ID), { sync: true });
+  }
+
+  async hasOperatorToken(): Promise<boolean> {
+    for await (const v of this.db.values({ gte: utf8("t"), lt: utf8("u") })) if (fromUtf8(v) === OPERATOR_ID) return true;
+    return false;
+  }
+}
+
+export function tokenHash(token: string): Uint8Array {
+  return sha256(utf8(token));
+}

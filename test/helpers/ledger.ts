@@ -1,0 +1,36 @@
+/** Opens a ledger in a fresh temporary directory, with participants registered. */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Ledger } from "../../service/store/ledger.js";
+
+export const ORIGIN = "test.keyproof.example/log";
+export const SEED = new Uint8Array(32).fill(3);
+export const PEPPER = new Uint8Array(32).fill(9);
+
+export function tempDir(prefix = "keyproof-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function openLedger(dir = tempDir()): Promise<Ledger> {
+  return Ledger.open({ dir, origin: ORIGIN, signingSeed: SEED, pepper: PEPPER });
+}
+
+/** Registers issuers "acme" and "globex" and sellers "shop-a" and "shop-b". */
+export async function withParticipants(ledger: Ledger): Promise<Ledger> {
+  const a = await ledger.submit({
+    actor: "operator",
+    requests: [
+      { type: "participant", id: "acme", role: "issuer", name: "Acme Games" },
+      { type: "participant", id: "globex", role: "issuer", name: "Globex Cards" },
+      { type: "participant", id: "shop-a", role: "seller", name: "Shop A" },
+      { type: "participant", id: "shop-b", role: "seller", name: "Shop B" },
+    ],
+  });
+  if (!a.results.every((r) => r.ok)) throw new Error(`could not register participants: ${JSON.stringify(a.results)}`);
+  return ledger;
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
