@@ -18,7 +18,7 @@ export default defineConfig({
     version: SOLC_VERSION,
     path: require.resolve("solc/soljson.js"),
     settings: {
-      optimizer: { enabled: true, runs: 10_000 },
+      optimizer: { enabled: true, runs: 1_000_000 },
       evmVersion: "cancun",
     },
   },

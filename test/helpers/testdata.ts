@@ -11,6 +11,11 @@ if (!existsSync(TESTDATA)) {
   throw new Error(`shared test vectors not found at ${TESTDATA} (set KEYPROOF_TESTDATA)`);
 }
 
+/** JSON.parse, but integers too large for a double (2^64 - 1 appears) are kept exact, as strings. */
+function parseExact(text: string): unknown {
+  return JSON.parse(text.replace(/(:\s*)(\d{16,})/g, '$1"$2"'));
+}
+
 /** Every *.json file under dir, recursively, with its path relative to TESTDATA. */
 export function vectorFiles(dir: string): { name: string; data: unknown }[] {
   const out: { name: string; data: unknown }[] = [];
@@ -18,7 +23,7 @@ export function vectorFiles(dir: string): { name: string; data: unknown }[] {
     for (const f of readdirSync(d).sort()) {
       const p = path.join(d, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (f.endsWith(".json")) out.push({ name: path.relative(TESTDATA, p), data: JSON.parse(readFileSync(p, "utf8")) });
+      else if (f.endsWith(".json")) out.push({ name: path.relative(TESTDATA, p), data: parseExact(readFileSync(p, "utf8")) });
     }
   };
   walk(path.join(TESTDATA, dir));
@@ -26,8 +31,8 @@ export function vectorFiles(dir: string): { name: string; data: unknown }[] {
 }
 
 export interface InclusionVector {
-  leafIdx: number;
-  treeSize: number;
+  leafIdx: number | string;
+  treeSize: number | string;
   root: string;
   leafHash: string;
   proof: string[] | null;
@@ -36,8 +41,8 @@ export interface InclusionVector {
 }
 
 export interface ConsistencyVector {
-  size1: number;
-  size2: number;
+  size1: number | string;
+  size2: number | string;
   root1: string;
   root2: string;
   proof: string[] | null;
