@@ -44,7 +44,11 @@ function compileNaive(): { abi: unknown[]; bytecode: string } {
       JSON.stringify({
         language: "Solidity",
         sources: { "Naive.sol": { content: NAIVE } },
-        settings: { optimizer: { enabled: true, runs: 10000 }, evmVersion: "cancun", outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+        settings: {
+          optimizer: { enabled: true, runs: 10000 },
+          evmVersion: "cancun",
+          outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+        },
       }),
     ),
   );
@@ -73,7 +77,9 @@ for (const [label, size] of SIZES) {
 
 const naive = compileNaive();
 const factory = new ethers.ContractFactory(naive.abi as never, naive.bytecode, admin);
-const registry = (await factory.deploy()) as unknown as { record: (k: string[], s: string[]) => Promise<{ wait(): Promise<{ gasUsed: bigint }> }> };
+const registry = (await factory.deploy()) as unknown as {
+  record: (k: string[], s: string[]) => Promise<{ wait(): Promise<{ gasUsed: bigint }> }>;
+};
 const BATCH = 200;
 const keys = Array.from({ length: BATCH }, (_, i) => `0x${toHex(sha256(utf8(`key ${i}`)))}`);
 const states = keys.map((k) => `0x${toHex(sha256(utf8(k)))}`);
@@ -83,6 +89,8 @@ const naivePerEvent = Number(naiveGas) / BATCH;
 const table = [["log size", "proof hashes", "gas per anchor", `gas per event (${EVENTS_PER_ANCHOR}/anchor)`], ...rows];
 const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
 for (const r of table) console.log(r.map((cell, c) => cell.padEnd(widths[c]!)).join("  "));
-console.log(`naive per-key contract: ${naivePerEvent.toFixed(0)} gas per event (batches of ${BATCH}), ${(naivePerEvent / (Number(rows[1]![2]) / EVENTS_PER_ANCHOR)).toFixed(0)}x the anchored cost at 1 million`);
+console.log(
+  `naive per-key contract: ${naivePerEvent.toFixed(0)} gas per event (batches of ${BATCH}), ${(naivePerEvent / (Number(rows[1]![2]) / EVENTS_PER_ANCHOR)).toFixed(0)}x the anchored cost at 1 million`,
+);
 const at1M = Number(rows[1]![2]);
 console.log(`target: <= 120000 gas per anchor at 1 million entries: ${at1M <= 120_000 ? "met" : "MISSED"} (${at1M})`);

@@ -40,6 +40,17 @@ export interface LedgerOptions {
 
 export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
 
+export interface AnchorRecord {
+  size: number;
+  logRoot: string;
+  mapRoot: string;
+  chainId: number;
+  contract: string;
+  txHash: string | null;
+  blockNumber: number | null;
+  status: "pending" | "confirmed";
+}
+
 export interface SubmitAnswer {
   results: EventResult[];
   checkpoint: string;
@@ -451,10 +462,13 @@ export class Ledger {
     return v ? keyState.parse(JSON.parse(fromUtf8(v))) : null;
   }
 
-  /** A map proof for the key against the checkpoint of `size` (default: latest). */
+  /**
+   * A map proof for the key against the checkpoint of `size` (default: latest).
+   * Always read from the history: the latest nodes may move on while the
+   * proof is being read, the history at a size never does.
+   */
   mapProof(commitment: string, size: bigint = this.size): Promise<MapProof> {
-    const key = fromHex(commitment, 32);
-    return size === this.size ? this.map.proveLatest(key) : this.map.proveAt(key, size);
+    return this.map.proveAt(fromHex(commitment, 32), size);
   }
 
   /** The private index: the key a code was issued as, if any. */
@@ -474,6 +488,21 @@ export class Ledger {
     const v = await this.db.get(K.entry(index));
     if (!v) throw new Error(`entry ${index} is missing`);
     return fromUtf8(v);
+  }
+
+  /** Anchor records are written before a transaction is sent and after it confirms. */
+  async putAnchor(rec: AnchorRecord): Promise<void> {
+    await this.db.put(K.anchor(rec.size), utf8(JSON.stringify(rec)), { sync: true });
+  }
+
+  async deleteAnchor(size: number): Promise<void> {
+    await this.db.del(K.anchor(size), { sync: true });
+  }
+
+  async anchors(): Promise<AnchorRecord[]> {
+    const out: AnchorRecord[] = [];
+    for await (const v of this.db.values(K.anchorRange)) out.push(JSON.parse(fromUtf8(v)) as AnchorRecord);
+    return out;
   }
 
   async participantForToken(token: string): Promise<Participant | undefined> {

@@ -37,7 +37,13 @@ describe("KeyProofAnchor", () => {
     it("inclusion: happy paths accepted, every wantErr case rejected", async () => {
       for (const { name, data } of vectorFiles("rfc6962/inclusion")) {
         const v = data as InclusionVector;
-        const ok = await anchor.checkInclusion(BigInt(v.leafIdx), BigInt(v.treeSize), b32(v.leafHash), (v.proof ?? []).map(b32), b32(v.root));
+        const ok = await anchor.checkInclusion(
+          BigInt(v.leafIdx),
+          BigInt(v.treeSize),
+          b32(v.leafHash),
+          (v.proof ?? []).map(b32),
+          b32(v.root),
+        );
         expect(ok, name).to.equal(!v.wantErr);
       }
     });
@@ -79,7 +85,9 @@ describe("KeyProofAnchor", () => {
       await anchor.connect(operator).anchor(logId, 6, hex(t.root(6n)), ethers.ZeroHash, []);
       const fork = new MemoryTree();
       for (let i = 0; i < 10; i++) fork.appendEntry(utf8(i === 3 ? "rewritten" : `entry ${i}`));
-      await expect(anchor.connect(operator).anchor(logId, 10, hex(fork.root(10n)), ethers.ZeroHash, fork.consistencyProof(6n, 10n).map(hex)))
+      await expect(
+        anchor.connect(operator).anchor(logId, 10, hex(fork.root(10n)), ethers.ZeroHash, fork.consistencyProof(6n, 10n).map(hex)),
+      )
         .to.be.revertedWithCustomError(anchor, "InconsistentHistory")
         .withArgs(logId, 6, 10);
       // A valid proof for the honest tree does not carry a forged root either.
@@ -126,7 +134,9 @@ describe("KeyProofAnchor", () => {
         anchor,
         "AccessControlUnauthorizedAccount",
       );
-      await expect(anchor.setOperator(logId, other.address)).to.emit(anchor, "OperatorChanged").withArgs(logId, operator.address, other.address);
+      await expect(anchor.setOperator(logId, other.address))
+        .to.emit(anchor, "OperatorChanged")
+        .withArgs(logId, operator.address, other.address);
       const t = treeOf(2);
       await expect(anchor.connect(operator).anchor(logId, 2, hex(t.root()), ethers.ZeroHash, [])).to.be.revertedWithCustomError(
         anchor,
@@ -139,7 +149,10 @@ describe("KeyProofAnchor", () => {
     it("registration: admin only, one per origin, no zero operator", async () => {
       const { anchor, other, origin } = await networkHelpers.loadFixture(deploy);
       await expect(anchor.registerLog(origin, other.address)).to.be.revertedWithCustomError(anchor, "LogAlreadyRegistered");
-      await expect(anchor.connect(other).registerLog("x/log", other.address)).to.be.revertedWithCustomError(anchor, "AccessControlUnauthorizedAccount");
+      await expect(anchor.connect(other).registerLog("x/log", other.address)).to.be.revertedWithCustomError(
+        anchor,
+        "AccessControlUnauthorizedAccount",
+      );
       await expect(anchor.registerLog("x/log", ethers.ZeroAddress)).to.be.revertedWithCustomError(anchor, "ZeroOperator");
       await expect(anchor.registerLog("x/log", other.address)).to.emit(anchor, "LogRegistered");
     });
@@ -160,7 +173,14 @@ describe("KeyProofAnchor", () => {
           { name: "deadline", type: "uint256" },
         ],
       };
-      const value = { logId, size, logRoot: root, mapRoot: ethers.ZeroHash, nonce: nonce ?? (await anchor.nonces(operator.address)), deadline };
+      const value = {
+        logId,
+        size,
+        logRoot: root,
+        mapRoot: ethers.ZeroHash,
+        nonce: nonce ?? (await anchor.nonces(operator.address)),
+        deadline,
+      };
       return operator.signTypedData(domain, types, value);
     }
 
@@ -177,15 +197,33 @@ describe("KeyProofAnchor", () => {
       await expect(anchor.connect(relayer).anchorBySig(logId, 5, hex(t.root(5n)), ethers.ZeroHash, [], deadline, sig)).to.be.revert(ethers);
       const sig9 = await signAnchor(fx, 9, hex(t.root(9n)), deadline, 0n); // stale nonce
       await expect(
-        anchor.connect(relayer).anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, sig9),
+        anchor
+          .connect(relayer)
+          .anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, sig9),
       ).to.be.revertedWithCustomError(anchor, "InvalidOperatorSignature");
       const forged = await other.signTypedData(
-        { name: "KeyProofAnchor", version: "1", chainId: (await ethers.provider.getNetwork()).chainId, verifyingContract: await anchor.getAddress() },
-        { Anchor: [{ name: "logId", type: "bytes32" }, { name: "size", type: "uint64" }, { name: "logRoot", type: "bytes32" }, { name: "mapRoot", type: "bytes32" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
+        {
+          name: "KeyProofAnchor",
+          version: "1",
+          chainId: (await ethers.provider.getNetwork()).chainId,
+          verifyingContract: await anchor.getAddress(),
+        },
+        {
+          Anchor: [
+            { name: "logId", type: "bytes32" },
+            { name: "size", type: "uint64" },
+            { name: "logRoot", type: "bytes32" },
+            { name: "mapRoot", type: "bytes32" },
+            { name: "nonce", type: "uint256" },
+            { name: "deadline", type: "uint256" },
+          ],
+        },
         { logId, size: 9, logRoot: hex(t.root(9n)), mapRoot: ethers.ZeroHash, nonce: 1n, deadline },
       );
       await expect(
-        anchor.connect(relayer).anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, forged),
+        anchor
+          .connect(relayer)
+          .anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, forged),
       ).to.be.revertedWithCustomError(anchor, "InvalidOperatorSignature");
       const past = BigInt(await networkHelpers.time.latest()) - 1n;
       const old = await signAnchor(fx, 9, hex(t.root(9n)), past);
@@ -194,7 +232,9 @@ describe("KeyProofAnchor", () => {
       ).to.be.revertedWithCustomError(anchor, "AuthorizationExpired");
       const good = await signAnchor(fx, 9, hex(t.root(9n)), deadline);
       await expect(
-        anchor.connect(relayer).anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, good),
+        anchor
+          .connect(relayer)
+          .anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, good),
       ).to.emit(anchor, "Anchored");
     });
   });

@@ -1,0 +1,66 @@
+/**
+ * Builds the SPEC §9 evidence bundle for a code: all proofs against one
+ * checkpoint — the newest anchored one that covers the key's newest event,
+ * else the newest checkpoint (pending).
+ */
+import { fromHex, toHex } from "./core/bytes.js";
+import { KeyProofError } from "./core/errors.js";
+import type { EvidenceBundle } from "./core/bundle/schema.js";
+import { stateHash } from "./core/ledger/entry.js";
+import type { Ledger } from "./store/ledger.js";
+
+export interface LogInfo {
+  origin: string;
+  verifierKey: string;
+  logId: string;
+  chainId: number | null;
+  contract: string | null;
+}
+
+export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): Promise<EvidenceBundle> {
+  const ref = await ledger.lookupCode(code);
+  if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
+  // Reads race with appends; retry until state, checkpoint and proofs agree.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const state = await ledger.keyState(ref.commitment);
+    if (!state) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
+    const latest = ledger.checkpoint;
+    if (BigInt(state.index) >= latest.checkpoint.size) {
+      await new Promise((r) => setImmediate(r));
+      continue;
+    }
+    const anchors = (await ledger.anchors())
+      .filter(
+        (a) => a.status === "confirmed" && a.contract === log.contract && a.size > state.index && BigInt(a.size) <= latest.checkpoint.size,
+      )
+      .sort((a, b) => b.size - a.size);
+    const anchor = anchors[0];
+    const size = anchor ? BigInt(anchor.size) : latest.checkpoint.size;
+    const note = anchor ? await ledger.checkpointAt(size) : latest.note;
+    if (!note) throw new Error(`checkpoint ${size} is missing`);
+    const indices = (await ledger.keyEventIndices(ref.commitment)).filter((i) => i < size);
+    const events = await Promise.all(
+      indices.map(async (index) => ({
+        index: Number(index),
+        entry: await ledger.entry(index),
+        inclusion: (await ledger.log.inclusionProof(index, size)).map(toHex),
+      })),
+    );
+    const mapProof = await ledger.mapProof(ref.commitment, size);
+    if (mapProof.leaf?.stateHash !== toHex(stateHash(state)) || events.length !== state.events) continue; // raced a newer event
+    return {
+      type: "keyproof/bundle/v1",
+      log: { origin: log.origin, verifierKey: log.verifierKey, logId: log.logId, chainId: log.chainId, contract: log.contract },
+      checkpoint: note,
+      key: { commitment: ref.commitment, salt: toHex(ref.salt) },
+      state,
+      mapProof,
+      events,
+      anchor:
+        anchor && anchor.txHash && anchor.blockNumber !== null
+          ? { size: anchor.size, txHash: anchor.txHash, blockNumber: anchor.blockNumber }
+          : null,
+    };
+  }
+  throw new Error(`could not assemble a consistent bundle for ${toHex(fromHex(ref.commitment)).slice(0, 8)}…`);
+}

@@ -1,0 +1,48 @@
+/** Service configuration from environment variables, validated with zod. */
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const hex32 = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex");
+
+export const configSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  ORIGIN: z
+    .string()
+    .regex(/^[^\s+]+$/, "must be a key name: no spaces or '+'")
+    .default("keyproof.localhost/log"),
+  OPERATOR_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  SIGNING_KEY: hex32.optional(),
+  PEPPER: hex32.optional(),
+  RPC_URL: z.url().optional(),
+  /** The RPC URL handed to browsers (defaults to RPC_URL or the embedded chain). */
+  PUBLIC_RPC_URL: z.url().optional(),
+  CHAIN_PRIVATE_KEY: hex32.optional(),
+  CONTRACT: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed address")
+    .optional(),
+  CHAIN_PORT: port.default(8545),
+  ANCHOR_INTERVAL: z.coerce.number().min(0).default(30),
+  ANCHORING: z.enum(["on", "off"]).default("on"),
+  CONFIRMATIONS: z.coerce.number().int().min(0).default(1),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  BODY_LIMIT: z.string().default("5mb"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Parses the environment; a bad value names its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = configSchema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return r.data;
+}
+
+/** The first development account of anvil and Hardhat (public knowledge: for local chains only). */
+export const DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";

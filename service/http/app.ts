@@ -1,0 +1,348 @@
+/**
+ * The SPEC §8 HTTP API over Express 5. Every input is checked with zod before
+ * it reaches the ledger; errors are `{"error": {"code", "message"}}` with a
+ * stable code. Request logs carry method, route, status and time — never
+ * bodies, codes, tokens or query strings.
+ */
+import { randomBytes } from "node:crypto";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { rateLimit } from "express-rate-limit";
+import helmet from "helmet";
+import type { Logger } from "pino";
+import client from "prom-client";
+import { z } from "zod";
+import { concatBytes, toHex } from "../core/bytes.js";
+import { KeyProofError } from "../core/errors.js";
+import { participantId, role } from "../core/ledger/schema.js";
+import type { Anchorer } from "../chain/anchorer.js";
+import { buildBundle, type LogInfo } from "../bundle.js";
+import { tokenHash, type Ledger } from "../store/ledger.js";
+import { sendError, statusOf } from "./errors.js";
+import { parseTilePath, TILE_WIDTH } from "./tiles.js";
+
+export interface AppOptions {
+  ledger: Ledger;
+  log: Logger;
+  info: () => LogInfo & { rpcUrl: string | null };
+  anchorer: () => Anchorer | null;
+  verifyRateLimit: number;
+  bodyLimit: string;
+  webRoot?: string;
+}
+
+const u64 = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,19})$/, "must be a non-negative integer")
+  .transform((s) => BigInt(s))
+  .refine((n) => n < 1n << 64n, "must fit in 64 bits");
+
+function query<T extends z.ZodRawShape>(shape: T, req: Request): z.infer<z.ZodObject<T>> {
+  const r = z.object(shape).safeParse(req.query);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new KeyProofError("INVALID_INPUT", `${i?.path.join(".") || "query"}: ${i?.message}`);
+  }
+  return r.data;
+}
+
+function body<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
+  const r = schema.safeParse(req.body);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new KeyProofError("INVALID_INPUT", `${i?.path.join(".") || "body"}: ${i?.message}`);
+  }
+  return r.data;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+const wrap =
+  (h: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve(h(req, res)).catch(next);
+  };
+
+export function createApp(o: AppOptions): express.Express {
+  const { ledger, log } = o;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const m = {
+    events: new client.Counter({ name: "keyproof_events_appended_total", help: "Events appended to the log", registers: [registry] }),
+    batch: new client.Histogram({
+      name: "keyproof_batch_events",
+      help: "Events per group commit",
+      buckets: [1, 10, 100, 1000, 10000, 50000],
+      registers: [registry],
+    }),
+    verify: new client.Counter({
+      name: "keyproof_verify_requests_total",
+      help: "POST /v1/verify requests",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    lag: new client.Gauge({
+      name: "keyproof_anchor_lag_entries",
+      help: "Entries not yet covered by a confirmed anchor",
+      registers: [registry],
+      async collect() {
+        const confirmed = (await ledger.anchors()).filter((a) => a.status === "confirmed").map((a) => a.size);
+        this.set(Number(ledger.size) - (confirmed.length ? Math.max(...confirmed) : 0));
+      },
+    }),
+  };
+  ledger.onBatch = ({ events }) => {
+    m.events.inc(events);
+    m.batch.observe(events);
+  };
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { "connect-src": ["'self'", "http:", "https:"], "script-src": ["'self'"] } },
+    }),
+  );
+  app.use((req, res, next) => {
+    const t = performance.now();
+    res.on("finish", () => {
+      log.info(
+        {
+          method: req.method,
+          route: req.route?.path ?? req.path.split("?")[0],
+          status: res.statusCode,
+          ms: Math.round(performance.now() - t),
+        },
+        "request",
+      );
+    });
+    next();
+  });
+  app.use(express.json({ limit: o.bodyLimit, strict: true }));
+
+  // ---- public reads -----------------------------------------------------------
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true, size: Number(ledger.size) });
+  });
+
+  app.get(
+    "/metrics",
+    wrap(async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    }),
+  );
+
+  app.get("/checkpoint", (_req, res) => {
+    res.type("text/plain; charset=utf-8").set("Cache-Control", "no-cache").send(ledger.checkpoint.note);
+  });
+
+  app.get(
+    /^\/tile\/(.+)$/,
+    wrap(async (req, res) => {
+      const t = parseTilePath((req.params as Record<string, string>)[0] ?? "");
+      if (!t) return sendError(res, "NOT_FOUND", "not a tile path");
+      const size = ledger.size;
+      if (t.level === "entries") {
+        const start = t.index * BigInt(TILE_WIDTH);
+        if (start + BigInt(t.width) > size) return sendError(res, "NOT_FOUND", "tile beyond the tree");
+        const entries = await ledger.log.entries(start, start + BigInt(t.width));
+        const parts = entries.flatMap((e) => [Uint8Array.of(e.length >> 8, e.length & 0xff), e]);
+        res.type("application/octet-stream").send(Buffer.from(concatBytes(...parts)));
+        return;
+      }
+      const levelSize = size >> BigInt(8 * t.level);
+      const start = t.index * BigInt(TILE_WIDTH);
+      if (start + BigInt(t.width) > levelSize) return sendError(res, "NOT_FOUND", "tile beyond the tree");
+      const hashes = await ledger.log.levelHashes(8 * t.level, start, t.width);
+      if (t.width === TILE_WIDTH) res.set("Cache-Control", "public, max-age=31536000, immutable");
+      res.type("application/octet-stream").send(Buffer.from(concatBytes(...hashes)));
+    }),
+  );
+
+  app.get("/v1/log", (_req, res) => {
+    const i = o.info();
+    res.json({
+      origin: i.origin,
+      verifierKey: i.verifierKey,
+      logId: i.logId,
+      size: Number(ledger.size),
+      chainId: i.chainId,
+      contract: i.contract,
+      rpcUrl: i.rpcUrl,
+    });
+  });
+
+  app.get(
+    "/v1/entries",
+    wrap(async (req, res) => {
+      const q = query({ start: u64, end: u64 }, req);
+      if (q.end < q.start) throw new KeyProofError("INVALID_INPUT", "end must not be before start");
+      if (q.end - q.start > 1000n) throw new KeyProofError("INVALID_INPUT", "at most 1000 entries a page");
+      if (q.end > ledger.size) throw new KeyProofError("INVALID_INPUT", `end is beyond the log size ${ledger.size}`);
+      const entries = await ledger.log.entries(q.start, q.end);
+      const dec = new TextDecoder();
+      res.json({ entries: entries.map((e, i) => ({ index: Number(q.start) + i, entry: dec.decode(e) })) });
+    }),
+  );
+
+  app.get(
+    "/v1/proof/inclusion",
+    wrap(async (req, res) => {
+      const q = query({ index: u64, size: u64 }, req);
+      if (q.size > ledger.size || q.index >= q.size) throw new KeyProofError("INVALID_INPUT", "need index < size <= log size");
+      const [proof, leaf] = await Promise.all([ledger.log.inclusionProof(q.index, q.size), ledger.log.leafHash(q.index)]);
+      res.json({ index: Number(q.index), size: Number(q.size), leafHash: toHex(leaf), proof: proof.map(toHex) });
+    }),
+  );
+
+  app.get(
+    "/v1/proof/consistency",
+    wrap(async (req, res) => {
+      const q = query({ from: u64, to: u64 }, req);
+      if (q.from < 1n || q.from > q.to || q.to > ledger.size) throw new KeyProofError("INVALID_INPUT", "need 1 <= from <= to <= log size");
+      const proof = await ledger.log.consistencyProof(q.from, q.to);
+      res.json({ from: Number(q.from), to: Number(q.to), proof: proof.map(toHex) });
+    }),
+  );
+
+  app.get(
+    "/v1/keys/:key",
+    wrap(async (req, res) => {
+      const key = req.params.key as string;
+      if (!/^[0-9a-f]{64}$/.test(key)) throw new KeyProofError("INVALID_INPUT", "key must be 64 lowercase hex digits");
+      // The state and the proof must both be as of `size`: retry if an append moved the key meanwhile.
+      for (;;) {
+        const size = ledger.size;
+        const state = await ledger.keyState(key);
+        const usable = state === null || BigInt(state.index) < size;
+        const mapProof = await ledger.mapProof(key, size);
+        if (usable && (state === null ? mapProof.leaf?.key !== key : mapProof.leaf?.key === key)) {
+          res.json({ key, size: Number(size), state, mapProof });
+          return;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    }),
+  );
+
+  app.get(
+    "/v1/anchors",
+    wrap(async (_req, res) => {
+      const contract = o.info().contract;
+      const anchors = (await ledger.anchors()).filter((a) => a.contract === contract);
+      res.json({
+        anchors: anchors.map((a) => ({
+          size: a.size,
+          logRoot: a.logRoot,
+          mapRoot: a.mapRoot,
+          txHash: a.txHash,
+          blockNumber: a.blockNumber,
+          status: a.status,
+        })),
+      });
+    }),
+  );
+
+  const verifyLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: o.verifyRateLimit,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      m.verify.inc({ result: "rate_limited" });
+      sendError(res, "RATE_LIMITED", "too many verifications from this address; please wait a minute and try again");
+    },
+  });
+
+  app.post(
+    "/v1/verify",
+    verifyLimiter,
+    wrap(async (req, res) => {
+      const b = body(z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }), req);
+      try {
+        const bundle = await buildBundle(ledger, o.info(), b.code);
+        m.verify.inc({ result: "found" });
+        res.set("Cache-Control", "no-store").json(bundle);
+      } catch (e) {
+        m.verify.inc({ result: e instanceof KeyProofError ? e.code.toLowerCase() : "error" });
+        throw e;
+      }
+    }),
+  );
+
+  // ---- writes ---------------------------------------------------------------
+
+  const auth = async (req: Request): Promise<string> => {
+    const h = req.get("authorization") ?? "";
+    const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,256})$/.exec(h);
+    if (!m) throw new KeyProofError("UNAUTHORIZED", "missing or malformed bearer token");
+    // Looked up by SHA-256: comparing hashes of a random token leaks nothing about it.
+    const p = await ledger.participantForToken(m[1]!);
+    if (!p) throw new KeyProofError("UNAUTHORIZED", "unknown token");
+    return p.id;
+  };
+  const operatorOnly = async (req: Request): Promise<void> => {
+    if ((await auth(req)) !== "operator") throw new KeyProofError("FORBIDDEN_ROLE", "only the operator may do this");
+  };
+  const idemKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters");
+
+  app.post(
+    "/v1/events",
+    wrap(async (req, res) => {
+      const actor = await auth(req);
+      const b = body(z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }), req);
+      const rawKey = req.get("idempotency-key");
+      const key = rawKey === undefined ? undefined : body(idemKey, { body: rawKey } as Request);
+      const answer = await ledger.submit({ actor, requests: b.events, ...(key ? { idempotencyKey: key } : {}) });
+      const firstError = answer.results.find((r) => !r.ok);
+      if (answer.results.every((r) => !r.ok) && firstError && !firstError.ok) {
+        // Nothing was appended: answer with the (first) error's status, and the results.
+        res.status(statusOf(firstError.error.code)).json({ error: firstError.error, ...answer });
+        return;
+      }
+      res.json(answer);
+    }),
+  );
+
+  app.post(
+    "/v1/participants",
+    wrap(async (req, res) => {
+      await operatorOnly(req);
+      const b = body(z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }), req);
+      const token = randomBytes(32).toString("base64url");
+      const answer = await ledger.submit({ actor: "operator", requests: [{ type: "participant", ...b }], tokenHashes: [tokenHash(token)] });
+      const r = answer.results[0]!;
+      if (!r.ok) return sendError(res, r.error.code, r.error.message);
+      res.status(201).json({ id: b.id, token, index: r.index, checkpoint: answer.checkpoint });
+    }),
+  );
+
+  app.post(
+    "/v1/anchor",
+    wrap(async (req, res) => {
+      await operatorOnly(req);
+      const anchorer = o.anchorer();
+      if (!anchorer) return sendError(res, "ANCHORING_OFF", "anchoring is off on this service");
+      try {
+        const rec = await anchorer.anchorNow();
+        res.json({ anchored: rec !== null, anchor: rec, size: Number(ledger.size) });
+      } catch (e) {
+        sendError(res, "CHAIN_UNAVAILABLE", `anchoring failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }),
+  );
+
+  if (o.webRoot) app.use(express.static(o.webRoot, { index: "index.html" }));
+
+  app.use((_req: Request, res: Response) => sendError(res, "NOT_FOUND", "no such endpoint"));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof KeyProofError) return sendError(res, err.code, err.message);
+    const e = err as { type?: string; status?: number };
+    if (e.type === "entity.too.large") return sendError(res, "PAYLOAD_TOO_LARGE", "request body too large");
+    if (e.type === "entity.parse.failed" || e.status === 400) return sendError(res, "INVALID_INPUT", "request body is not valid JSON");
+    log.error({ err: err instanceof Error ? err.message : String(err) }, "internal error");
+    sendError(res, "INTERNAL", "internal error");
+  });
+  return app;
+}

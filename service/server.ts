@@ -1,0 +1,142 @@
+/**
+ * Wires the service together: secrets, ledger, chain (embedded anvil unless
+ * RPC_URL is set), anchoring worker and HTTP server. `startService` is what
+ * `npm start` and the tests run.
+ */
+import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import path from "node:path";
+import { JsonRpcProvider, Wallet } from "ethers";
+import pino, { type Logger } from "pino";
+import { Anchorer } from "./chain/anchorer.js";
+import { startAnvil, type EmbeddedChain } from "./chain/anvil.js";
+import type { AnchorClient } from "./chain/contract.js";
+import { ensureDeployment } from "./chain/deployment.js";
+import { DEV_PRIVATE_KEY, type Config } from "./config.js";
+import { logIdOf } from "./core/bundle/verify.js";
+import { createApp } from "./http/app.js";
+import { Ledger } from "./store/ledger.js";
+import { loadSecrets } from "./store/secrets.js";
+
+export interface RunningService {
+  url: string;
+  ledger: Ledger;
+  anchorer: Anchorer | null;
+  chain: EmbeddedChain | null;
+  rpcUrl: string | null;
+  contract: () => string | null;
+  /** The operator token when it was generated on this start (shown once). */
+  operatorToken: string | null;
+  stop(): Promise<void>;
+}
+
+function normHex(h: string | undefined): string | undefined {
+  return h === undefined ? undefined : h.replace(/^0x/, "").toLowerCase();
+}
+
+export async function startService(config: Config, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningService> {
+  const dataDir = path.resolve(config.DATA_DIR);
+  const secrets = loadSecrets(dataDir, { signingKey: normHex(config.SIGNING_KEY), pepper: normHex(config.PEPPER) });
+  const ledger = await Ledger.open({
+    dir: path.join(dataDir, "ledger"),
+    origin: config.ORIGIN,
+    signingSeed: secrets.signingSeed,
+    pepper: secrets.pepper,
+  });
+
+  let operatorToken: string | null = null;
+  if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
+  else if (!(await ledger.hasOperatorToken())) {
+    operatorToken = randomBytes(32).toString("base64url");
+    await ledger.setOperatorToken(operatorToken);
+  }
+
+  const logId = logIdOf(config.ORIGIN);
+  let chain: EmbeddedChain | null = null;
+  let anchorer: Anchorer | null = null;
+  let rpcUrl: string | null = null;
+  let chainId: number | null = null;
+  let contract: string | null = null;
+  if (config.ANCHORING === "on") {
+    if (config.RPC_URL) rpcUrl = config.RPC_URL;
+    else {
+      chain = await startAnvil({ stateDir: path.join(dataDir, "chain"), port: config.CHAIN_PORT });
+      rpcUrl = chain.rpcUrl;
+    }
+    const provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 250, cacheTimeout: -1 });
+    const wallet = new Wallet(config.CHAIN_PRIVATE_KEY ? `0x${normHex(config.CHAIN_PRIVATE_KEY)}` : DEV_PRIVATE_KEY, provider);
+    const connect = async (): Promise<AnchorClient> => {
+      const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
+      chainId = d.chainId;
+      contract = d.address;
+      return d.client;
+    };
+    try {
+      await connect();
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "chain not reachable at start; anchoring will retry");
+    }
+    anchorer = new Anchorer({
+      ledger,
+      logId,
+      get chainId() {
+        return chainId ?? 0;
+      },
+      confirmations: config.CONFIRMATIONS,
+      intervalSeconds: config.ANCHOR_INTERVAL,
+      log,
+      connect,
+    });
+    if (config.ANCHOR_INTERVAL > 0) anchorer.start();
+  }
+
+  const app = createApp({
+    ledger,
+    log,
+    anchorer: () => anchorer,
+    verifyRateLimit: config.VERIFY_RATE_LIMIT,
+    bodyLimit: config.BODY_LIMIT,
+    webRoot: path.resolve(path.dirname(new URL(import.meta.url).pathname), "web/dist"),
+    info: () => ({
+      origin: config.ORIGIN,
+      verifierKey: ledger.verifierKey,
+      logId,
+      chainId,
+      contract,
+      rpcUrl: config.PUBLIC_RPC_URL ?? rpcUrl,
+    }),
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    s.once("error", reject);
+  });
+  const addr = server.address();
+  const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
+  log.info(
+    { url, origin: config.ORIGIN, signingKey: secrets.sources.signingKey, pepper: secrets.sources.pepper, rpcUrl, contract },
+    "KeyProof is serving",
+  );
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    ledger,
+    anchorer,
+    chain,
+    rpcUrl,
+    contract: () => contract,
+    operatorToken,
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await anchorer?.stop();
+        await ledger.close(); // finishes the running batch first
+        await chain?.stop();
+      })();
+      return stopping;
+    },
+  };
+}
