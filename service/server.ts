@@ -57,13 +57,14 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   let rpcUrl: string | null = null;
   let chainId: number | null = null;
   let contract: string | null = null;
+  let provider: JsonRpcProvider | null = null;
   if (config.ANCHORING === "on") {
     if (config.RPC_URL) rpcUrl = config.RPC_URL;
     else {
       chain = await startAnvil({ stateDir: path.join(dataDir, "chain"), port: config.CHAIN_PORT });
       rpcUrl = chain.rpcUrl;
     }
-    const provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 250, cacheTimeout: -1 });
+    provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 250, cacheTimeout: -1 });
     const wallet = new Wallet(config.CHAIN_PRIVATE_KEY ? `0x${normHex(config.CHAIN_PRIVATE_KEY)}` : DEV_PRIVATE_KEY, provider);
     const connect = async (): Promise<AnchorClient> => {
       const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
@@ -133,6 +134,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
           server.closeAllConnections();
         });
         await anchorer?.stop();
+        provider?.destroy();
         await ledger.close(); // finishes the running batch first
         await chain?.stop();
       })();

@@ -1,0 +1,73 @@
+/**
+ * Durable ingest rate of the ledger store, proof times and sizes, and LevelDB
+ * bytes per event. Run: npm run bench:ingest -- [total events] [events per batch]
+ * (defaults: 1,000,000 and 10,000). Batches are issue + sell pairs, each batch
+ * one group commit with a synced LevelDB write.
+ */
+import { execSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Ledger } from "../service/store/ledger.js";
+
+const total = Number(process.argv[2] ?? 1_000_000);
+const perBatch = Number(process.argv[3] ?? 10_000);
+const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-"));
+const ledger = await Ledger.open({
+  dir,
+  origin: "bench.keyproof/log",
+  signingSeed: new Uint8Array(32).fill(1),
+  pepper: new Uint8Array(32).fill(2),
+});
+await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+
+const started = performance.now();
+let appended = 0;
+let keyNo = 0;
+while (appended < total) {
+  const requests: unknown[] = [];
+  for (let i = 0; i < perBatch / 2; i++) {
+    const code = `BENCH-${(keyNo++).toString(36).toUpperCase().padStart(8, "0")}`;
+    requests.push({ type: "issue", code, sku: "sku-1" }, { type: "sell", code, order: `order-${keyNo}` });
+  }
+  const r = await ledger.submit({ actor: "acme", requests });
+  appended += r.results.filter((x) => x.ok).length;
+  if (appended % (perBatch * 10) === 0) {
+    const s = (performance.now() - started) / 1000;
+    process.stderr.write(`\r${appended} events, ${(appended / s).toFixed(0)} events/s`);
+  }
+}
+const seconds = (performance.now() - started) / 1000;
+process.stderr.write("\n");
+
+const size = ledger.size;
+const samples = 200;
+let tInc = 0;
+let tMap = 0;
+let incBytes = 0;
+let mapBytes = 0;
+const keys: string[] = [];
+for (let i = 0; i < samples; i++) {
+  const index = BigInt(Math.floor(Math.random() * Number(size)));
+  const t = performance.now();
+  const proof = await ledger.log.inclusionProof(index, size);
+  tInc += performance.now() - t;
+  incBytes += proof.length * 32;
+  const entry = JSON.parse(await ledger.entry(index)) as { key?: string };
+  if (entry.key) keys.push(entry.key);
+}
+for (const key of keys) {
+  const t = performance.now();
+  const p = await ledger.mapProof(key, size);
+  tMap += performance.now() - t;
+  mapBytes += p.siblings.length * 32 + 64;
+}
+await ledger.close();
+const bytes = Number(execSync(`du -sb ${dir}`).toString().split("\t")[0]);
+rmSync(dir, { recursive: true, force: true });
+
+console.log(`events appended:            ${appended} in batches of ${perBatch}`);
+console.log(`durable ingest:             ${(appended / seconds).toFixed(0)} events/s (${seconds.toFixed(1)} s)`);
+console.log(`inclusion proof at ${size}: ${(tInc / samples).toFixed(3)} ms mean, ${(incBytes / samples).toFixed(0)} bytes`);
+console.log(`map proof at ${size}:       ${(tMap / keys.length).toFixed(3)} ms mean, ${(mapBytes / keys.length).toFixed(0)} bytes`);
+console.log(`LevelDB bytes per event:    ${(bytes / appended).toFixed(0)}`);
