@@ -22,3 +22,4 @@ export * from "./note/checkpoint.js";
 export * from "./bundle/schema.js";
 export * from "./bundle/verify.js";
 export * from "./ledger/replay.js";
+export * from "./validate.js";

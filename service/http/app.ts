@@ -13,6 +13,7 @@ import client from "prom-client";
 import { z } from "zod";
 import { concatBytes, toHex } from "../core/bytes.js";
 import { KeyProofError } from "../core/errors.js";
+import { checkInput } from "../core/validate.js";
 import { participantId, role } from "../core/ledger/schema.js";
 import type { Anchorer } from "../chain/anchorer.js";
 import { buildBundle, type LogInfo } from "../bundle.js";
@@ -35,24 +36,6 @@ const u64 = z
   .regex(/^(0|[1-9][0-9]{0,19})$/, "must be a non-negative integer")
   .transform((s) => BigInt(s))
   .refine((n) => n < 1n << 64n, "must fit in 64 bits");
-
-function query<T extends z.ZodRawShape>(shape: T, req: Request): z.infer<z.ZodObject<T>> {
-  const r = z.object(shape).safeParse(req.query);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new KeyProofError("INVALID_INPUT", `${i?.path.join(".") || "query"}: ${i?.message}`);
-  }
-  return r.data;
-}
-
-function body<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
-  const r = schema.safeParse(req.body);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new KeyProofError("INVALID_INPUT", `${i?.path.join(".") || "body"}: ${i?.message}`);
-  }
-  return r.data;
-}
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
 const wrap =
@@ -176,7 +159,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get(
     "/v1/entries",
     wrap(async (req, res) => {
-      const q = query({ start: u64, end: u64 }, req);
+      const q = checkInput(z.object({ start: u64, end: u64 }), req.query);
       if (q.end < q.start) throw new KeyProofError("INVALID_INPUT", "end must not be before start");
       if (q.end - q.start > 1000n) throw new KeyProofError("INVALID_INPUT", "at most 1000 entries a page");
       if (q.end > ledger.size) throw new KeyProofError("INVALID_INPUT", `end is beyond the log size ${ledger.size}`);
@@ -189,7 +172,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get(
     "/v1/proof/inclusion",
     wrap(async (req, res) => {
-      const q = query({ index: u64, size: u64 }, req);
+      const q = checkInput(z.object({ index: u64, size: u64 }), req.query);
       if (q.size > ledger.size || q.index >= q.size) throw new KeyProofError("INVALID_INPUT", "need index < size <= log size");
       const [proof, leaf] = await Promise.all([ledger.log.inclusionProof(q.index, q.size), ledger.log.leafHash(q.index)]);
       res.json({ index: Number(q.index), size: Number(q.size), leafHash: toHex(leaf), proof: proof.map(toHex) });
@@ -199,7 +182,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get(
     "/v1/proof/consistency",
     wrap(async (req, res) => {
-      const q = query({ from: u64, to: u64 }, req);
+      const q = checkInput(z.object({ from: u64, to: u64 }), req.query);
       if (q.from < 1n || q.from > q.to || q.to > ledger.size) throw new KeyProofError("INVALID_INPUT", "need 1 <= from <= to <= log size");
       const proof = await ledger.log.consistencyProof(q.from, q.to);
       res.json({ from: Number(q.from), to: Number(q.to), proof: proof.map(toHex) });
@@ -259,7 +242,7 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/verify",
     verifyLimiter,
     wrap(async (req, res) => {
-      const b = body(z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }), req);
+      const b = checkInput(z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }), req.body, "body");
       try {
         const bundle = await buildBundle(ledger, o.info(), b.code);
         m.verify.inc({ result: "found" });
@@ -291,9 +274,9 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/events",
     wrap(async (req, res) => {
       const actor = await auth(req);
-      const b = body(z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }), req);
+      const b = checkInput(z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }), req.body, "body");
       const rawKey = req.get("idempotency-key");
-      const key = rawKey === undefined ? undefined : body(idemKey, { body: rawKey } as Request);
+      const key = rawKey === undefined ? undefined : checkInput(idemKey, rawKey, "Idempotency-Key");
       const answer = await ledger.submit({ actor, requests: b.events, ...(key ? { idempotencyKey: key } : {}) });
       const firstError = answer.results.find((r) => !r.ok);
       if (answer.results.every((r) => !r.ok) && firstError && !firstError.ok) {
@@ -309,7 +292,7 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/participants",
     wrap(async (req, res) => {
       await operatorOnly(req);
-      const b = body(z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }), req);
+      const b = checkInput(z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }), req.body, "body");
       const token = randomBytes(32).toString("base64url");
       const answer = await ledger.submit({ actor: "operator", requests: [{ type: "participant", ...b }], tokenHashes: [tokenHash(token)] });
       const r = answer.results[0]!;

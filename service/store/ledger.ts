@@ -10,7 +10,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
 import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
-import { codeLookup, keyCommitment, normalizeCode, orderCommitment } from "../core/commitment.js";
+import { codeLookup, keyCommitment, orderCommitment } from "../core/commitment.js";
+import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import { encodeEvent, encodeState, stateHash } from "../core/ledger/entry.js";
@@ -78,6 +79,18 @@ interface Meta {
 interface KeyRef {
   commitment: string;
   salt: Uint8Array;
+}
+
+/** A request validated once per batch, with the HMAC of its code (if any) computed once. */
+interface PreparedRequest {
+  req: EventRequest;
+  mac?: string;
+}
+
+/** What a group knows about keys: code HMAC -> key, and key -> salt; grows as the group issues keys. */
+interface KeyIndex {
+  codes: Map<string, KeyRef>;
+  salts: Map<string, Uint8Array>;
 }
 
 const ZERO_HEAD = "0".repeat(64);
@@ -245,19 +258,26 @@ export class Ledger {
     const savedMeta = this.meta;
     const range = this.range.clone();
     const ops: BatchOp[] = [];
-    const overlay = new OverlayView(await this.loadView(subs, live));
-    const newCodes = new Map<string, KeyRef>(); // hmac hex -> key, for codes issued in this group
-    const newSalts = new Map<string, Uint8Array>();
+    // Validate each request and HMAC its code once; failures become that request's result.
+    const prepared = new Map<number, (PreparedRequest | KeyProofError)[]>();
+    for (const i of live)
+      prepared.set(
+        i,
+        subs[i]!.requests.map((raw) => this.prepareRequest(raw)),
+      );
+    const { view, index: keys } = await this.loadView([...prepared.values()].flat());
+    const overlay = new OverlayView(view);
     const touched = new Map<string, KeyState>();
     const baseSize = range.size;
 
     for (const i of live) {
       const sub = subs[i]!;
       const results: EventResult[] = [];
-      for (let r = 0; r < sub.requests.length; r++) {
+      prepared.get(i)!.forEach((p, r) => {
         try {
-          const req = this.parseRequest(sub.requests[r]);
-          const ref = await this.resolveKey(req, overlay, newCodes, newSalts);
+          if (p instanceof KeyProofError) throw p;
+          const { req, mac } = p;
+          const ref = this.resolveKey(p, overlay, keys);
           const event = this.buildEvent(sub.actor, req, ref, overlay);
           const entry = encodeEvent(event);
           const leaf = leafHash(utf8(entry));
@@ -274,18 +294,18 @@ export class Ledger {
             const c = fromHex(effect.key, 32);
             touched.set(effect.key, effect.state);
             ops.push({ type: "put", key: K.keyEvent(c, index), value: new Uint8Array(0) });
-            if (req.type === "issue" && ref) {
+            if (req.type === "issue" && ref && mac) {
               ops.push({ type: "put", key: K.salt(c), value: ref.salt });
-              ops.push({ type: "put", key: K.codeIndex(fromHex(this.codeMac(req.code), 32)), value: concatBytes(c, ref.salt) });
-              newCodes.set(this.codeMac(req.code), ref);
-              newSalts.set(ref.commitment, ref.salt);
+              ops.push({ type: "put", key: K.codeIndex(fromHex(mac, 32)), value: concatBytes(c, ref.salt) });
+              keys.codes.set(mac, ref);
+              keys.salts.set(ref.commitment, ref.salt);
             }
           }
           results.push({ ok: true, index: Number(index), key: effect.kind === "key" ? effect.key : null, leafHash: toHex(leaf) });
         } catch (e) {
           results.push(errorResult(e));
         }
-      }
+      });
       answers[i] = { results, checkpoint: "" };
     }
 
@@ -333,46 +353,38 @@ export class Ledger {
     return answers as SubmitAnswer[];
   }
 
-  private parseRequest(raw: unknown): EventRequest {
-    const r = eventRequest.safeParse(raw);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-      throw new KeyProofError("INVALID_INPUT", `${where}${issue?.message ?? "invalid event request"}`);
-    }
-    return r.data;
-  }
-
   private codeMac(code: string): string {
     return toHex(codeLookup(this.opts.pepper, code));
   }
 
-  /** Preloads the key states a group needs, in one read. */
-  private async loadView(subs: Submission[], live: number[]): Promise<LedgerView> {
+  private prepareRequest(raw: unknown): PreparedRequest | KeyProofError {
+    try {
+      const req = checkInput(eventRequest, raw);
+      // codeMac normalizes the code, so a malformed code is reported here.
+      return req.type !== "participant" && req.code !== undefined ? { req, mac: this.codeMac(req.code) } : { req };
+    } catch (e) {
+      if (e instanceof KeyProofError) return e;
+      throw e;
+    }
+  }
+
+  /** Preloads the code index entries, key states and salts a group needs, in one read each. */
+  private async loadView(requests: (PreparedRequest | KeyProofError)[]): Promise<{ view: LedgerView; index: KeyIndex }> {
     const macs = new Set<string>();
     const keys = new Set<string>();
-    for (const i of live) {
-      for (const raw of subs[i]!.requests) {
-        const r = eventRequest.safeParse(raw);
-        if (!r.success || r.data.type === "participant") continue;
-        if (r.data.code !== undefined) {
-          try {
-            macs.add(this.codeMac(r.data.code));
-          } catch {
-            // invalid code: reported when the request is processed
-          }
-        }
-        if (r.data.type !== "issue" && r.data.key !== undefined) keys.add(r.data.key);
-      }
+    for (const p of requests) {
+      if (p instanceof KeyProofError) continue;
+      if (p.mac) macs.add(p.mac);
+      if (p.req.type !== "participant" && p.req.type !== "issue" && p.req.key !== undefined) keys.add(p.req.key);
     }
     const macList = [...macs];
     const found = await this.db.getMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
-    this.codeCache = new Map();
+    const index: KeyIndex = { codes: new Map(), salts: new Map() };
     macList.forEach((m, i) => {
       const v = found[i];
       if (v) {
         const ref = { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) };
-        this.codeCache.set(m, ref);
+        index.codes.set(m, ref);
         keys.add(ref.commitment);
       }
     });
@@ -382,41 +394,29 @@ export class Ledger {
       this.db.getMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
     ]);
     const stateMap = new Map<string, KeyState>();
-    this.saltCache = new Map();
     keyList.forEach((k, i) => {
       const s = states[i];
       if (s) stateMap.set(k, keyState.parse(JSON.parse(fromUtf8(s))));
       const salt = salts[i];
-      if (salt) this.saltCache.set(k, salt);
+      if (salt) index.salts.set(k, salt);
     });
-    return { participant: (id) => this.participants.get(id), keyState: (k) => stateMap.get(k) };
+    return { view: { participant: (id) => this.participants.get(id), keyState: (k) => stateMap.get(k) }, index };
   }
 
-  private codeCache = new Map<string, KeyRef>();
-  private saltCache = new Map<string, Uint8Array>();
-
-  private async resolveKey(
-    req: EventRequest,
-    overlay: LedgerView,
-    newCodes: Map<string, KeyRef>,
-    newSalts: Map<string, Uint8Array>,
-  ): Promise<KeyRef | undefined> {
+  private resolveKey({ req, mac }: PreparedRequest, overlay: LedgerView, keys: KeyIndex): KeyRef | undefined {
     if (req.type === "participant") return undefined;
     if (req.type === "issue") {
-      const mac = this.codeMac(req.code);
-      if (this.codeCache.has(mac) || newCodes.has(mac)) throw new KeyProofError("DUPLICATE_KEY", "this code was already issued");
+      if (keys.codes.has(mac!)) throw new KeyProofError("DUPLICATE_KEY", "this code was already issued");
       const salt = new Uint8Array(randomBytes(32));
       return { commitment: keyCommitment(salt, req.code), salt };
     }
-    if (req.code !== undefined) {
-      normalizeCode(req.code);
-      const mac = this.codeMac(req.code);
-      const ref = newCodes.get(mac) ?? this.codeCache.get(mac);
+    if (mac !== undefined) {
+      const ref = keys.codes.get(mac);
       if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
       return ref;
     }
     const commitment = req.key!;
-    const salt = newSalts.get(commitment) ?? this.saltCache.get(commitment);
+    const salt = keys.salts.get(commitment);
     if (!salt || !overlay.keyState(commitment)) throw new KeyProofError("UNKNOWN_KEY", "no key with this commitment was issued");
     return { commitment, salt };
   }
