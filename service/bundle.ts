@@ -3,7 +3,7 @@
  * checkpoint — the newest anchored one that covers the key's newest event,
  * else the newest checkpoint (pending).
  */
-import { fromHex, toHex } from "./core/bytes.js";
+import { toHex } from "./core/bytes.js";
 import { KeyProofError } from "./core/errors.js";
 import type { EvidenceBundle } from "./core/bundle/schema.js";
 import { stateHash } from "./core/ledger/entry.js";
@@ -62,5 +62,5 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
           : null,
     };
   }
-  throw new Error(`could not assemble a consistent bundle for ${toHex(fromHex(ref.commitment)).slice(0, 8)}…`);
+  throw new Error(`could not assemble a consistent bundle for ${ref.commitment.slice(0, 8)}…`);
 }

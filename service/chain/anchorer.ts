@@ -7,7 +7,7 @@
  * retries; the API keeps accepting events meanwhile.
  */
 import type { Logger } from "pino";
-import { toHex } from "../core/bytes.js";
+import { toHex, toHex0x } from "../core/bytes.js";
 import type { AnchorRecord, Ledger } from "../store/ledger.js";
 import type { AnchorClient } from "./contract.js";
 
@@ -20,10 +20,7 @@ export interface AnchorerOptions {
   log: Logger;
   /** Re-resolves the contract (redeploying when the chain lost it). */
   connect: () => Promise<AnchorClient>;
-  onAnchored?: (rec: AnchorRecord) => void;
 }
-
-const hex0x = (b: Uint8Array): string => `0x${toHex(b)}`;
 
 export class Anchorer {
   private client: AnchorClient | null = null;
@@ -31,7 +28,6 @@ export class Anchorer {
   private chain: Promise<unknown> = Promise.resolve();
   private failures = 0;
   private stopped = false;
-  lastError: string | null = null;
 
   constructor(private readonly opts: AnchorerOptions) {}
 
@@ -51,8 +47,7 @@ export class Anchorer {
           this.failures++;
           this.client = null;
           const backoff = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-          this.lastError = e instanceof Error ? e.message : String(e);
-          this.opts.log.warn({ err: this.lastError, retryInMs: backoff }, "anchoring failed; retrying");
+          this.opts.log.warn({ err: e instanceof Error ? e.message : String(e), retryInMs: backoff }, "anchoring failed; retrying");
           this.schedule(backoff);
         });
     }, delayMs);
@@ -83,13 +78,13 @@ export class Anchorer {
 
     const proof: string[] = [];
     if (onChain.size > 0n) {
-      const ours = hex0x(await ledger.log.root(onChain.size));
+      const ours = toHex0x(await ledger.log.root(onChain.size));
       if (ours !== onChain.logRoot) {
         throw new Error(
           `the chain holds a different log root at size ${onChain.size}: this log forked or the data directory is not the anchored one`,
         );
       }
-      for (const h of await ledger.log.consistencyProof(onChain.size, checkpoint.size)) proof.push(hex0x(h));
+      for (const h of await ledger.log.consistencyProof(onChain.size, checkpoint.size)) proof.push(toHex0x(h));
     }
     const rec: AnchorRecord = {
       size: Number(checkpoint.size),
@@ -105,8 +100,8 @@ export class Anchorer {
     const tx = await client.contract.getFunction("anchor")(
       logId,
       checkpoint.size,
-      hex0x(checkpoint.logRoot),
-      hex0x(checkpoint.mapRoot),
+      toHex0x(checkpoint.logRoot),
+      toHex0x(checkpoint.mapRoot),
       proof,
     );
     rec.txHash = tx.hash as string;
@@ -117,7 +112,6 @@ export class Anchorer {
     rec.status = "confirmed";
     await ledger.putAnchor(rec);
     log.info({ size: rec.size, txHash: rec.txHash, block: rec.blockNumber, gasUsed: receipt.gasUsed?.toString() }, "anchored");
-    this.opts.onAnchored?.(rec);
     return rec;
   }
 

@@ -16,8 +16,6 @@ export interface Deployment {
   client: AnchorClient;
   chainId: number;
   address: string;
-  /** True when a contract recorded earlier was gone and a new one was deployed. */
-  redeployed: boolean;
 }
 
 export async function ensureDeployment(opts: {
@@ -33,7 +31,6 @@ export async function ensureDeployment(opts: {
   const file = path.join(opts.dataDir, "chain", `deployment-${chainId}.json`);
   const saved = existsSync(file) ? record.parse(JSON.parse(readFileSync(file, "utf8"))) : undefined;
   let address = opts.contract ?? saved?.contract;
-  let redeployed = false;
   if (address && (await provider.getCode(address)) === "0x") {
     if (opts.contract) throw new Error(`CONTRACT ${opts.contract} has no code on chain ${chainId}`);
     opts.log.error(
@@ -41,7 +38,6 @@ export async function ensureDeployment(opts: {
       "THE ANCHOR CONTRACT IS GONE FROM THE CHAIN (chain reset?): deploying a new one and re-anchoring",
     );
     address = undefined;
-    redeployed = true;
   }
   let client: AnchorClient;
   if (address) client = new AnchorClient(address, opts.wallet);
@@ -56,5 +52,5 @@ export async function ensureDeployment(opts: {
   }
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ chainId, contract: client.address, origin: opts.origin }, null, 2));
-  return { client, chainId, address: client.address, redeployed };
+  return { client, chainId, address: client.address };
 }

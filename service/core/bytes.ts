@@ -24,8 +24,9 @@ export function fromHex(s: string, bytes?: number): Uint8Array {
   return hexToBytes(s);
 }
 
-export function isHex32(s: unknown): s is string {
-  return typeof s === "string" && s.length === 64 && HEX_RE.test(s);
+/** Ethereum-style hex (bytes32 in ABI, tx hashes): `0x` + lowercase hex. */
+export function toHex0x(b: Uint8Array): string {
+  return `0x${bytesToHex(b)}`;
 }
 
 export function toBase64(b: Uint8Array): string {

@@ -183,10 +183,6 @@ export class Ledger {
     return this.participants.get(id);
   }
 
-  allParticipants(): Participant[] {
-    return [...this.participants.values()];
-  }
-
   /** Appends; resolves once the batch holding these requests is durable. */
   submit(sub: Submission): Promise<SubmitAnswer> {
     if (this.closed) return Promise.reject(new Error("ledger is closed"));
@@ -506,17 +502,17 @@ export class Ledger {
   }
 
   async participantForToken(token: string): Promise<Participant | undefined> {
-    const v = await this.db.get(K.token(sha256(utf8(token))));
+    const v = await this.db.get(K.token(tokenHash(token)));
     return v ? this.participants.get(fromUtf8(v)) : undefined;
   }
 
   /** Binds a token to the operator (start-up); the token itself is never stored. */
   async setOperatorToken(token: string): Promise<void> {
-    await this.db.put(K.token(sha256(utf8(token))), utf8(OPERATOR_ID), { sync: true });
+    await this.db.put(K.token(tokenHash(token)), utf8(OPERATOR_ID), { sync: true });
   }
 
   async hasOperatorToken(): Promise<boolean> {
-    for await (const v of this.db.values({ gte: utf8("t"), lt: utf8("u") })) if (fromUtf8(v) === OPERATOR_ID) return true;
+    for await (const v of this.db.values(K.tokenRange)) if (fromUtf8(v) === OPERATOR_ID) return true;
     return false;
   }
 }

@@ -90,10 +90,6 @@ export class MapStore implements MapNodeSource {
     for (const w of writes) this.cache.set(positionId(w.depth, w.path), w.node);
   }
 
-  proveLatest(key: Uint8Array): Promise<MapProof> {
-    return proveKey(this, key);
-  }
-
   /** A proof against the map as it was at log size `rev`. */
   proveAt(key: Uint8Array, rev: bigint): Promise<MapProof> {
     const db = this.db;

@@ -6,7 +6,7 @@
  * It never stops at the first failure: a buyer (or a judge) sees every check
  * with its own verdict.
  */
-import { fromHex, toHex, utf8 } from "../bytes.js";
+import { fromHex, toHex0x, utf8 } from "../bytes.js";
 import { keyCommitment, orderCommitment } from "../commitment.js";
 import { sha256 } from "../hash.js";
 import { decodeEntry, entryLeafHash, stateHash } from "../ledger/entry.js";
@@ -121,7 +121,7 @@ export function keyHistory(events: KeyEvent[], now: Date): { facts: KeyFacts; st
 }
 
 export function logIdOf(origin: string): string {
-  return `0x${toHex(sha256(utf8(origin)))}`;
+  return toHex0x(sha256(utf8(origin)));
 }
 
 export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise<BundleReport> {
@@ -231,8 +231,8 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
     const checkpoint = cp;
     try {
       const onChain = await opts.readAnchor(b.log.logId, checkpoint.size);
-      const logRoot = `0x${toHex(checkpoint.logRoot)}`;
-      const mapRoot = `0x${toHex(checkpoint.mapRoot)}`;
+      const logRoot = toHex0x(checkpoint.logRoot);
+      const mapRoot = toHex0x(checkpoint.mapRoot);
       if (/^0x0{64}$/.test(onChain.logRoot)) {
         checks.push({
           id: "anchor",

@@ -30,5 +30,3 @@ export const eventRequest = z
   });
 
 export type EventRequest = z.infer<typeof eventRequest>;
-
-export const eventBatch = z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) });

@@ -5,7 +5,7 @@
  */
 import { bytesEqual } from "../bytes.js";
 import { HASH_SIZE } from "../hash.js";
-import { assertU64 } from "./bits.js";
+import { assertU64, isPowerOfTwo } from "./bits.js";
 import { nodeHash } from "./hashing.js";
 
 export class ProofError extends Error {
@@ -75,7 +75,7 @@ export function verifyConsistency(size1: bigint, size2: bigint, root1: Uint8Arra
 
   // When size1 is a power of two its root is itself a node of the new tree and
   // is not sent; prepend it.
-  const path = (size1 & (size1 - 1n)) === 0n ? [root1, ...proof] : [...proof];
+  const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
   let fn = size1 - 1n;
   let sn = size2 - 1n;
   while ((fn & 1n) === 1n) {

@@ -3,7 +3,7 @@
  * signing, strict parsing, verification and key encodings.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { bytesEqual, concatBytes, fromBase64, fromUtf8, toBase64, toHex, utf8 } from "../bytes.js";
+import { concatBytes, fromBase64, fromUtf8, toBase64, utf8 } from "../bytes.js";
 import { sha256 } from "../hash.js";
 
 const ALG_ED25519 = 0x01;
@@ -173,12 +173,4 @@ export function openNote(note: string | Uint8Array, verifiers: NoteVerifier[]): 
   }
   if (verifiedBy.length === 0) throw new NoteError("no signature from a known key");
   return { text: parsed.text, verifiedBy };
-}
-
-export function publicKeyHex(v: NoteVerifier): string {
-  return toHex(v.publicKey);
-}
-
-export function sameVerifier(a: NoteVerifier, b: NoteVerifier): boolean {
-  return a.name === b.name && a.keyId === b.keyId && bytesEqual(a.publicKey, b.publicKey);
 }

@@ -1,0 +1,23 @@
+import { expect } from "chai";
+import { formatTileIndex, parseTilePath } from "../../service/http/tiles.js";
+
+describe("C2SP tile paths", () => {
+  it("encodes indices in three-digit groups, x-prefixed but for the last", () => {
+    expect(formatTileIndex(0n)).to.equal("000");
+    expect(formatTileIndex(67n)).to.equal("067");
+    expect(formatTileIndex(1234067n)).to.equal("x001/x234/067");
+  });
+
+  it("parses full and partial tiles and round-trips the index", () => {
+    expect(parseTilePath("0/x001/x234/067")).to.deep.equal({ level: 0, index: 1234067n, width: 256 });
+    expect(parseTilePath("2/005.p/17")).to.deep.equal({ level: 2, index: 5n, width: 17 });
+    expect(parseTilePath("entries/000.p/1")).to.deep.equal({ level: "entries", index: 0n, width: 1 });
+    for (const n of [0n, 999n, 1000n, 123456789n]) expect(parseTilePath(`1/${formatTileIndex(n)}`)?.index).to.equal(n);
+  });
+
+  it("refuses malformed paths", () => {
+    for (const p of ["0/67", "0/001/002", "0/000.p/0", "0/000.p/256", "0/000.p/017", "64/000", "x/000", "0/x001", "0/000/"]) {
+      expect(parseTilePath(p), p).to.equal(undefined);
+    }
+  });
+});
