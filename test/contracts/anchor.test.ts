@@ -159,7 +159,15 @@ describe("KeyProofAnchor", () => {
   });
 
   describe("anchorBySig (EIP-712 relay)", () => {
-    async function signAnchor(fx: Awaited<ReturnType<typeof deploy>>, size: number, root: string, deadline: bigint, nonce?: bigint) {
+    /** The operator's EIP-712 authorization; `signer` stands in for a forger. */
+    async function signAnchor(
+      fx: Awaited<ReturnType<typeof deploy>>,
+      size: number,
+      root: string,
+      deadline: bigint,
+      nonce?: bigint,
+      signer: Awaited<ReturnType<typeof deploy>>["operator"] = fx.operator,
+    ) {
       const { anchor, operator, logId } = fx;
       const { chainId } = await ethers.provider.getNetwork();
       const domain = { name: "KeyProofAnchor", version: "1", chainId, verifyingContract: await anchor.getAddress() };
@@ -181,7 +189,7 @@ describe("KeyProofAnchor", () => {
         nonce: nonce ?? (await anchor.nonces(operator.address)),
         deadline,
       };
-      return operator.signTypedData(domain, types, value);
+      return signer.signTypedData(domain, types, value);
     }
 
     it("anyone relays the operator's signature once; replays, forgeries and expired ones fail", async () => {
@@ -201,25 +209,7 @@ describe("KeyProofAnchor", () => {
           .connect(relayer)
           .anchorBySig(logId, 9, hex(t.root(9n)), ethers.ZeroHash, t.consistencyProof(5n, 9n).map(hex), deadline, sig9),
       ).to.be.revertedWithCustomError(anchor, "InvalidOperatorSignature");
-      const forged = await other.signTypedData(
-        {
-          name: "KeyProofAnchor",
-          version: "1",
-          chainId: (await ethers.provider.getNetwork()).chainId,
-          verifyingContract: await anchor.getAddress(),
-        },
-        {
-          Anchor: [
-            { name: "logId", type: "bytes32" },
-            { name: "size", type: "uint64" },
-            { name: "logRoot", type: "bytes32" },
-            { name: "mapRoot", type: "bytes32" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        },
-        { logId, size: 9, logRoot: hex(t.root(9n)), mapRoot: ethers.ZeroHash, nonce: 1n, deadline },
-      );
+      const forged = await signAnchor(fx, 9, hex(t.root(9n)), deadline, 1n, other);
       await expect(
         anchor
           .connect(relayer)
