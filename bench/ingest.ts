@@ -1,8 +1,9 @@
 /**
  * Durable ingest rate of the ledger store, proof times and sizes, and LevelDB
- * bytes per event. Run: npm run bench:ingest -- [total events] [events per batch]
- * (defaults: 1,000,000 and 10,000). Batches are issue + sell pairs, each batch
- * one group commit with a synced LevelDB write.
+ * bytes per event. Run: npm run bench:ingest -- [total events] [events per batch] [clients]
+ * (defaults: 1,000,000, 10,000 and 2). Batches are issue + sell pairs; each
+ * client submits its next batch once the previous one is durable, as an HTTP
+ * client does. Every group commit is one synced LevelDB write.
  */
 import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +13,7 @@ import { Ledger } from "../service/store/ledger.js";
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const perBatch = Number(process.argv[3] ?? 10_000);
+const clients = Number(process.argv[4] ?? 2);
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-"));
 const ledger = await Ledger.open({
   dir,
@@ -24,19 +26,24 @@ await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "
 const started = performance.now();
 let appended = 0;
 let keyNo = 0;
-while (appended < total) {
-  const requests: unknown[] = [];
-  for (let i = 0; i < perBatch / 2; i++) {
-    const code = `BENCH-${(keyNo++).toString(36).toUpperCase().padStart(8, "0")}`;
-    requests.push({ type: "issue", code, sku: "sku-1" }, { type: "sell", code, order: `order-${keyNo}` });
-  }
-  const r = await ledger.submit({ actor: "acme", requests });
-  appended += r.results.filter((x) => x.ok).length;
-  if (appended % (perBatch * 10) === 0) {
-    const s = (performance.now() - started) / 1000;
-    process.stderr.write(`\r${appended} events, ${(appended / s).toFixed(0)} events/s`);
+let reported = 0;
+async function client(): Promise<void> {
+  while (keyNo * 2 < total) {
+    const requests: unknown[] = [];
+    for (let i = 0; i < perBatch / 2; i++) {
+      const code = `BENCH-${(keyNo++).toString(36).toUpperCase().padStart(8, "0")}`;
+      requests.push({ type: "issue", code, sku: "sku-1" }, { type: "sell", code, order: `order-${keyNo}` });
+    }
+    const r = await ledger.submit({ actor: "acme", requests });
+    appended += r.results.filter((x) => x.ok).length;
+    if (appended - reported >= 100_000) {
+      reported = appended;
+      const s = (performance.now() - started) / 1000;
+      process.stderr.write(`\r${appended} events, ${(appended / s).toFixed(0)} events/s`);
+    }
   }
 }
+await Promise.all(Array.from({ length: clients }, client));
 const seconds = (performance.now() - started) / 1000;
 process.stderr.write("\n");
 
@@ -44,6 +51,7 @@ const size = ledger.size;
 const samples = 200;
 let tInc = 0;
 let tMap = 0;
+let tMapOld = 0;
 let incBytes = 0;
 let mapBytes = 0;
 const keys: string[] = [];
@@ -56,18 +64,25 @@ for (let i = 0; i < samples; i++) {
   const entry = JSON.parse(await ledger.entry(index)) as { key?: string };
   if (entry.key) keys.push(entry.key);
 }
+// Against the newest checkpoint (GET /v1/keys) and against an older one, as a
+// bundle does when its newest anchored checkpoint lags (read from the history).
+const older = size - BigInt(perBatch);
 for (const key of keys) {
-  const t = performance.now();
+  let t = performance.now();
   const p = await ledger.mapProof(key, size);
   tMap += performance.now() - t;
   mapBytes += p.siblings.length * 32 + 64;
+  t = performance.now();
+  await ledger.mapProof(key, older);
+  tMapOld += performance.now() - t;
 }
 await ledger.close();
 const bytes = Number(execSync(`du -sb ${dir}`).toString().split("\t")[0]);
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`events appended:            ${appended} in batches of ${perBatch}`);
+console.log(`events appended:            ${appended} in batches of ${perBatch} from ${clients} concurrent client(s)`);
 console.log(`durable ingest:             ${(appended / seconds).toFixed(0)} events/s (${seconds.toFixed(1)} s)`);
 console.log(`inclusion proof at ${size}: ${(tInc / samples).toFixed(3)} ms mean, ${(incBytes / samples).toFixed(0)} bytes`);
 console.log(`map proof at ${size}:       ${(tMap / keys.length).toFixed(3)} ms mean, ${(mapBytes / keys.length).toFixed(0)} bytes`);
+console.log(`map proof at ${older} (history): ${(tMapOld / keys.length).toFixed(3)} ms mean`);
 console.log(`LevelDB bytes per event:    ${(bytes / appended).toFixed(0)}`);

@@ -20,15 +20,27 @@
 import { concatBytes, u64be, utf8 } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
-const p = (c: string): Uint8Array => utf8(c);
+// Prefixes are encoded once: keys are built for every node of every batch.
+const PREFIX = Object.fromEntries([..."enmhskvipqtucabdM"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
+const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
   entry: (index: bigint | number) => concatBytes(p("e"), u64be(index)),
-  node: (level: number, index: bigint) => concatBytes(p("n"), Uint8Array.of(level), u64be(index)),
-  mapLatest: (depth: number, path: Uint8Array) => concatBytes(p("m"), depthBytes(depth), pathBytes(depth, path)),
-  mapHistoryPrefix: (depth: number, path: Uint8Array) => concatBytes(p("h"), depthBytes(depth), pathBytes(depth, path)),
-  mapHistory: (depth: number, path: Uint8Array, rev: bigint) =>
-    concatBytes(p("h"), depthBytes(depth), pathBytes(depth, path), u64be(MAX_U64 - rev)),
+  node: (level: number, index: bigint) => {
+    const k = alloc(10);
+    k[0] = CHAR_N;
+    k[1] = level;
+    writeU64(k, 2, index);
+    return k;
+  },
+  mapLatest: (depth: number, path: Uint8Array) => mapKey(CHAR_M, depth, path, 0),
+  mapHistoryPrefix: (depth: number, path: Uint8Array) => mapKey(CHAR_H, depth, path, 0),
+  mapHistory: (depth: number, path: Uint8Array, rev: bigint) => {
+    const k = mapKey(CHAR_H, depth, path, 8);
+    writeU64(k, k.length - 8, MAX_U64 - rev);
+    return k;
+  },
+  mapHistoryRange: { gte: p("h"), lt: p("i") },
   state: (commitment: Uint8Array) => concatBytes(p("s"), commitment),
   salt: (commitment: Uint8Array) => concatBytes(p("k"), commitment),
   keyEvent: (commitment: Uint8Array, index: bigint | number) => concatBytes(p("v"), commitment, u64be(index)),
@@ -48,14 +60,45 @@ export const K = {
   meta: p("M"),
 };
 
-function depthBytes(depth: number): Uint8Array {
-  return Uint8Array.of(depth >> 8, depth & 0xff);
+const CHAR_N = 0x6e; // "n"
+const CHAR_M = 0x6d; // "m"
+const CHAR_H = 0x68; // "h"
+
+// Map and node keys are built by the hundreds of thousands per batch. They are
+// carved from shared 64 KiB slabs: one ArrayBuffer per slab instead of one per
+// key keeps the garbage collector's work per batch small.
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+function alloc(n: number): Uint8Array {
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(65536);
+    slabUsed = 0;
+  }
+  const k = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return k;
 }
 
-/** The first `depth` bits of path, the rest of the last byte zeroed. */
-export function pathBytes(depth: number, path: Uint8Array): Uint8Array {
+function mapKey(prefix: number, depth: number, path: Uint8Array, extra: number): Uint8Array {
   const n = Math.ceil(depth / 8);
-  const out = path.slice(0, n);
-  if (depth % 8) out[n - 1]! &= (0xff << (8 - (depth % 8))) & 0xff;
-  return out;
+  const k = alloc(3 + n + extra);
+  k[0] = prefix;
+  k[1] = depth >> 8;
+  k[2] = depth & 0xff;
+  for (let i = 0; i < n; i++) k[3 + i] = path[i]!;
+  if (depth % 8) k[2 + n]! &= (0xff << (8 - (depth % 8))) & 0xff;
+  return k;
+}
+
+function writeU64(k: Uint8Array, at: number, v: bigint): void {
+  const hi = Number(v >> 32n);
+  const lo = Number(v & 0xffffffffn);
+  k[at] = hi >>> 24;
+  k[at + 1] = (hi >>> 16) & 0xff;
+  k[at + 2] = (hi >>> 8) & 0xff;
+  k[at + 3] = hi & 0xff;
+  k[at + 4] = lo >>> 24;
+  k[at + 5] = (lo >>> 16) & 0xff;
+  k[at + 6] = (lo >>> 8) & 0xff;
+  k[at + 7] = lo & 0xff;
 }

@@ -21,6 +21,7 @@ import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participan
 import { CompactRange } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
+import type { MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, createSigner, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
@@ -95,6 +96,41 @@ interface KeyIndex {
 
 const ZERO_HEAD = "0".repeat(64);
 
+/** The record kinds a group reads while it is prepared: idempotency answers, code index, states, salts. */
+const STAGED_PREFIXES = new Set([..."diks"].map((c) => c.charCodeAt(0)));
+
+function latin1(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[]);
+}
+
+/** A group validated and applied on top of the sequencer's state, ready to be written. */
+interface PreparedGroup {
+  ops: BatchOp[];
+  range: CompactRange;
+  latest: { note: string; checkpoint: Checkpoint };
+  mapWrites: MapWrite[];
+  participants: Map<string, Participant>;
+  answers: SubmitAnswer[];
+  events: number;
+  requests: number;
+  started: number;
+}
+
+/** Salts drawn from the CSPRNG 1,024 at a time: one syscall per 32 KiB instead of one per key. */
+class SaltPool {
+  private pool = new Uint8Array(0);
+  private offset = 0;
+  next(): Uint8Array {
+    if (this.offset === this.pool.length) {
+      this.pool = new Uint8Array(randomBytes(32 * 1024));
+      this.offset = 0;
+    }
+    const salt = this.pool.slice(this.offset, this.offset + 32);
+    this.offset += 32;
+    return salt;
+  }
+}
+
 function errorResult(e: unknown): EventResult {
   if (e instanceof KeyProofError) return { ok: false, error: e.toJSON() };
   throw e;
@@ -105,15 +141,24 @@ export class Ledger {
   readonly map: MapStore;
   readonly signer: NoteSigner;
   readonly verifierKey: string;
+  // Durable state, what readers see.
   private range!: CompactRange;
-  private meta!: Meta;
   private latest!: { note: string; checkpoint: Checkpoint };
   private readonly participants = new Map<string, Participant>([[OPERATOR_ID, OPERATOR]]);
+  // The sequencer's state: ahead of the durable state by the batch being written.
+  private work!: { range: CompactRange; latest: { note: string; checkpoint: Checkpoint } };
+  private meta!: Meta;
+  private readonly stagedParticipants = new Map<string, Participant>();
+  /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
+  private readonly staged = new Map<string, Uint8Array>();
+  /** Set when a batch write failed: later batches were prepared on top of it, so the ledger stops. */
+  private broken: unknown = null;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private closed = false;
   private readonly now: () => Date;
   private readonly maxBatchEvents: number;
+  private readonly salts = new SaltPool();
   /** Observers (metrics) of each durable batch. */
   onBatch?: (info: { events: number; requests: number; ms: number }) => void;
 
@@ -131,7 +176,17 @@ export class Ledger {
 
   static async open(opts: LedgerOptions): Promise<Ledger> {
     mkdirSync(opts.dir, { recursive: true });
-    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path.resolve(opts.dir), { keyEncoding: "view", valueEncoding: "view" });
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path.resolve(opts.dir), {
+      keyEncoding: "view",
+      valueEncoding: "view",
+      // Most of what is stored is hashes, which do not compress: save the CPU.
+      // A larger memtable means fewer, larger level-0 files and less compaction
+      // per event under a steady append load.
+      compression: false,
+      writeBufferSize: 64 * 1024 * 1024,
+      // Proofs read the upper tree levels over and over: keep their blocks in memory.
+      cacheSize: 256 * 1024 * 1024,
+    });
     await db.open();
     const ledger = new Ledger(db, opts);
     await ledger.load();
@@ -169,6 +224,7 @@ export class Ledger {
     if (this.range.size !== this.latest.checkpoint.size || toHex(this.range.root()) !== toHex(this.latest.checkpoint.logRoot)) {
       throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
     }
+    this.work = { range: this.range, latest: this.latest };
   }
 
   get size(): bigint {
@@ -183,6 +239,10 @@ export class Ledger {
     return this.participants.get(id);
   }
 
+  private workParticipant(id: string): Participant | undefined {
+    return this.stagedParticipants.get(id) ?? this.participants.get(id);
+  }
+
   /** Appends; resolves once the batch holding these requests is durable. */
   submit(sub: Submission): Promise<SubmitAnswer> {
     if (this.closed) return Promise.reject(new Error("ledger is closed"));
@@ -192,26 +252,80 @@ export class Ledger {
     });
   }
 
+  /**
+   * The sequencer. Two stages overlap: while one group's batch is being
+   * written (LevelDB's thread, fsync), the next group is validated and hashed
+   * on top of it. A group is answered only once its own batch is durable, and
+   * batches are written strictly in order.
+   */
   private async drain(): Promise<void> {
+    let writing: Promise<void> | null = null;
     try {
-      while (this.queue.length > 0) {
-        const group: Pending[] = [];
-        let events = 0;
-        while (this.queue.length > 0 && (group.length === 0 || events + this.queue[0]!.sub.requests.length <= this.maxBatchEvents)) {
-          const p = this.queue.shift()!;
-          events += p.sub.requests.length;
-          group.push(p);
+      for (;;) {
+        if (this.queue.length === 0) {
+          if (!writing) break;
+          await writing;
+          writing = null;
+          continue;
         }
+        const group = this.takeGroup();
+        if (this.broken) {
+          for (const p of group) p.reject(this.broken);
+          continue;
+        }
+        let prepared: PreparedGroup;
         try {
-          const answers = await this.commitGroup(group.map((p) => p.sub));
-          group.forEach((p, i) => p.resolve(answers[i]!));
+          prepared = await this.prepareGroup(group.map((p) => p.sub));
         } catch (e) {
           for (const p of group) p.reject(e);
+          continue;
         }
+        const previous: Promise<void> | null = writing;
+        writing = (async () => {
+          if (previous) await previous;
+          await this.writeGroup(prepared, group);
+        })();
       }
     } finally {
       this.running = null;
     }
+  }
+
+  private takeGroup(): Pending[] {
+    const group: Pending[] = [];
+    let events = 0;
+    while (this.queue.length > 0 && (group.length === 0 || events + this.queue[0]!.sub.requests.length <= this.maxBatchEvents)) {
+      const p = this.queue.shift()!;
+      events += p.sub.requests.length;
+      group.push(p);
+    }
+    return group;
+  }
+
+  /** Writes a prepared group's batch, then publishes it to readers and answers its submitters. Never throws. */
+  private async writeGroup(g: PreparedGroup, group: Pending[]): Promise<void> {
+    try {
+      if (this.broken) throw this.broken;
+      if (g.ops.length > 0) await this.db.batch(g.ops, { sync: true });
+    } catch (e) {
+      this.broken ??= e;
+      for (const p of group) p.reject(e);
+      return;
+    }
+    this.range = g.range;
+    this.latest = g.latest;
+    this.map.settle(g.mapWrites);
+    for (const [id, p] of g.participants) {
+      this.participants.set(id, p);
+      if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
+    }
+    for (const op of g.ops) {
+      if (op.type !== "put") continue;
+      const k = latin1(op.key);
+      if (this.staged.get(k) === op.value) this.staged.delete(k);
+    }
+    this.onBatch?.({ events: g.events, requests: g.requests, ms: performance.now() - g.started });
+    group.forEach((p, i) => p.resolve(g.answers[i]!));
   }
 
   /** Waits for queued batches, then closes the database. */
@@ -227,12 +341,17 @@ export class Ledger {
     return this.meta.lastTime;
   }
 
-  private async commitGroup(subs: Submission[]): Promise<SubmitAnswer[]> {
+  /**
+   * Validates and applies a group on top of the sequencer's state and builds
+   * its one LevelDB batch. Stages what the next group must see; nothing is
+   * durable or visible to readers until writeGroup.
+   */
+  private async prepareGroup(subs: Submission[]): Promise<PreparedGroup> {
     const started = performance.now();
     const answers: (SubmitAnswer | undefined)[] = new Array(subs.length);
     // Idempotent replays: answered from the stored first answer, appending nothing.
     const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
-    const stored = await this.db.getMany(idemKeys.filter((k) => k !== undefined) as Uint8Array[]);
+    const stored = await this.readMany(idemKeys.filter((k) => k !== undefined) as Uint8Array[]);
     let si = 0;
     const inGroup = new Map<string, number>();
     const live: number[] = [];
@@ -251,8 +370,7 @@ export class Ledger {
       live.push(i);
     });
 
-    const savedMeta = this.meta;
-    const range = this.range.clone();
+    const range = this.work.range.clone();
     const ops: BatchOp[] = [];
     // Validate each request and HMAC its code once; failures become that request's result.
     const prepared = new Map<number, (PreparedRequest | KeyProofError)[]>();
@@ -306,13 +424,13 @@ export class Ledger {
     }
 
     const accepted = range.size - baseSize;
-    let latest = this.latest;
-    let mapWrites: Awaited<ReturnType<MapStore["prepare"]>>["writes"] = [];
+    let latest = this.work.latest;
+    let mapWrites: MapWrite[] = [];
     if (accepted > 0n) {
       for (const [key, state] of touched) ops.push({ type: "put", key: K.state(fromHex(key, 32)), value: utf8(encodeState(state)) });
       const prepared = await this.map.prepare([...touched].map(([key, state]) => ({ key: fromHex(key, 32), stateHash: stateHash(state) })));
       mapWrites = prepared.writes;
-      ops.push(...this.map.ops(prepared.writes, range.size));
+      this.map.addOps(ops, prepared.writes, range.size);
       const checkpoint: Checkpoint = { origin: this.opts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
       const note = signCheckpoint(checkpoint, this.signer);
       ops.push({ type: "put", key: K.checkpoint(range.size), value: utf8(note) });
@@ -330,23 +448,37 @@ export class Ledger {
       if (k) ops.push({ type: "put", key: k, value: utf8(JSON.stringify(answers[i])) });
     }
 
-    try {
-      if (ops.length > 0) await this.db.batch(ops, { sync: true });
-    } catch (e) {
-      this.meta = savedMeta;
-      throw e;
-    }
-    // Durable: publish the new state in memory.
-    this.range = range;
-    this.latest = latest;
-    this.map.commit(mapWrites);
-    for (const [id, p] of overlay.participants) this.participants.set(id, p);
-    this.onBatch?.({
+    // Stage for the next group; publish for readers only once durable.
+    this.work = { range, latest };
+    this.map.stage(mapWrites);
+    for (const [id, p] of overlay.participants) this.stagedParticipants.set(id, p);
+    for (const op of ops) if (op.type === "put" && STAGED_PREFIXES.has(op.key[0]!)) this.staged.set(latin1(op.key), op.value);
+    return {
+      ops,
+      range,
+      latest,
+      mapWrites,
+      participants: overlay.participants,
+      answers: answers as SubmitAnswer[],
       events: Number(accepted),
       requests: subs.reduce((n, s) => n + s.requests.length, 0),
-      ms: performance.now() - started,
-    });
-    return answers as SubmitAnswer[];
+      started,
+    };
+  }
+
+  /** getMany that sees the batches not yet durable. */
+  private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (this.staged.size === 0) return this.db.getMany(keys);
+    const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
+    const missing = keys.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const got = await this.db.getMany(missing);
+      let j = 0;
+      out.forEach((v, i) => {
+        if (v === undefined) out[i] = got[j++];
+      });
+    }
+    return out;
   }
 
   private codeMac(code: string): string {
@@ -374,7 +506,7 @@ export class Ledger {
       if (p.req.type !== "participant" && p.req.type !== "issue" && p.req.key !== undefined) keys.add(p.req.key);
     }
     const macList = [...macs];
-    const found = await this.db.getMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
+    const found = await this.readMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
     const index: KeyIndex = { codes: new Map(), salts: new Map() };
     macList.forEach((m, i) => {
       const v = found[i];
@@ -386,8 +518,8 @@ export class Ledger {
     });
     const keyList = [...keys];
     const [states, salts] = await Promise.all([
-      this.db.getMany(keyList.map((k) => K.state(fromHex(k, 32)))),
-      this.db.getMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
+      this.readMany(keyList.map((k) => K.state(fromHex(k, 32)))),
+      this.readMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
     ]);
     const stateMap = new Map<string, KeyState>();
     keyList.forEach((k, i) => {
@@ -396,14 +528,14 @@ export class Ledger {
       const salt = salts[i];
       if (salt) index.salts.set(k, salt);
     });
-    return { view: { participant: (id) => this.participants.get(id), keyState: (k) => stateMap.get(k) }, index };
+    return { view: { participant: (id) => this.workParticipant(id), keyState: (k) => stateMap.get(k) }, index };
   }
 
   private resolveKey({ req, mac }: PreparedRequest, overlay: LedgerView, keys: KeyIndex): KeyRef | undefined {
     if (req.type === "participant") return undefined;
     if (req.type === "issue") {
       if (keys.codes.has(mac!)) throw new KeyProofError("DUPLICATE_KEY", "this code was already issued");
-      const salt = new Uint8Array(randomBytes(32));
+      const salt = this.salts.next();
       return { commitment: keyCommitment(salt, req.code), salt };
     }
     if (mac !== undefined) {
@@ -460,11 +592,14 @@ export class Ledger {
 
   /**
    * A map proof for the key against the checkpoint of `size` (default: latest).
-   * Always read from the history: the latest nodes may move on while the
-   * proof is being read, the history at a size never does.
+   * The store's size is read under the same snapshot as the nodes, so a batch
+   * landing meanwhile cannot mix two map versions into one proof.
    */
   mapProof(commitment: string, size: bigint = this.size): Promise<MapProof> {
-    return this.map.proveAt(fromHex(commitment, 32), size);
+    return this.map.proveAt(fromHex(commitment, 32), size, async (snapshot) => {
+      const raw = await this.db.get(K.meta, { snapshot });
+      return raw ? BigInt((JSON.parse(fromUtf8(raw)) as Meta).size) : 0n;
+    });
   }
 
   /** The private index: the key a code was issued as, if any. */

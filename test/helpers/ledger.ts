@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Ledger } from "../../service/store/ledger.js";
+import { Ledger, type LedgerOptions } from "../../service/store/ledger.js";
 
 export const ORIGIN = "test.keyproof.example/log";
 export const SEED = new Uint8Array(32).fill(3);
@@ -12,8 +12,8 @@ export function tempDir(prefix = "keyproof-"): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function openLedger(dir = tempDir()): Promise<Ledger> {
-  return Ledger.open({ dir, origin: ORIGIN, signingSeed: SEED, pepper: PEPPER });
+export async function openLedger(dir = tempDir(), options: Partial<LedgerOptions> = {}): Promise<Ledger> {
+  return Ledger.open({ dir, origin: ORIGIN, signingSeed: SEED, pepper: PEPPER, ...options });
 }
 
 /** Registers issuers "acme" and "globex" and sellers "shop-a" and "shop-b". */

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import {
   MemoryMap,
   MemoryTree,
@@ -133,76 +134,126 @@ describe("ledger store", () => {
     expect(ledger.size).to.equal(5n);
   });
 
-  it("every proof it produces verifies, and its roots match a from-scratch rebuild (random sequences)", async () => {
-    const rng = (() => {
-      let x = 12345;
-      return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    })();
-    const actors = ["acme", "globex", "shop-a", "shop-b"];
-    const checkpoints: { size: bigint; note: string }[] = [];
-    for (let round = 0; round < 25; round++) {
-      const n = 1 + Math.floor(rng() * 30);
-      const actor = actors[Math.floor(rng() * actors.length)]!;
-      const requests = Array.from({ length: n }, () => {
-        const k = `K-${Math.floor(rng() * 60)}-CODE`;
-        const t = rng();
-        if (t < 0.4) return { type: "issue", code: k, sku: "sku" };
-        if (t < 0.55) return { type: "transfer", code: k, to: actors[Math.floor(rng() * 4)] };
-        if (t < 0.75) return { type: "sell", code: k, order: `o${Math.floor(rng() * 9)}` };
-        if (t < 0.9) return { type: "redeem", code: k };
-        return { type: "void", code: k, reason: "r" };
-      });
-      await ledger.submit({ actor, requests });
-      checkpoints.push({ size: ledger.size, note: ledger.checkpoint.note });
-    }
-    // Rebuild log and map from the entries alone, through an auditor's replay.
-    const size = ledger.size;
-    const entries = await ledger.log.entries(0n, size);
-    const tree = new MemoryTree();
-    const map = new MemoryMap();
-    const replay = new Replayer();
-    const logRootsAt = new Map<bigint, string>();
-    const mapRootsAt = new Map<bigint, string>();
-    const cpSizes = new Set(checkpoints.map((c) => c.size));
-    for (const e of entries) {
-      const { leaf, findings } = replay.apply(e);
-      expect(findings.filter((f) => f.code !== "REDEEMED_WITHOUT_SALE")).to.deep.equal([]);
-      tree.appendLeaf(leaf);
-      if (cpSizes.has(tree.size)) {
-        await map.update(replay.takeDirty().map((k) => ({ key: fromHex(k), stateHash: stateHash(replay.states.get(k)!) })));
-        logRootsAt.set(tree.size, toHex(tree.root()));
-        mapRootsAt.set(tree.size, toHex(await map.root()));
-      }
-    }
-    const states = replay.states;
-    const latest = openCheckpoint(ledger.checkpoint.note, ledger.verifierKey);
-    expect(toHex(latest.logRoot)).to.equal(toHex(tree.root()));
-    expect(toHex(latest.mapRoot)).to.equal(toHex(await map.root()));
-    for (const cp of checkpoints) {
-      const c = openCheckpoint(cp.note, ledger.verifierKey);
-      expect(toHex(c.logRoot)).to.equal(logRootsAt.get(c.size));
-      expect(toHex(c.mapRoot)).to.equal(mapRootsAt.get(c.size));
-      if (c.size > 0n && c.size < size)
-        verifyConsistency(c.size, size, c.logRoot, latest.logRoot, await ledger.log.consistencyProof(c.size, size));
-    }
-    for (let i = 0n; i < size; i += 7n) {
-      verifyInclusion(i, size, tree.leaf(i), await ledger.log.inclusionProof(i, size), latest.logRoot);
-      const mid = checkpoints[Number(i) % checkpoints.length]!.size;
-      if (i < mid) verifyInclusion(i, mid, tree.leaf(i), await ledger.log.inclusionProof(i, mid), tree.root(mid));
-    }
-    for (const key of states.keys()) {
-      const s = (await ledger.keyState(key))!;
-      expect(s).to.deep.equal(states.get(key));
-      verifyMembership(fromHex(key), stateHash(s), await ledger.mapProof(key), latest.mapRoot);
-    }
-    // Map proofs at an earlier checkpoint verify against that checkpoint's map root.
-    const early = openCheckpoint(checkpoints[10]!.note, ledger.verifierKey);
-    for (const key of states.keys()) {
-      const proof = await ledger.mapProof(key, early.size);
-      if (proof.leaf?.key === key) verifyMembership(fromHex(key), fromHex(proof.leaf.stateHash), proof, early.mapRoot);
-      else verifyAbsence(fromHex(key), proof, early.mapRoot);
-    }
-    const absent = keyCommitment(new Uint8Array(32), "NEVER-ISSUED");
-    verifyAbsence(fromHex(absent), await ledger.mapProof(absent), latest.mapRoot);
+  it("pipelined groups see each other: issue and sell in concurrent submissions, duplicates across groups", async () => {
+    await ledger.close();
+    cleanup(dir);
+    dir = tempDir();
+    ledger = await withParticipants(await openLedger(dir, { maxBatchEvents: 3 }));
+    // Submitted together: the first group is being written while the next is prepared on top of it.
+    const subs = Array.from({ length: 6 }, (_, i) => ({
+      actor: "acme",
+      requests: [
+        { type: "issue", code: `PIPE-${i}-KEY`, sku: "s" },
+        { type: "sell", code: `PIPE-${Math.max(0, i - 1)}-KEY`, order: `o${i}` },
+        { type: "issue", code: `PIPE-${Math.max(0, i - 1)}-KEY`, sku: "s" },
+      ],
+      idempotencyKey: i === 5 ? "same" : undefined,
+    }));
+    subs.push({ ...subs[5]! });
+    const answers = await Promise.all(subs.map((s) => ledger.submit(s)));
+    expect(codes(answers[0]!)).to.deep.equal(["ok", "ok", "DUPLICATE_KEY"]);
+    expect(codes(answers[1]!)).to.deep.equal(["ok", "DOUBLE_SALE", "DUPLICATE_KEY"]);
+    for (let i = 2; i < 6; i++) expect(codes(answers[i]!)).to.deep.equal(["ok", "ok", "DUPLICATE_KEY"]);
+    expect(answers[6]).to.deep.equal(answers[5]);
+    // Each submission was its own group (at most 3 events a group), each with its own checkpoint.
+    expect(new Set(answers.slice(0, 6).map((a) => a.checkpoint)).size).to.equal(6);
+    expect(ledger.size).to.equal(4n + 2n + 1n + 4n * 2n);
+  });
+
+  it("every proof it produces verifies, and its roots match a from-scratch rebuild (random valid and invalid sequences, property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(requestArb, { minLength: 1, maxLength: 25 }), { minLength: 1, maxLength: 12 }),
+        fc.nat(3),
+        async (rounds, actorSeed) => {
+          const d = tempDir();
+          const l = await withParticipants(await openLedger(d));
+          try {
+            await checkLedger(l, rounds, actorSeed);
+          } finally {
+            await l.close();
+            cleanup(d);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
+
+const ACTORS = ["acme", "globex", "shop-a", "shop-b", "ghost"];
+const codeArb = fc.oneof(
+  fc.nat(40).map((k) => `K-${k}-CODE`),
+  fc.constantFrom("", "ab", "\u0001\u0002bad-code", 42 as unknown as string),
+);
+const requestArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.record({ type: fc.constant("issue"), code: codeArb, sku: fc.constantFrom("sku", "") }),
+  fc.record({ type: fc.constant("transfer"), code: codeArb, to: fc.constantFrom(...ACTORS) }),
+  fc.record({ type: fc.constant("sell"), code: codeArb, order: fc.constantFrom("o1", "o2", "") }),
+  fc.record({ type: fc.constant("redeem"), code: codeArb }),
+  fc.record({ type: fc.constant("void"), code: codeArb, reason: fc.constant("r") }),
+  fc.record({ type: fc.constantFrom("mint", "sell"), key: fc.constantFrom("zz", "0".repeat(64)) }),
+  fc.anything(),
+);
+
+/** Submits rounds (pairs of them concurrently, so that groups pipeline), then checks every proof against a rebuild. */
+async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: number): Promise<void> {
+  const checkpoints: { size: bigint; note: string }[] = [];
+  for (let r = 0; r < rounds.length; r += 2) {
+    const batch = rounds.slice(r, r + 2).map((requests, j) => ({ actor: ACTORS[(actorSeed + r + j) % ACTORS.length]!, requests }));
+    const answers = await Promise.all(batch.map((b) => ledger.submit(b)));
+    for (const a of answers) {
+      checkpoints.push({ size: openCheckpoint(a.checkpoint, ledger.verifierKey).size, note: a.checkpoint });
+      for (const x of a.results) if (!x.ok) expect(x.error.code).to.match(/^[A-Z_]+$/);
+    }
+  }
+  // Rebuild log and map from the entries alone, through an auditor's replay.
+  const size = ledger.size;
+  const entries = await ledger.log.entries(0n, size);
+  const tree = new MemoryTree();
+  const map = new MemoryMap();
+  const replay = new Replayer();
+  const logRootsAt = new Map<bigint, string>();
+  const mapRootsAt = new Map<bigint, string>();
+  const cpSizes = new Set(checkpoints.map((c) => c.size));
+  for (const e of entries) {
+    const { leaf, findings } = replay.apply(e);
+    expect(findings.filter((f) => f.code !== "REDEEMED_WITHOUT_SALE")).to.deep.equal([]);
+    tree.appendLeaf(leaf);
+    if (cpSizes.has(tree.size)) {
+      await map.update(replay.takeDirty().map((k) => ({ key: fromHex(k), stateHash: stateHash(replay.states.get(k)!) })));
+      logRootsAt.set(tree.size, toHex(tree.root()));
+      mapRootsAt.set(tree.size, toHex(await map.root()));
+    }
+  }
+  const states = replay.states;
+  const latest = openCheckpoint(ledger.checkpoint.note, ledger.verifierKey);
+  expect(toHex(latest.logRoot)).to.equal(toHex(tree.root()));
+  expect(toHex(latest.mapRoot)).to.equal(toHex(await map.root()));
+  for (const cp of checkpoints) {
+    const c = openCheckpoint(cp.note, ledger.verifierKey);
+    expect(toHex(c.logRoot)).to.equal(logRootsAt.get(c.size));
+    expect(toHex(c.mapRoot)).to.equal(mapRootsAt.get(c.size));
+    if (c.size > 0n && c.size < size)
+      verifyConsistency(c.size, size, c.logRoot, latest.logRoot, await ledger.log.consistencyProof(c.size, size));
+  }
+  for (let i = 0n; i < size; i += 7n) {
+    verifyInclusion(i, size, tree.leaf(i), await ledger.log.inclusionProof(i, size), latest.logRoot);
+    const mid = checkpoints[Number(i) % checkpoints.length]!.size;
+    if (i < mid) verifyInclusion(i, mid, tree.leaf(i), await ledger.log.inclusionProof(i, mid), tree.root(mid));
+  }
+  for (const key of states.keys()) {
+    const s = (await ledger.keyState(key))!;
+    expect(s).to.deep.equal(states.get(key));
+    verifyMembership(fromHex(key), stateHash(s), await ledger.mapProof(key), latest.mapRoot);
+  }
+  // Map proofs at an earlier checkpoint verify against that checkpoint's map root.
+  const early = openCheckpoint(checkpoints[Math.floor(checkpoints.length / 2)]!.note, ledger.verifierKey);
+  for (const key of states.keys()) {
+    const proof = await ledger.mapProof(key, early.size);
+    if (proof.leaf?.key === key) verifyMembership(fromHex(key), fromHex(proof.leaf.stateHash), proof, early.mapRoot);
+    else verifyAbsence(fromHex(key), proof, early.mapRoot);
+  }
+  const absent = keyCommitment(new Uint8Array(32), "NEVER-ISSUED");
+  verifyAbsence(fromHex(absent), await ledger.mapProof(absent), latest.mapRoot);
+}

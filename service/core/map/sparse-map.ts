@@ -123,14 +123,14 @@ export async function mapRoot(source: MapNodeSource): Promise<Uint8Array> {
   return (await source.get(0, new Uint8Array(32)))?.hash ?? EMPTY_SUBTREE;
 }
 
-/** Positions are addressed by depth and the path's first `depth` bits. */
+/** Positions are addressed by depth and the path's first `depth` bits (an opaque string id). */
 export function positionId(depth: number, path: Uint8Array): string {
   const bytes = Math.ceil(depth / 8);
-  let s = depth.toString(16).padStart(3, "0");
+  let s = String.fromCharCode(depth);
   for (let i = 0; i < bytes; i++) {
     let b = path[i]!;
     if (i === bytes - 1 && depth % 8) b &= (0xff << (8 - (depth % 8))) & 0xff;
-    s += b.toString(16).padStart(2, "0");
+    s += String.fromCharCode(b);
   }
   return s;
 }

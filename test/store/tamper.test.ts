@@ -1,0 +1,107 @@
+/**
+ * Flipping any bit of an entry, a proof, a root or a signed note makes
+ * verification fail: checked on real evidence bundles from a ledger.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { logIdOf, openCheckpoint, verifyBundle, type EvidenceBundle } from "../../service/core/index.js";
+import { buildBundle } from "../../service/bundle.js";
+import type { Ledger } from "../../service/store/ledger.js";
+import { cleanup, openLedger, ORIGIN, tempDir, withParticipants } from "../helpers/ledger.js";
+
+/** Flips bit `bit` (0..5) of character `at`, staying in printable ASCII where the input is. */
+function flipChar(s: string, at: number, bit: number): string {
+  const i = at % s.length;
+  const c = s.charCodeAt(i) ^ (1 << (bit % 6));
+  return s.slice(0, i) + String.fromCharCode(c) + s.slice(i + 1);
+}
+
+type Field = (b: EvidenceBundle, at: number, bit: number) => void;
+
+// Every byte-carrying field a verifier relies on.
+const fields: Record<string, Field> = {
+  checkpoint: (b, at, bit) => (b.checkpoint = flipChar(b.checkpoint, at, bit)),
+  entry: (b, at, bit) => {
+    const e = b.events[at % b.events.length]!;
+    e.entry = flipChar(e.entry, at, bit);
+  },
+  inclusion: (b, at, bit) => {
+    const e = b.events.find((x) => x.inclusion.length > 0)!;
+    const k = at % e.inclusion.length;
+    e.inclusion[k] = flipHex(e.inclusion[k]!, at, bit);
+  },
+  mapSibling: (b, at, bit) => {
+    const k = at % b.mapProof.siblings.length;
+    b.mapProof.siblings[k] = flipHex(b.mapProof.siblings[k]!, at, bit);
+  },
+  mapLeaf: (b, at, bit) => (b.mapProof.leaf!.stateHash = flipHex(b.mapProof.leaf!.stateHash, at, bit)),
+  salt: (b, at, bit) => (b.key.salt = flipHex(b.key.salt, at, bit)),
+  commitment: (b, at, bit) => (b.key.commitment = flipHex(b.key.commitment, at, bit)),
+  stateHead: (b, at, bit) => (b.state.head = flipHex(b.state.head, at, bit)),
+};
+
+/** Flips one bit of one nibble of a hex string (still lowercase hex). */
+function flipHex(h: string, at: number, bit: number): string {
+  const i = at % h.length;
+  const v = parseInt(h[i]!, 16) ^ (1 << (bit % 4));
+  return h.slice(0, i) + v.toString(16) + h.slice(i + 1);
+}
+
+describe("tampering with evidence", () => {
+  let dir: string;
+  let ledger: Ledger;
+  let bundle: EvidenceBundle;
+  const code = "TAMP-ER01-CODE";
+
+  before(async () => {
+    dir = tempDir();
+    ledger = await withParticipants(await openLedger(dir));
+    // Enough other keys that the proofs have several levels.
+    for (let b = 0; b < 4; b++) {
+      await ledger.submit({
+        actor: "acme",
+        requests: Array.from({ length: 40 }, (_, i) => ({ type: "issue", code: `FILL-${b}-${i}-X`, sku: "s" })),
+      });
+    }
+    await ledger.submit({ actor: "acme", requests: [{ type: "issue", code, sku: "game", face: "100" }] });
+    await ledger.submit({ actor: "acme", requests: [{ type: "transfer", code, to: "shop-a" }] });
+    await ledger.submit({ actor: "shop-a", requests: [{ type: "sell", code, order: "ORDER-9" }] });
+    bundle = await buildBundle(
+      ledger,
+      { origin: ORIGIN, verifierKey: ledger.verifierKey, logId: logIdOf(ORIGIN), chainId: null, contract: null },
+      code,
+    );
+  });
+  after(async () => {
+    await ledger.close();
+    cleanup(dir);
+  });
+
+  it("the untouched bundle verifies", async () => {
+    const report = await verifyBundle(bundle, { code, order: "ORDER-9" });
+    expect(report.checks.filter((c) => c.ok === false)).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+  });
+
+  it("any flipped bit in an entry, proof, root, salt or note fails verification (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(fields)), fc.nat(), fc.nat(), async (field, at, bit) => {
+        const copy = structuredClone(bundle);
+        fields[field]!(copy, at, bit);
+        const report = await verifyBundle(copy, { code });
+        expect(report.ok, `${field} @${at} bit ${bit}`).to.equal(false);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("any flipped bit of a signed checkpoint fails to open (property)", () => {
+    const note = ledger.checkpoint.note;
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), (at, bit) => {
+        expect(() => openCheckpoint(flipChar(note, at, bit), ledger.verifierKey)).to.throw();
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
