@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Contract, ContractFactory, type ContractRunner, type Wallet } from "ethers";
+import { Contract, ContractFactory, type ContractRunner, type Signer } from "ethers";
 import { z } from "zod";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -30,12 +30,21 @@ export class AnchorClient {
     this.contract = new Contract(address, anchorArtifact().abi as never, runner);
   }
 
-  static async deploy(wallet: Wallet): Promise<AnchorClient> {
+  /** Deploys the contract with `signer` as its admin; resolves once mined. */
+  static async deploy(signer: Signer): Promise<AnchorClient & { deployTx: string }> {
     const { abi, bytecode } = anchorArtifact();
-    const factory = new ContractFactory(abi as never, bytecode, wallet);
-    const c = await factory.deploy(wallet.address);
+    const factory = new ContractFactory(abi as never, bytecode, signer);
+    const c = await factory.deploy(await signer.getAddress());
     await c.waitForDeployment();
-    return new AnchorClient(await c.getAddress(), wallet);
+    const client = new AnchorClient(await c.getAddress(), signer);
+    return Object.assign(client, { deployTx: c.deploymentTransaction()!.hash });
+  }
+
+  /** Registers a log for `origin` with its operator; resolves with the mined transaction's hash. */
+  async registerLog(origin: string, operator: string): Promise<string> {
+    const tx = (await this.contract.getFunction("registerLog")(origin, operator)) as { hash: string; wait(): Promise<unknown> };
+    await tx.wait();
+    return tx.hash;
   }
 
   async checkpointAt(logId: string, size: bigint): Promise<{ logRoot: string; mapRoot: string; timestamp: bigint }> {

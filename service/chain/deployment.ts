@@ -46,8 +46,7 @@ export async function ensureDeployment(opts: {
     opts.log.info({ chainId, contract: client.address }, "deployed the anchor contract");
   }
   if ((await client.operatorOf(opts.logId)) === "0x0000000000000000000000000000000000000000") {
-    const tx = await client.contract.getFunction("registerLog")(opts.origin, opts.wallet.address);
-    await tx.wait();
+    await client.registerLog(opts.origin, opts.wallet.address);
     opts.log.info({ origin: opts.origin }, "registered the log on chain");
   }
   mkdirSync(path.dirname(file), { recursive: true });

@@ -1,0 +1,18 @@
+/** What every KeyProof command-line tool shares: option checking and failing with a clear message. */
+import type { Command } from "commander";
+import type { z } from "zod";
+import { describeIssue } from "../service/core/validate.js";
+
+/** Prints `message` and exits with status 2 (bad usage) or the given code. */
+export function fail(message: string, code = 2): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(code);
+}
+
+/** Parses argv with commander, then checks the options with zod. */
+export function parseOptions<S extends z.ZodType>(program: Command, schema: S, argv = process.argv): z.infer<S> {
+  program.parse(argv);
+  const parsed = schema.safeParse(program.opts());
+  if (!parsed.success) fail(describeIssue(parsed.error));
+  return parsed.data;
+}

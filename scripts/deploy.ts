@@ -1,0 +1,89 @@
+/**
+ * Deploys the KeyProof anchor contract and registers a log on it.
+ *
+ *   npm run deploy -- --origin keyproof.example.com/log                 # Hardhat's in-process network (a dry run)
+ *   npm run deploy -- --origin … --network localhost                    # a network named in hardhat.config.ts
+ *   DEPLOYER_PRIVATE_KEY=0x… npm run deploy -- --origin … --rpc-url https://rpc.example
+ *
+ * Prints the address and saves it to deployments/<chainId>.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Command } from "commander";
+import { JsonRpcProvider, Wallet, getAddress, type Signer } from "ethers";
+import { z } from "zod";
+import { logIdOf } from "../service/core/bundle/verify.js";
+import { AnchorClient } from "../service/chain/contract.js";
+import { fail, parseOptions } from "./cli.js";
+
+const options = z.object({
+  origin: z.string().regex(/^[\x21-\x7e]{1,255}$/, "an origin is printable ASCII without spaces, e.g. keyproof.example.com/log"),
+  network: z.string().min(1).optional(),
+  rpcUrl: z.url().optional(),
+  operator: z
+    .string()
+    .refine((a) => /^0x[0-9a-fA-F]{40}$/.test(a), "not an Ethereum address")
+    .optional(),
+  out: z.string().default("deployments"),
+});
+
+const program = new Command("deploy")
+  .description("Deploy the KeyProof anchor contract and register a log on it.")
+  .requiredOption("--origin <origin>", "the log's origin (its checkpoint's first line)")
+  .option("--network <name>", "a network from hardhat.config.ts (default: Hardhat's in-process network)")
+  .option("--rpc-url <url>", "deploy through this JSON-RPC endpoint, with DEPLOYER_PRIVATE_KEY from the environment")
+  .option("--operator <address>", "the address allowed to anchor the log (default: the deployer)")
+  .option("--out <dir>", "where to save <chainId>.json", "deployments")
+  .addHelpText("after", "\nEnvironment:\n  DEPLOYER_PRIVATE_KEY  the deployer's key (required with --rpc-url; optional with --network)\n");
+
+async function signerFor(o: z.infer<typeof options>): Promise<{ signer: Signer; close: () => Promise<void> }> {
+  const key = process.env.DEPLOYER_PRIVATE_KEY || undefined;
+  if (key !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(key)) fail("DEPLOYER_PRIVATE_KEY must be 32 bytes of hex");
+  if (o.rpcUrl) {
+    if (o.network) fail("give either --network or --rpc-url, not both");
+    if (!key) fail("--rpc-url needs DEPLOYER_PRIVATE_KEY in the environment");
+    const provider = new JsonRpcProvider(o.rpcUrl, undefined, { cacheTimeout: -1 });
+    return { signer: new Wallet(key.startsWith("0x") ? key : `0x${key}`, provider), close: async () => provider.destroy() };
+  }
+  // Hardhat is loaded only here: --rpc-url works without a Hardhat project around.
+  const { network } = await import("hardhat");
+  const conn = await network.create(o.network);
+  const { ethers } = conn;
+  const signer = key ? new Wallet(key.startsWith("0x") ? key : `0x${key}`, ethers.provider) : (await ethers.getSigners())[0];
+  if (!signer) fail(`network ${o.network ?? "hardhat"} has no accounts: set DEPLOYER_PRIVATE_KEY`);
+  return { signer, close: () => conn.close() };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(program, options);
+  const { signer, close } = await signerFor(o);
+  try {
+    const deployer = await signer.getAddress();
+    const operator = getAddress(o.operator ?? deployer);
+    const chainId = Number((await signer.provider!.getNetwork()).chainId);
+    console.log(`deploying KeyProofAnchor to chain ${chainId} from ${deployer}…`);
+    const client = await AnchorClient.deploy(signer);
+    const registerTx = await client.registerLog(o.origin, operator);
+    const record = {
+      chainId,
+      contract: client.address,
+      origin: o.origin,
+      logId: logIdOf(o.origin),
+      operator,
+      admin: deployer,
+      deployTx: client.deployTx,
+      registerTx,
+      deployedAt: new Date().toISOString(),
+    };
+    mkdirSync(o.out, { recursive: true });
+    const file = path.join(o.out, `${chainId}.json`);
+    writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+    console.log(`contract ${client.address}`);
+    console.log(`log ${o.origin} registered as ${record.logId}, operator ${operator}`);
+    console.log(`saved ${file}`);
+  } finally {
+    await close();
+  }
+}
+
+main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
