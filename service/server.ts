@@ -68,6 +68,8 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     const wallet = new Wallet(config.CHAIN_PRIVATE_KEY ? `0x${normHex(config.CHAIN_PRIVATE_KEY)}` : DEV_PRIVATE_KEY, provider);
     const connect = async (): Promise<AnchorClient> => {
       const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
+      // A reset chain took its anchors with it (a redeployment may even reuse the address).
+      if (d.vanished) await ledger.deleteAnchorsOf(d.chainId, d.vanished);
       chainId = d.chainId;
       contract = d.address;
       return d.client;

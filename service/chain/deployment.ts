@@ -16,6 +16,8 @@ export interface Deployment {
   client: AnchorClient;
   chainId: number;
   address: string;
+  /** The recorded contract that vanished from the chain (a reset chain), if any: its anchors are gone. */
+  vanished: string | null;
 }
 
 export async function ensureDeployment(opts: {
@@ -31,12 +33,14 @@ export async function ensureDeployment(opts: {
   const file = path.join(opts.dataDir, "chain", `deployment-${chainId}.json`);
   const saved = existsSync(file) ? record.parse(JSON.parse(readFileSync(file, "utf8"))) : undefined;
   let address = opts.contract ?? saved?.contract;
+  let vanished: string | null = null;
   if (address && (await provider.getCode(address)) === "0x") {
     if (opts.contract) throw new Error(`CONTRACT ${opts.contract} has no code on chain ${chainId}`);
     opts.log.error(
       { chainId, contract: address },
       "THE ANCHOR CONTRACT IS GONE FROM THE CHAIN (chain reset?): deploying a new one and re-anchoring",
     );
+    vanished = address;
     address = undefined;
   }
   let client: AnchorClient;
@@ -51,5 +55,5 @@ export async function ensureDeployment(opts: {
   }
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ chainId, contract: client.address, origin: opts.origin }, null, 2));
-  return { client, chainId, address: client.address };
+  return { client, chainId, address: client.address, vanished };
 }

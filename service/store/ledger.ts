@@ -630,6 +630,15 @@ export class Ledger {
     await this.db.del(K.anchor(size), { sync: true });
   }
 
+  /** Forgets the anchors of a contract the chain no longer has. */
+  async deleteAnchorsOf(chainId: number, contract: string): Promise<void> {
+    const gone = (await this.anchors()).filter((a) => a.chainId === chainId && a.contract.toLowerCase() === contract.toLowerCase());
+    await this.db.batch(
+      gone.map((a) => ({ type: "del" as const, key: K.anchor(a.size) })),
+      { sync: true },
+    );
+  }
+
   async anchors(): Promise<AnchorRecord[]> {
     const out: AnchorRecord[] = [];
     for await (const v of this.db.values(K.anchorRange)) out.push(JSON.parse(fromUtf8(v)) as AnchorRecord);

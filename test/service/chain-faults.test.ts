@@ -1,0 +1,169 @@
+/**
+ * Chain faults against a real anvil the test controls: the RPC goes away, the
+ * chain comes back, the chain is reset (the contract is gone). The service
+ * keeps accepting events throughout, catches up, and never anchors a size twice.
+ * Also: a graceful stop under write load keeps every acknowledged event.
+ */
+import { expect } from "chai";
+import path from "node:path";
+import { Contract, JsonRpcProvider } from "ethers";
+import pino from "pino";
+import { startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
+import { anchorArtifact } from "../../service/chain/contract.js";
+import { configSchema } from "../../service/config.js";
+import { logIdOf, toHex } from "../../service/core/index.js";
+import { startService, type RunningService } from "../../service/server.js";
+import { cleanup, tempDir } from "../helpers/ledger.js";
+
+const OPERATOR = "operator-token-for-chain-faults-0123";
+const ORIGIN = "faults.keyproof.example/log";
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Every Anchored event of the log on a contract: the sizes, in chain order. */
+async function anchoredSizes(rpcUrl: string, contract: string): Promise<number[]> {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  try {
+    const c = new Contract(contract, anchorArtifact().abi as never, provider);
+    const logs = await c.queryFilter(c.filters.Anchored!(logIdOf(ORIGIN)), 0);
+    return logs.map((l) => Number((l as unknown as { args: { size: bigint } }).args.size));
+  } finally {
+    provider.destroy();
+  }
+}
+
+describe("chain faults and shutdown", function () {
+  this.timeout(180_000);
+  const dir = tempDir("keyproof-faults-");
+  const chainPort = 20_000 + Math.floor(Math.random() * 20_000);
+  let chain: EmbeddedChain;
+  let svc: RunningService;
+  let issued = 0;
+
+  const post = async (p: string, body: unknown, token = OPERATOR) => {
+    const res = await fetch(`${svc.url}${p}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const issue = async (token: string, n: number) => {
+    const r = await post(
+      "/v1/events",
+      { events: Array.from({ length: n }, () => ({ type: "issue", code: `FAULT-${issued++}-KEY`, sku: "s" })) },
+      token,
+    );
+    expect(r.status).to.equal(200);
+    return r.json as { results: { ok: boolean; index: number; leafHash: string }[] };
+  };
+  const anchors = async () =>
+    ((await (await fetch(`${svc.url}/v1/anchors`)).json()) as { anchors: { size: number; status: string }[] }).anchors;
+  const confirmedAt = (size: bigint) =>
+    waitFor(`an anchor confirmed at ${size}`, async () =>
+      (await anchors()).some((a) => a.status === "confirmed" && a.size === Number(size)) ? true : undefined,
+    );
+
+  let token = "";
+  before(async () => {
+    chain = await startAnvil({ stateDir: path.join(dir, "chain-a"), port: chainPort });
+    const config = configSchema.parse({
+      PORT: "0",
+      DATA_DIR: path.join(dir, "data"),
+      ORIGIN,
+      OPERATOR_TOKEN: OPERATOR,
+      RPC_URL: chain.rpcUrl,
+      ANCHOR_INTERVAL: "1",
+      LOG_LEVEL: "silent",
+    });
+    svc = await startService(config, pino({ level: "silent" }));
+    token = (await post("/v1/participants", { id: "acme", role: "issuer", name: "Acme" })).json.token as string;
+  });
+  after(async () => {
+    await svc?.stop();
+    await chain?.stop();
+    cleanup(dir);
+  });
+
+  it("anchors, keeps accepting events while the RPC is down, and catches up when it returns", async () => {
+    await issue(token, 10);
+    await confirmedAt(svc.ledger.size);
+    const contract = svc.contract()!;
+
+    await chain.stop(); // graceful: anvil keeps its state
+    await issue(token, 10);
+    await new Promise((r) => setTimeout(r, 2500));
+    await issue(token, 5);
+    expect((await fetch(`${svc.url}/healthz`)).status).to.equal(200);
+    expect((await anchors()).some((a) => a.status === "confirmed" && a.size === Number(svc.ledger.size))).to.equal(false);
+
+    chain = await startAnvil({ stateDir: path.join(dir, "chain-a"), port: chainPort });
+    await confirmedAt(svc.ledger.size);
+    expect(svc.contract()).to.equal(contract);
+    const sizes = await anchoredSizes(chain.rpcUrl, contract);
+    expect(new Set(sizes).size).to.equal(sizes.length);
+    expect(sizes).to.deep.equal([...sizes].sort((a, b) => a - b));
+    expect(sizes.at(-1)).to.equal(Number(svc.ledger.size));
+  });
+
+  it("re-deploys and re-anchors the current checkpoint when the chain was reset", async () => {
+    const anchoredBefore = (await anchors()).map((a) => a.size);
+    await chain.stop();
+    chain = await startAnvil({ stateDir: path.join(dir, "chain-b"), port: chainPort }); // a fresh, empty chain
+    await issue(token, 3);
+    const size = svc.ledger.size;
+    await confirmedAt(size);
+    // The anchors of the lost chain are forgotten: only the re-anchored checkpoint remains.
+    expect(anchoredBefore.length).to.be.greaterThan(0);
+    expect((await anchors()).map((a) => a.size)).to.deep.equal([Number(size)]);
+    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
+    try {
+      const c = new Contract(svc.contract()!, anchorArtifact().abi as never, provider);
+      const [latestSize, logRoot] = (await c.getFunction("latest")(logIdOf(ORIGIN))) as [bigint, string];
+      expect(latestSize).to.equal(size);
+      expect(logRoot).to.equal(`0x${toHex(await svc.ledger.log.root(size))}`);
+    } finally {
+      provider.destroy();
+    }
+    expect(await anchoredSizes(chain.rpcUrl, svc.contract()!)).to.deep.equal([Number(size)]);
+  });
+
+  it("a graceful stop under write load keeps every acknowledged event", async () => {
+    const acked: { index: number; leafHash: string }[] = [];
+    const writers = Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          const r = await issue(token, 20);
+          for (const x of r.results) if (x.ok) acked.push(x);
+        } catch {
+          return; // the server went away: stop writing
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await svc.stop();
+    await Promise.all(writers);
+    expect(acked.length).to.be.greaterThan(0);
+
+    const config = configSchema.parse({
+      PORT: "0",
+      DATA_DIR: path.join(dir, "data"),
+      ORIGIN,
+      OPERATOR_TOKEN: OPERATOR,
+      RPC_URL: chain.rpcUrl,
+      ANCHOR_INTERVAL: "1",
+      LOG_LEVEL: "silent",
+    });
+    svc = await startService(config, pino({ level: "silent" }));
+    for (const a of acked) expect(toHex(await svc.ledger.log.leafHash(BigInt(a.index)))).to.equal(a.leafHash);
+    await confirmedAt(svc.ledger.size);
+  });
+});
