@@ -4,6 +4,7 @@
  * earlier checkpoint (bundles use the newest *anchored* one).
  */
 import type { ClassicLevel } from "classic-level";
+import { LRUCache } from "lru-cache";
 import { concatBytes } from "../core/bytes.js";
 import { MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
 import {
@@ -34,20 +35,22 @@ export function decodeMapNode(v: Uint8Array): MapNode {
   return { kind: "leaf", key, stateHash, hash: mapLeaf(key, stateHash) };
 }
 
-/** A bounded cache: evicts the oldest insertions first. */
+/** Known-absent positions are cached too (as a sentinel: the LRU holds no nulls). */
+const ABSENT = { kind: "absent" } as const;
+
+/** A bounded LRU of map nodes by position id. */
 class NodeCache {
-  private readonly entries = new Map<string, MapNode | null>();
-  constructor(private readonly limit: number) {}
+  private readonly lru: LRUCache<string, MapNode | typeof ABSENT>;
+  constructor(limit: number) {
+    this.lru = new LRUCache({ max: limit });
+  }
   get(id: string): MapNode | null | undefined {
-    return this.entries.get(id);
+    const v = this.lru.get(id);
+    if (v === undefined) return undefined;
+    return v.kind === "absent" ? null : v;
   }
   set(id: string, n: MapNode | null): void {
-    this.entries.delete(id);
-    this.entries.set(id, n);
-    if (this.entries.size > this.limit) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+    this.lru.set(id, n ?? ABSENT);
   }
 }
 
@@ -75,9 +78,53 @@ export class MapStore implements MapNodeSource {
     return node ?? undefined;
   }
 
-  /** Computes a batch's map writes; nothing is stored until `commit`. */
+  /** Computes a batch's map writes; nothing is stored until `stage` and `settle`. */
   async prepare(updates: MapUpdate[]): Promise<{ root: Uint8Array; writes: MapWrite[] }> {
-    return updateMap(this, updates);
+    const fetched = await this.prefetch(updates.map((u) => u.key));
+    return updateMap(
+      {
+        get: (depth, path) => {
+          const id = positionId(depth, path);
+          const n = this.pending.get(id) ?? fetched.get(id);
+          return n === undefined ? this.get(depth, path) : (n ?? undefined);
+        },
+      },
+      updates,
+    );
+  }
+
+  /**
+   * Reads, in a few multi-gets, every uncached node the update of `keys` will
+   * look at: each key's path and its siblings, a window of levels per round,
+   * following only the paths that go deeper. One read per node, one after the
+   * other, is what made large maps slow: the lower levels are rarely cached.
+   */
+  private async prefetch(keys: Uint8Array[]): Promise<Map<string, MapNode | null>> {
+    const out = new Map<string, MapNode | null>();
+    const known = (id: string): MapNode | null | undefined => this.pending.get(id) ?? out.get(id) ?? this.cache.get(id);
+    let active = keys;
+    for (let from = 0; active.length > 0 && from <= MAP_DEPTH; from += PREFETCH_WINDOW + 1) {
+      const to = Math.min(MAP_DEPTH, from + PREFETCH_WINDOW);
+      const ids: string[] = [];
+      const wanted: Uint8Array[] = [];
+      const want = (d: number, p: Uint8Array): void => {
+        const id = positionId(d, p);
+        if (known(id) !== undefined) return;
+        out.set(id, null);
+        ids.push(id);
+        wanted.push(K.mapLatest(d, p));
+      };
+      for (const key of active) {
+        for (let d = from; d <= to; d++) {
+          want(d, key);
+          if (d > 0) want(d, siblingPath(key, d - 1));
+        }
+      }
+      const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];
+      values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
+      active = active.filter((key) => known(positionId(to, key))?.kind === "inner");
+    }
+    return out;
   }
 
   /** Appends the LevelDB operations of a prepared update at revision `rev` (the new log size). */
@@ -165,3 +212,4 @@ export class MapStore implements MapNodeSource {
 }
 
 const PROOF_WINDOW = 24;
+const PREFETCH_WINDOW = 7;
