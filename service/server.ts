@@ -15,6 +15,7 @@ import { ensureDeployment } from "./chain/deployment.js";
 import { DEV_PRIVATE_KEY, type Config } from "./config.js";
 import { logIdOf } from "./core/bundle/verify.js";
 import { createApp } from "./http/app.js";
+import { WEB_DIST } from "./web/paths.js";
 import { Ledger } from "./store/ledger.js";
 import { loadSecrets } from "./store/secrets.js";
 
@@ -99,7 +100,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     anchorer: () => anchorer,
     verifyRateLimit: config.VERIFY_RATE_LIMIT,
     bodyLimit: config.BODY_LIMIT,
-    webRoot: path.resolve(path.dirname(new URL(import.meta.url).pathname), "web/dist"),
+    webRoot: WEB_DIST,
     info: () => ({
       origin: config.ORIGIN,
       verifierKey: ledger.verifierKey,

@@ -1,0 +1,74 @@
+/**
+ * Verifies a KeyProof evidence bundle offline, with the same verifier as the
+ * buyer's browser; optionally also against the chain through an RPC URL.
+ *
+ *   npm run verify-bundle -- evidence.json --code XXXX-XXXX [--order REF] [--rpc-url URL]
+ *
+ * Exit codes: 0 verified, 1 verification failed, 2 bad usage or unreadable file.
+ */
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { z } from "zod";
+import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
+import { AnchorClient } from "../service/chain/contract.js";
+import { fail, parseOptions } from "./cli.js";
+import { JsonRpcProvider } from "ethers";
+
+const program = new Command("verify-bundle")
+  .description("Verify a KeyProof evidence bundle (SPEC §9) offline, and optionally against the chain.")
+  .argument("<file>", "the evidence bundle (JSON) downloaded from the verify page or POST /v1/verify")
+  .requiredOption("--code <code>", "the card key the bundle is about (never stored or printed)")
+  .option("--order <ref>", "your order reference, to check the sale")
+  .option("--rpc-url <url>", "also check checkpointAt on the bundle's contract through this JSON-RPC endpoint")
+  .option("--json", "print the full report as JSON");
+
+const options = z.object({
+  code: z.string().min(1),
+  order: z.string().min(1).max(256).optional(),
+  rpcUrl: z.url().optional(),
+  json: z.boolean().optional(),
+});
+
+async function main(): Promise<void> {
+  const o = parseOptions(program, options);
+  const file = program.args[0]!;
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    fail(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let provider: JsonRpcProvider | undefined;
+  let readAnchor: AnchorReader | undefined;
+  const contract = (bundle as { log?: { contract?: unknown } })?.log?.contract;
+  if (o.rpcUrl && typeof contract === "string") {
+    provider = new JsonRpcProvider(o.rpcUrl, undefined, { staticNetwork: true });
+    const client = new AnchorClient(contract, provider);
+    readAnchor = (logId, size) => client.checkpointAt(logId, size);
+  }
+  try {
+    const report = await verifyBundle(bundle, {
+      code: o.code,
+      ...(o.order ? { order: o.order } : {}),
+      ...(readAnchor ? { readAnchor } : {}),
+    });
+    if (o.json) console.log(JSON.stringify({ ok: report.ok, checks: report.checks, facts: report.facts ?? null }, null, 2));
+    else {
+      for (const c of report.checks)
+        console.log(`${c.ok === true ? "PASS" : c.ok === false ? "FAIL" : "----"}  ${c.id.padEnd(10)} ${c.detail}`);
+      const f = report.facts;
+      if (f) {
+        console.log("");
+        console.log(`key: ${f.status}${f.expired ? " (expired)" : ""}, issued by ${f.issuer} (${f.sku}) at ${f.issuedAt}`);
+        if (f.sale) console.log(`sold by ${f.sale.seller} at ${f.sale.time}`);
+      }
+      console.log("");
+      console.log(report.ok ? "VERIFIED: the bundle proves this key's record." : "NOT VERIFIED: see the FAIL lines above.");
+    }
+    process.exitCode = report.ok ? 0 : 1;
+  } finally {
+    provider?.destroy();
+  }
+}
+
+main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));

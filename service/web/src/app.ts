@@ -1,0 +1,206 @@
+/**
+ * The buyer's verify page. Asks the service for the evidence bundle, then
+ * checks it here, in the browser, with the same verifier the service and the
+ * CLI use — and, when the chain's RPC answers, against the on-chain anchor.
+ * The code is sent in a POST body only: never in a URL, never stored.
+ */
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { toHex, utf8 } from "../../core/bytes.js";
+import { verifyBundle, type AnchorReader, type BundleReport, type Check } from "../../core/bundle/verify.js";
+import { CHECK_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
+
+type Outcome =
+  | { kind: "report"; report: BundleReport; order: string }
+  | { kind: "unknown" }
+  | { kind: "rateLimited" }
+  | { kind: "error"; message: string };
+
+interface LogInfo {
+  rpcUrl: string | null;
+  contract: string | null;
+}
+
+// checkpointAt(bytes32,uint64) through a bare eth_call: the page needs one
+// read-only call, not an Ethereum library.
+const CHECKPOINT_AT = toHex(keccak_256(utf8("checkpointAt(bytes32,uint64)")).slice(0, 4));
+const CHAIN_TIMEOUT_MS = 6000;
+const ANSWER_RE = /^0x[0-9a-f]{192}$/i;
+
+let lang: Lang = pickLanguage(navigator.languages ?? [navigator.language]);
+let last: Outcome | null = null;
+let logInfo: Promise<LogInfo> = fetch("/v1/log")
+  .then((r) => r.json() as Promise<LogInfo>)
+  .catch(() => ({ rpcUrl: null, contract: null }));
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]) {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  e.append(...children);
+  return e;
+}
+
+function anchorReader(info: LogInfo, contract: string): AnchorReader | undefined {
+  if (!info.rpcUrl) return undefined;
+  return async (logId, size) => {
+    const data = `0x${CHECKPOINT_AT}${logId.slice(2)}${size.toString(16).padStart(64, "0")}`;
+    const res = await fetch(info.rpcUrl!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_call", params: [{ to: contract, data }, "latest"] }),
+      signal: AbortSignal.timeout(CHAIN_TIMEOUT_MS),
+    });
+    const answer = (await res.json()) as { result?: unknown; error?: { message?: string } };
+    if (typeof answer.result !== "string" || !ANSWER_RE.test(answer.result)) {
+      throw new Error(answer.error?.message ?? "unexpected answer from the chain");
+    }
+    return { logRoot: `0x${answer.result.slice(2, 66)}`, mapRoot: `0x${answer.result.slice(66, 130)}` };
+  };
+}
+
+async function check(code: string, order: string): Promise<Outcome> {
+  const res = await fetch("/v1/verify", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(order ? { code, order } : { code }),
+    cache: "no-store",
+  });
+  if (res.status === 429) return { kind: "rateLimited" };
+  const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+  if (res.status === 404 && body?.error?.code === "UNKNOWN_KEY") return { kind: "unknown" };
+  if (!res.ok) return { kind: "error", message: body?.error?.message ?? `HTTP ${res.status}` };
+  const info = await logInfo;
+  const bundleContract = (body as { log?: { contract?: string | null } }).log?.contract ?? info.contract;
+  const readAnchor = bundleContract ? anchorReader(info, bundleContract) : undefined;
+  const report = await verifyBundle(body, { code, ...(order ? { order } : {}), ...(readAnchor ? { readAnchor } : {}) });
+  return { kind: "report", report, order };
+}
+
+function statusBadge(report: BundleReport): HTMLElement | null {
+  const f = report.facts;
+  if (!f) return null;
+  const w = WORDS[lang];
+  const key = f.status === "redeemed" ? "redeemed" : f.status === "void" ? "void" : f.expired ? "expired" : "unused";
+  return el("span", { className: `badge ${key}`, textContent: w[key] });
+}
+
+function checkItem(c: Check): HTMLElement {
+  const [pass, fail] = CHECK_WORDS[lang][c.id];
+  const cls = c.ok === true ? "pass" : c.ok === false ? "fail" : "skip";
+  const mark = c.ok === true ? "✓" : c.ok === false ? "✗" : "–";
+  const line = c.ok === false ? fail : pass;
+  return el(
+    "li",
+    { className: cls },
+    el("span", { className: "mark", textContent: mark }),
+    c.ok === null ? "" : line,
+    el("small", { textContent: c.detail }),
+  );
+}
+
+function render(o: Outcome): void {
+  const w = WORDS[lang];
+  const box = $("result");
+  box.hidden = false;
+  box.replaceChildren();
+  if (o.kind === "unknown") {
+    box.append(el("div", { className: "verdict unknown", textContent: w.notRegistered }), el("p", { textContent: w.notRegisteredHelp }));
+    return;
+  }
+  if (o.kind === "rateLimited") {
+    box.append(el("p", { className: "notice", textContent: w.rateLimited }));
+    return;
+  }
+  if (o.kind === "error") {
+    box.append(el("p", { className: "notice", textContent: fill(w.error, { message: o.message }) }));
+    return;
+  }
+  const { report } = o;
+  // A wrong order number does not make the record false: the key is genuine,
+  // and the mismatch is shown beside the sale.
+  const genuine = report.checks.every((c) => c.id === "order" || c.ok !== false);
+  const verdict = el("div", { className: `verdict ${genuine ? "good" : "bad"}` }, genuine ? w.genuine : w.failed);
+  const badge = genuine ? statusBadge(report) : null;
+  if (badge) verdict.append(badge);
+  box.append(verdict);
+  if (!genuine) box.append(el("p", { textContent: w.failedHelp }));
+
+  const f = report.facts;
+  if (f && genuine) {
+    const dl = el("dl");
+    const row = (k: string, v: string) => dl.append(el("dt", { textContent: k }), el("dd", { textContent: v }));
+    row(w.issuer, f.issuer);
+    row(w.sku, f.sku);
+    if (f.face) row(w.face, f.face);
+    if (f.batch) row(w.batch, f.batch);
+    if (f.expires) row(w.expires, f.expires);
+    row(w.issuedAt, f.issuedAt);
+    if (f.transfers.length) row(w.transfers, f.transfers.map((t) => `${t.to} (${t.time})`).join(" → "));
+    row(w.soldBy, f.sale ? `${f.sale.seller} ${w.at} ${f.sale.time}` : w.notSold);
+    if (f.redeemedAt) row(w.redeemedAt, f.redeemedAt);
+    if (f.voided) row(w.voided, `${f.voided.by} ${w.at} ${f.voided.time}: ${f.voided.reason}`);
+    if (o.order) row(w.order, `${o.order} — ${f.orderMatches ? w.orderMatch : w.orderNoMatch}`);
+    box.append(dl);
+  }
+
+  box.append(el("h2", { textContent: w.checks }), el("ul", { className: "checks" }, ...report.checks.map(checkItem)));
+  const anchor = report.bundle?.anchor;
+  if (report.bundle) {
+    box.append(
+      el("p", {
+        className: "anchor",
+        textContent: anchor ? fill(w.anchored, { block: anchor.blockNumber, tx: anchor.txHash }) : w.pending,
+      }),
+    );
+    const bundle = report.bundle;
+    const download = el("button", { id: "download", type: "button", textContent: w.download });
+    download.addEventListener("click", () => {
+      const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: "application/json" });
+      const a = el("a", { href: URL.createObjectURL(blob), download: `keyproof-evidence-${bundle.key.commitment.slice(0, 12)}.json` });
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    });
+    box.append(download);
+  }
+}
+
+function applyLanguage(): void {
+  const w = WORDS[lang];
+  document.documentElement.lang = lang;
+  document.title = `KeyProof — ${w.title}`;
+  for (const node of document.querySelectorAll<HTMLElement>("[data-i18n]")) {
+    node.textContent = w[node.dataset.i18n as keyof typeof w];
+  }
+  $("lang").textContent = lang === "en" ? "中文" : "English";
+  if (last) render(last);
+}
+
+$("lang").addEventListener("click", () => {
+  lang = lang === "en" ? "zh-CN" : "en";
+  applyLanguage();
+});
+
+$("form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const code = $<HTMLInputElement>("code").value;
+  const order = $<HTMLInputElement>("order").value.trim();
+  const button = $<HTMLButtonElement>("submit");
+  button.disabled = true;
+  button.textContent = WORDS[lang].verifying;
+  check(code, order)
+    .catch((e: unknown): Outcome => ({ kind: "error", message: e instanceof Error ? e.message : String(e) }))
+    .then((o) => {
+      last = o;
+      render(o);
+    })
+    .finally(() => {
+      button.disabled = false;
+      button.textContent = WORDS[lang].verify;
+      // Retry fetching the log's chain details if the first try failed.
+      logInfo = logInfo.then((i) => (i.rpcUrl || i.contract ? i : fetch("/v1/log").then((r) => r.json() as Promise<LogInfo>)));
+    });
+});
+
+applyLanguage();
+document.body.dataset.ready = "true";

@@ -1,0 +1,130 @@
+/** The verify page's words, in English and Simplified Chinese. */
+import type { CheckId } from "../../core/bundle/verify.js";
+
+export type Lang = "en" | "zh-CN";
+
+const en = {
+  title: "Verify your card key",
+  intro:
+    "Type the key you bought. Your browser checks, by itself, that the issuer registered it, what happened to it since, and that the record is the one anchored on the blockchain. The key is sent only to this service, never in a link.",
+  codeLabel: "Card key",
+  orderLabel: "Order number (optional)",
+  verify: "Verify",
+  verifying: "Checking…",
+  footer: "KeyProof — a transparency ledger for card keys. Every record is public, signed and anchored on chain.",
+  genuine: "Genuine",
+  notRegistered: "Not registered",
+  notRegisteredHelp: "No issuer registered this key. It may be mistyped, or it was never issued: ask the seller for a refund.",
+  failed: "Verification failed",
+  failedHelp: "The service's answer did not pass the checks below. Do not trust this key; keep the evidence file for your dispute.",
+  unused: "Unused",
+  redeemed: "Redeemed",
+  void: "Void",
+  expired: "Expired",
+  issuer: "Issuer",
+  sku: "Product",
+  face: "Face value",
+  batch: "Batch",
+  expires: "Expires",
+  issuedAt: "Issued",
+  transfers: "Passed to",
+  soldBy: "Sold by",
+  notSold: "not sold yet",
+  redeemedAt: "Redeemed",
+  voided: "Voided",
+  order: "Your order",
+  orderMatch: "matches this sale",
+  orderNoMatch: "does NOT match the recorded sale",
+  checks: "Checks done in your browser",
+  anchored: "Anchored on chain in block {block}, transaction {tx}",
+  pending: "Waiting for the next anchor: the record is signed, and will be written on chain shortly.",
+  download: "Download evidence",
+  rateLimited: "Too many checks from your network just now. Please wait a minute and try again.",
+  error: "Something went wrong: {message}",
+  at: "at",
+} as const;
+
+type Words = { [K in keyof typeof en]: string };
+
+const zh: Words = {
+  title: "验证您的卡密",
+  intro:
+    "输入您购买的卡密。您的浏览器会自行核验：发行方是否登记过它、之后发生了什么，以及该记录是否与区块链上的锚定一致。卡密只发送给本服务，绝不会出现在链接中。",
+  codeLabel: "卡密",
+  orderLabel: "订单号（可选）",
+  verify: "验证",
+  verifying: "正在核验…",
+  footer: "KeyProof——卡密透明账本。每条记录公开、签名并锚定在链上。",
+  genuine: "正品",
+  notRegistered: "未登记",
+  notRegisteredHelp: "没有任何发行方登记过此卡密。可能输入有误，或它从未被发行：请向卖家申请退款。",
+  failed: "核验失败",
+  failedHelp: "服务返回的数据未通过下列检查。请不要信任此卡密，并保留证据文件用于维权。",
+  unused: "未使用",
+  redeemed: "已兑换",
+  void: "已作废",
+  expired: "已过期",
+  issuer: "发行方",
+  sku: "商品",
+  face: "面值",
+  batch: "批次",
+  expires: "有效期至",
+  issuedAt: "发行时间",
+  transfers: "转交给",
+  soldBy: "售出方",
+  notSold: "尚未售出",
+  redeemedAt: "兑换时间",
+  voided: "作废",
+  order: "您的订单",
+  orderMatch: "与此次销售一致",
+  orderNoMatch: "与登记的销售记录不一致",
+  checks: "在您的浏览器中完成的检查",
+  anchored: "已锚定在区块 {block}，交易 {tx}",
+  pending: "等待下一次锚定：记录已签名，将很快写入区块链。",
+  download: "下载证据",
+  rateLimited: "您的网络刚才查询过于频繁，请稍等一分钟后再试。",
+  error: "出现问题：{message}",
+  at: "于",
+};
+
+export const WORDS: Record<Lang, Words> = { en, "zh-CN": zh };
+
+/** One line per check, passed or failed, in each language. */
+export const CHECK_WORDS: Record<Lang, Record<CheckId, [string, string]>> = {
+  en: {
+    format: ["The evidence is well formed", "The evidence is malformed"],
+    log: ["It comes from the log it names", "It names a log it does not come from"],
+    signature: ["The log's signature on the checkpoint is valid", "The checkpoint signature is invalid"],
+    commitment: ["The key you typed is the registered key", "The key you typed is not this record's key"],
+    inclusion: ["Every event of this key is in the public log", "An event is not in the public log"],
+    chain: ["The key's history is complete and unbroken", "The key's history is broken"],
+    state: ["The status follows from the history", "The status does not follow from the history"],
+    map: ["The status is the one committed for all keys", "The status is not the committed one"],
+    order: ["The order number matches the sale", "The order number does not match the sale"],
+    anchor: ["The blockchain holds this exact record", "The blockchain holds a different record"],
+  },
+  "zh-CN": {
+    format: ["证据格式正确", "证据格式错误"],
+    log: ["证据来自其声明的账本", "证据并非来自其声明的账本"],
+    signature: ["账本对检查点的签名有效", "检查点签名无效"],
+    commitment: ["您输入的卡密就是登记的卡密", "您输入的卡密与此记录不符"],
+    inclusion: ["此卡密的每个事件都在公开账本中", "有事件不在公开账本中"],
+    chain: ["此卡密的历史完整、连续", "此卡密的历史有断裂"],
+    state: ["状态与历史记录相符", "状态与历史记录不符"],
+    map: ["该状态与全体卡密的承诺一致", "该状态与承诺不一致"],
+    order: ["订单号与销售记录一致", "订单号与销售记录不一致"],
+    anchor: ["区块链上保存的正是这份记录", "区块链上保存的是另一份记录"],
+  },
+};
+
+export function pickLanguage(languages: readonly string[]): Lang {
+  for (const l of languages) {
+    if (/^zh\b/i.test(l)) return "zh-CN";
+    if (/^en\b/i.test(l)) return "en";
+  }
+  return "en";
+}
+
+export function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (_, k: string) => String(values[k] ?? ""));
+}

@@ -1,0 +1,53 @@
+import { expect } from "chai";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { logIdOf } from "../../service/core/index.js";
+import { buildBundle } from "../../service/bundle.js";
+import { cleanup, openLedger, ORIGIN, tempDir, withParticipants } from "../helpers/ledger.js";
+import { runScript } from "../helpers/scripts.js";
+
+describe("scripts/verify-bundle.ts", function () {
+  this.timeout(60_000);
+  const dir = tempDir("keyproof-vb-");
+  const file = path.join(dir, "bundle.json");
+  const tampered = path.join(dir, "tampered.json");
+  const code = "CLI-0001-KEY";
+
+  before(async () => {
+    const ledger = await withParticipants(await openLedger(path.join(dir, "ledger")));
+    await ledger.submit({
+      actor: "acme",
+      requests: [
+        { type: "issue", code, sku: "s" },
+        { type: "sell", code, order: "ORD-1" },
+      ],
+    });
+    const bundle = await buildBundle(
+      ledger,
+      { origin: ORIGIN, verifierKey: ledger.verifierKey, logId: logIdOf(ORIGIN), chainId: null, contract: null },
+      code,
+    );
+    await ledger.close();
+    writeFileSync(file, JSON.stringify(bundle));
+    writeFileSync(tampered, JSON.stringify({ ...bundle, state: { ...bundle.state, holder: "shop-b" } }));
+  });
+  after(() => cleanup(dir));
+
+  it("verifies a good bundle with exit code 0", async () => {
+    const r = await runScript("verify-bundle", [file, "--code", "cli 0001 key", "--order", "ORD-1"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain("VERIFIED").and.contain("PASS  order");
+  });
+
+  it("fails a tampered bundle, a wrong code and a missing file with non-zero exit codes", async () => {
+    const t = await runScript("verify-bundle", [tampered, "--code", code]);
+    expect(t.code).to.equal(1);
+    expect(t.stdout).to.contain("NOT VERIFIED").and.contain("FAIL  state");
+    const wrong = await runScript("verify-bundle", [file, "--code", "OTHER-KEY-1"]);
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stdout).to.contain("FAIL  commitment").and.not.contain("OTHER-KEY-1");
+    const missing = await runScript("verify-bundle", [path.join(dir, "nope.json"), "--code", code]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.contain("cannot read");
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The buyer's verify page in a real browser (Debian's chromium driven by
+ * playwright-core) against a real service and chain. Screenshots of each case
+ * go to test-artifacts/verify-page/ (git-ignored).
+ */
+import { expect } from "chai";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import pino from "pino";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { configSchema } from "../../service/config.js";
+import { startService, type RunningService } from "../../service/server.js";
+import { buildWeb } from "../../service/web/build.js";
+import { cleanup, tempDir } from "../helpers/ledger.js";
+import { ROOT } from "../helpers/scripts.js";
+
+const OPERATOR = "operator-token-for-browser-tests-01";
+const SHOTS = path.join(ROOT, "test-artifacts", "verify-page");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CODES = { unused: "UNUSED-1111-KEY", sold: "SOLD-2222-KEY", redeemed: "REDEEMED-3333-KEY", pending: "PENDING-4444-KEY" };
+
+describe("buyer verify page (chromium)", function () {
+  this.timeout(180_000);
+  const dir = tempDir("keyproof-web-");
+  const logFile = path.join(dir, "service.log");
+  let svc: RunningService;
+  let browser: Browser;
+
+  const post = async (p: string, body: unknown, token = OPERATOR) => {
+    const res = await fetch(`${svc.url}${p}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (res.status >= 400) throw new Error(`${p}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await buildWeb();
+    const config = configSchema.parse({
+      PORT: "0",
+      DATA_DIR: path.join(dir, "data"),
+      ORIGIN: "web.keyproof.example/log",
+      OPERATOR_TOKEN: OPERATOR,
+      CHAIN_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      ANCHOR_INTERVAL: "0",
+      VERIFY_RATE_LIMIT: "12",
+      LOG_LEVEL: "debug",
+    });
+    svc = await startService(config, pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })));
+    const acme = (await post("/v1/participants", { id: "acme", role: "issuer", name: "Acme Games" })).token as string;
+    const shop = (await post("/v1/participants", { id: "shop-a", role: "seller", name: "Shop A" })).token as string;
+    await post(
+      "/v1/events",
+      {
+        events: [CODES.unused, CODES.sold, CODES.redeemed].flatMap((code) => [
+          { type: "issue", code, sku: "game-card-100", face: "100 CNY" },
+          { type: "transfer", code, to: "shop-a" },
+        ]),
+      },
+      acme,
+    );
+    await post(
+      "/v1/events",
+      {
+        events: [
+          { type: "sell", code: CODES.sold, order: "ORDER-B" },
+          { type: "sell", code: CODES.redeemed, order: "ORDER-C" },
+        ],
+      },
+      shop,
+    );
+    await post("/v1/events", { events: [{ type: "redeem", code: CODES.redeemed }] }, acme);
+    await post("/v1/anchor", {});
+    await post("/v1/events", { events: [{ type: "issue", code: CODES.pending, sku: "gift" }] }, acme);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  });
+  after(async () => {
+    await browser?.close();
+    await svc?.stop();
+    cleanup(dir);
+  });
+
+  async function open(locale = "en-US"): Promise<Page> {
+    const context = await browser.newContext({ locale, viewport: { width: 390, height: 844 } }); // a phone
+    const page = await context.newPage();
+    await page.goto(svc.url);
+    await page.waitForSelector("body[data-ready=true]");
+    return page;
+  }
+
+  async function verify(page: Page, code: string, order = ""): Promise<string> {
+    await page.fill("#code", code);
+    await page.fill("#order", order);
+    await page.click("#submit");
+    await page.waitForFunction(() => {
+      const r = document.getElementById("result")!;
+      return !r.hidden && !(document.getElementById("submit") as HTMLButtonElement).disabled;
+    });
+    return (await page.textContent("#result")) ?? "";
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  it("a genuine unused key, checked against the chain", async () => {
+    const page = await open();
+    const text = await verify(page, "unused 1111 key"); // normalized like any code
+    await shot(page, "genuine-unused");
+    expect(text).to.contain("Genuine").and.contain("Unused").and.contain("acme").and.contain("100 CNY").and.not.contain("✗");
+    expect(text).to.contain("The blockchain holds this exact record");
+    expect(text).to.match(/Anchored on chain in block \d+/);
+    // The code is in no URL and no storage.
+    expect(page.url()).to.not.contain("1111");
+    expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).to.equal(0);
+    await page.context().close();
+  });
+
+  it("a sold key with a matching order, and the evidence download", async () => {
+    const page = await open();
+    const text = await verify(page, CODES.sold, "ORDER-B");
+    await shot(page, "sold-matching-order");
+    expect(text).to.contain("Genuine").and.contain("shop-a").and.contain("matches this sale");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const saved = JSON.parse(readFileSync((await download.path())!, "utf8")) as { type: string; state: { status: string } };
+    expect(saved.type).to.equal("keyproof/bundle/v1");
+    expect(saved.state.status).to.equal("sold");
+    const other = await verify(page, CODES.sold, "ORDER-X");
+    expect(other).to.contain("Genuine").and.contain("does NOT match").and.contain("The order number does not match the sale");
+    await page.context().close();
+  });
+
+  it("a redeemed key", async () => {
+    const page = await open();
+    const text = await verify(page, CODES.redeemed);
+    await shot(page, "redeemed");
+    expect(text).to.contain("Genuine").and.contain("Redeemed");
+    await page.context().close();
+  });
+
+  it("a key newer than the last anchor says it waits for the next anchor", async () => {
+    const page = await open();
+    const text = await verify(page, CODES.pending);
+    await shot(page, "pending-anchor");
+    expect(text).to.contain("Genuine").and.contain("Waiting for the next anchor");
+    await page.context().close();
+  });
+
+  it("an unknown code", async () => {
+    const page = await open();
+    const text = await verify(page, "NEVER-ISSUED-9999");
+    await shot(page, "unknown");
+    expect(text).to.contain("Not registered");
+    await page.context().close();
+  });
+
+  it("a tampered answer shows the failed check, not a green result", async () => {
+    const page = await open();
+    await page.route("**/v1/verify", async (route) => {
+      const response = await route.fetch();
+      const bundle = (await response.json()) as { state: { status: string }; events: { inclusion: string[] }[] };
+      bundle.state.status = "issued"; // pretend a redeemed key is unused
+      await route.fulfill({ response, json: bundle });
+    });
+    const text = await verify(page, CODES.redeemed);
+    await shot(page, "tampered");
+    expect(text).to.contain("Verification failed").and.contain("✗").and.not.contain("Genuine");
+    expect(text).to.contain("The status does not follow from the history");
+    await page.context().close();
+  });
+
+  it("chooses Chinese from the browser language and switches language", async () => {
+    const page = await open("zh-CN");
+    expect(await page.textContent("h1")).to.equal("验证您的卡密");
+    const text = await verify(page, CODES.sold, "ORDER-B");
+    expect(text).to.contain("正品").and.contain("未使用");
+    await shot(page, "zh-CN");
+    await page.click("#lang");
+    expect(await page.textContent("h1")).to.equal("Verify your card key");
+    expect(await page.textContent("#result")).to.contain("Genuine");
+    await shot(page, "switched-to-en");
+    await page.context().close();
+  });
+
+  it("shows the rate limit kindly", async () => {
+    const page = await open();
+    let text = "";
+    for (let i = 0; i < 20 && !text.includes("Please wait"); i++) text = await verify(page, CODES.unused);
+    await shot(page, "rate-limited");
+    expect(text).to.contain("Too many checks from your network just now");
+    await page.context().close();
+  });
+
+  it("no plaintext code reached the service's logs", () => {
+    const logs = readFileSync(logFile, "utf8");
+    for (const code of Object.values(CODES)) expect(logs).to.not.contain(code);
+    expect(logs).to.not.contain("1111");
+  });
+});
