@@ -37,19 +37,20 @@ const program = new Command("deploy")
   .addHelpText("after", "\nEnvironment:\n  DEPLOYER_PRIVATE_KEY  the deployer's key (required with --rpc-url; optional with --network)\n");
 
 async function signerFor(o: z.infer<typeof options>): Promise<{ signer: Signer; close: () => Promise<void> }> {
-  const key = process.env.DEPLOYER_PRIVATE_KEY || undefined;
-  if (key !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(key)) fail("DEPLOYER_PRIVATE_KEY must be 32 bytes of hex");
+  const raw = process.env.DEPLOYER_PRIVATE_KEY || undefined;
+  if (raw !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(raw)) fail("DEPLOYER_PRIVATE_KEY must be 32 bytes of hex");
+  const key = raw && (raw.startsWith("0x") ? raw : `0x${raw}`);
   if (o.rpcUrl) {
     if (o.network) fail("give either --network or --rpc-url, not both");
     if (!key) fail("--rpc-url needs DEPLOYER_PRIVATE_KEY in the environment");
     const provider = new JsonRpcProvider(o.rpcUrl, undefined, { cacheTimeout: -1 });
-    return { signer: new Wallet(key.startsWith("0x") ? key : `0x${key}`, provider), close: async () => provider.destroy() };
+    return { signer: new Wallet(key, provider), close: async () => provider.destroy() };
   }
   // Hardhat is loaded only here: --rpc-url works without a Hardhat project around.
   const { network } = await import("hardhat");
   const conn = await network.create(o.network);
   const { ethers } = conn;
-  const signer = key ? new Wallet(key.startsWith("0x") ? key : `0x${key}`, ethers.provider) : (await ethers.getSigners())[0];
+  const signer = key ? new Wallet(key, ethers.provider) : (await ethers.getSigners())[0];
   if (!signer) fail(`network ${o.network ?? "hardhat"} has no accounts: set DEPLOYER_PRIVATE_KEY`);
   return { signer, close: () => conn.close() };
 }

@@ -99,6 +99,10 @@ const ZERO_HEAD = "0".repeat(64);
 /** The record kinds a group reads while it is prepared: idempotency answers, code index, states, salts. */
 const STAGED_PREFIXES = new Set([..."diks"].map((c) => c.charCodeAt(0)));
 
+function decodeMeta(raw: Uint8Array | undefined): Meta {
+  return raw ? (JSON.parse(fromUtf8(raw)) as Meta) : { size: 0, lastTime: "1970-01-01T00:00:00.000Z" };
+}
+
 function latin1(key: Uint8Array): string {
   return String.fromCharCode.apply(null, key as unknown as number[]);
 }
@@ -106,6 +110,8 @@ function latin1(key: Uint8Array): string {
 /** A group validated and applied on top of the sequencer's state, ready to be written. */
 interface PreparedGroup {
   ops: BatchOp[];
+  /** The entries this group put in `Ledger.staged`, removed again once it is durable. */
+  staged: [string, Uint8Array][];
   range: CompactRange;
   latest: { note: string; checkpoint: Checkpoint };
   mapWrites: MapWrite[];
@@ -195,7 +201,7 @@ export class Ledger {
 
   private async load(): Promise<void> {
     const raw = await this.db.get(K.meta);
-    this.meta = raw ? (JSON.parse(fromUtf8(raw)) as Meta) : { size: 0, lastTime: "1970-01-01T00:00:00.000Z" };
+    this.meta = decodeMeta(raw);
     const size = BigInt(this.meta.size);
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
@@ -319,11 +325,7 @@ export class Ledger {
       this.participants.set(id, p);
       if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
     }
-    for (const op of g.ops) {
-      if (op.type !== "put") continue;
-      const k = latin1(op.key);
-      if (this.staged.get(k) === op.value) this.staged.delete(k);
-    }
+    for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
     this.onBatch?.({ events: g.events, requests: g.requests, ms: performance.now() - g.started });
     group.forEach((p, i) => p.resolve(g.answers[i]!));
   }
@@ -452,9 +454,12 @@ export class Ledger {
     this.work = { range, latest };
     this.map.stage(mapWrites);
     for (const [id, p] of overlay.participants) this.stagedParticipants.set(id, p);
-    for (const op of ops) if (op.type === "put" && STAGED_PREFIXES.has(op.key[0]!)) this.staged.set(latin1(op.key), op.value);
+    const staged: [string, Uint8Array][] = [];
+    for (const op of ops) if (op.type === "put" && STAGED_PREFIXES.has(op.key[0]!)) staged.push([latin1(op.key), op.value]);
+    for (const [k, v] of staged) this.staged.set(k, v);
     return {
       ops,
+      staged,
       range,
       latest,
       mapWrites,
@@ -598,7 +603,7 @@ export class Ledger {
   mapProof(commitment: string, size: bigint = this.size): Promise<MapProof> {
     return this.map.proveAt(fromHex(commitment, 32), size, async (snapshot) => {
       const raw = await this.db.get(K.meta, { snapshot });
-      return raw ? BigInt((JSON.parse(fromUtf8(raw)) as Meta).size) : 0n;
+      return BigInt(decodeMeta(raw).size);
     });
   }
 

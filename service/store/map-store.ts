@@ -83,9 +83,10 @@ export class MapStore implements MapNodeSource {
     const fetched = await this.prefetch(updates.map((u) => u.key));
     return updateMap(
       {
+        // Prefetched positions were not pending, and nothing is staged while a
+        // group is prepared, so they cannot hide a newer pending node.
         get: (depth, path) => {
-          const id = positionId(depth, path);
-          const n = this.pending.get(id) ?? fetched.get(id);
+          const n = fetched.get(positionId(depth, path));
           return n === undefined ? this.get(depth, path) : (n ?? undefined);
         },
       },

@@ -19,7 +19,7 @@ export async function appendForever([dir, firstKey]: string[]): Promise<void> {
       requests.push({ type: "issue", code, sku: "s" }, { type: "sell", code, order: `o-${k}` });
     }
     const answer = await ledger.submit({ actor: "acme", requests });
-    const ok = answer.results.filter((r) => r.ok).map((r) => (r.ok ? [r.index, r.leafHash] : null));
+    const ok = answer.results.flatMap((r) => (r.ok ? [[r.index, r.leafHash]] : []));
     process.stdout.write(`${JSON.stringify({ nextKey: k, checkpoint: answer.checkpoint, events: ok })}\n`);
   }
 }

@@ -72,19 +72,25 @@ describe("chain faults and shutdown", function () {
       (await anchors()).some((a) => a.status === "confirmed" && a.size === Number(size)) ? true : undefined,
     );
 
+  /** The service on the test's chain, anchoring every second; the same data directory each time. */
+  const start = () =>
+    startService(
+      configSchema.parse({
+        PORT: "0",
+        DATA_DIR: path.join(dir, "data"),
+        ORIGIN,
+        OPERATOR_TOKEN: OPERATOR,
+        RPC_URL: chain.rpcUrl,
+        ANCHOR_INTERVAL: "1",
+        LOG_LEVEL: "silent",
+      }),
+      pino({ level: "silent" }),
+    );
+
   let token = "";
   before(async () => {
     chain = await startAnvil({ stateDir: path.join(dir, "chain-a"), port: chainPort });
-    const config = configSchema.parse({
-      PORT: "0",
-      DATA_DIR: path.join(dir, "data"),
-      ORIGIN,
-      OPERATOR_TOKEN: OPERATOR,
-      RPC_URL: chain.rpcUrl,
-      ANCHOR_INTERVAL: "1",
-      LOG_LEVEL: "silent",
-    });
-    svc = await startService(config, pino({ level: "silent" }));
+    svc = await start();
     token = (await post("/v1/participants", { id: "acme", role: "issuer", name: "Acme" })).json.token as string;
   });
   after(async () => {
@@ -153,16 +159,7 @@ describe("chain faults and shutdown", function () {
     await Promise.all(writers);
     expect(acked.length).to.be.greaterThan(0);
 
-    const config = configSchema.parse({
-      PORT: "0",
-      DATA_DIR: path.join(dir, "data"),
-      ORIGIN,
-      OPERATOR_TOKEN: OPERATOR,
-      RPC_URL: chain.rpcUrl,
-      ANCHOR_INTERVAL: "1",
-      LOG_LEVEL: "silent",
-    });
-    svc = await startService(config, pino({ level: "silent" }));
+    svc = await start();
     for (const a of acked) expect(toHex(await svc.ledger.log.leafHash(BigInt(a.index)))).to.equal(a.leafHash);
     await confirmedAt(svc.ledger.size);
   });
