@@ -10,11 +10,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
-import { JsonRpcProvider, Wallet, getAddress, type Signer } from "ethers";
+import { getAddress } from "ethers";
 import { z } from "zod";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { fail, parseOptions } from "./cli.js";
+import { signerFor } from "./signer.js";
 
 const options = z.object({
   origin: z.string().regex(/^[\x21-\x7e]{1,255}$/, "an origin is printable ASCII without spaces, e.g. keyproof.example.com/log"),
@@ -36,28 +37,9 @@ const program = new Command("deploy")
   .option("--out <dir>", "where to save <chainId>.json", "deployments")
   .addHelpText("after", "\nEnvironment:\n  DEPLOYER_PRIVATE_KEY  the deployer's key (required with --rpc-url; optional with --network)\n");
 
-async function signerFor(o: z.infer<typeof options>): Promise<{ signer: Signer; close: () => Promise<void> }> {
-  const raw = process.env.DEPLOYER_PRIVATE_KEY || undefined;
-  if (raw !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(raw)) fail("DEPLOYER_PRIVATE_KEY must be 32 bytes of hex");
-  const key = raw && (raw.startsWith("0x") ? raw : `0x${raw}`);
-  if (o.rpcUrl) {
-    if (o.network) fail("give either --network or --rpc-url, not both");
-    if (!key) fail("--rpc-url needs DEPLOYER_PRIVATE_KEY in the environment");
-    const provider = new JsonRpcProvider(o.rpcUrl, undefined, { cacheTimeout: -1 });
-    return { signer: new Wallet(key, provider), close: async () => provider.destroy() };
-  }
-  // Hardhat is loaded only here: --rpc-url works without a Hardhat project around.
-  const { network } = await import("hardhat");
-  const conn = await network.create(o.network);
-  const { ethers } = conn;
-  const signer = key ? new Wallet(key, ethers.provider) : (await ethers.getSigners())[0];
-  if (!signer) fail(`network ${o.network ?? "hardhat"} has no accounts: set DEPLOYER_PRIVATE_KEY`);
-  return { signer, close: () => conn.close() };
-}
-
 async function main(): Promise<void> {
   const o = parseOptions(program, options);
-  const { signer, close } = await signerFor(o);
+  const { signer, close } = await signerFor(o, "DEPLOYER_PRIVATE_KEY");
   try {
     const deployer = await signer.getAddress();
     const operator = getAddress(o.operator ?? deployer);

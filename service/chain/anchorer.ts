@@ -97,21 +97,14 @@ export class Anchorer {
       status: "pending",
     };
     await ledger.putAnchor(rec);
-    const tx = await client.contract.getFunction("anchor")(
-      logId,
-      checkpoint.size,
-      toHex0x(checkpoint.logRoot),
-      toHex0x(checkpoint.mapRoot),
-      proof,
-    );
-    rec.txHash = tx.hash as string;
+    const tx = await client.sendAnchor(logId, checkpoint.size, toHex0x(checkpoint.logRoot), toHex0x(checkpoint.mapRoot), proof);
+    rec.txHash = tx.hash;
     await ledger.putAnchor(rec);
     const receipt = await tx.wait(this.opts.confirmations);
-    if (!receipt || receipt.status !== 1) throw new Error(`anchor transaction ${rec.txHash} failed`);
-    rec.blockNumber = receipt.blockNumber as number;
+    rec.blockNumber = receipt.blockNumber;
     rec.status = "confirmed";
     await ledger.putAnchor(rec);
-    log.info({ size: rec.size, txHash: rec.txHash, block: rec.blockNumber, gasUsed: receipt.gasUsed?.toString() }, "anchored");
+    log.info({ size: rec.size, txHash: rec.txHash, block: rec.blockNumber, gasUsed: receipt.gasUsed.toString() }, "anchored");
     return rec;
   }
 

@@ -20,6 +20,28 @@ const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 /** RPC answers are outside input too: checked before use. */
 const checkpointAnswer = z.tuple([bytes32, bytes32, z.bigint()]);
 const latestAnswer = z.tuple([z.bigint(), bytes32, bytes32, z.bigint()]);
+const anchoredLog = z.object({
+  blockNumber: z.number().int().nonnegative(),
+  transactionHash: bytes32,
+  index: z.number().int().nonnegative(),
+  args: z.tuple([bytes32, z.bigint(), bytes32, bytes32]),
+});
+
+/** One `Anchored` event, as the chain logged it. */
+export interface AnchoredEvent {
+  size: bigint;
+  logRoot: string;
+  mapRoot: string;
+  blockNumber: number;
+  txHash: string;
+}
+
+/** A sent `anchor` transaction. */
+export interface SentAnchor {
+  hash: string;
+  /** Resolves once mined with `confirmations`; throws when it reverted. */
+  wait(confirmations: number): Promise<{ blockNumber: number; gasUsed: bigint }>;
+}
 
 export class AnchorClient {
   readonly contract: Contract;
@@ -55,6 +77,54 @@ export class AnchorClient {
   async latest(logId: string): Promise<{ size: bigint; logRoot: string; mapRoot: string }> {
     const [size, logRoot, mapRoot] = latestAnswer.parse([...(await this.contract.getFunction("latest")(logId))]);
     return { size, logRoot: logRoot.toLowerCase(), mapRoot: mapRoot.toLowerCase() };
+  }
+
+  /** Sends `anchor` for (size, roots) with the consistency proof from the latest anchored size. */
+  async sendAnchor(logId: string, size: bigint, logRoot: string, mapRoot: string, proof: string[]): Promise<SentAnchor> {
+    const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof)) as {
+      hash: string;
+      wait(c: number): Promise<{ status: number | null; blockNumber: number; gasUsed: bigint } | null>;
+    };
+    return {
+      hash: tx.hash,
+      wait: async (confirmations) => {
+        const receipt = await tx.wait(confirmations);
+        if (!receipt || receipt.status !== 1) throw new Error(`anchor transaction ${tx.hash} failed`);
+        return { blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+      },
+    };
+  }
+
+  /**
+   * Every `Anchored` event of `logId` in chain order, read `step` blocks per
+   * query (public RPC endpoints cap the range of one eth_getLogs).
+   */
+  async anchoredEvents(
+    logId: string,
+    fromBlock = 0,
+    step = 10_000,
+    onRange?: (done: number, total: number) => void,
+  ): Promise<AnchoredEvent[]> {
+    const provider = this.contract.runner?.provider;
+    if (!provider) throw new Error("the anchor client has no provider");
+    const head = await provider.getBlockNumber();
+    const filter = this.contract.filters.Anchored!(logId);
+    const out: AnchoredEvent[] = [];
+    for (let from = fromBlock; from <= head; from += step) {
+      const to = Math.min(head, from + step - 1);
+      for (const raw of await this.contract.queryFilter(filter, from, to)) {
+        const e = anchoredLog.parse({ ...raw, args: [...((raw as { args?: unknown[] }).args ?? [])] });
+        out.push({
+          size: e.args[1],
+          logRoot: e.args[2].toLowerCase(),
+          mapRoot: e.args[3].toLowerCase(),
+          blockNumber: e.blockNumber,
+          txHash: e.transactionHash,
+        });
+      }
+      onRange?.(to - fromBlock + 1, head - fromBlock + 1);
+    }
+    return out;
   }
 
   async operatorOf(logId: string): Promise<string> {

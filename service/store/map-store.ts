@@ -128,12 +128,16 @@ export class MapStore implements MapNodeSource {
     return out;
   }
 
-  /** Appends the LevelDB operations of a prepared update at revision `rev` (the new log size). */
-  addOps(ops: BatchOp[], writes: MapWrite[], rev: bigint): void {
+  /**
+   * Appends the LevelDB operations of a prepared update at revision `rev` (the
+   * new log size); without `rev`, only the latest nodes (an auditor's map
+   * needs no history).
+   */
+  addOps(ops: BatchOp[], writes: MapWrite[], rev?: bigint): void {
     for (const w of writes) {
       const value = encodeMapNode(w.node);
       ops.push({ type: "put", key: K.mapLatest(w.depth, w.path), value });
-      ops.push({ type: "put", key: K.mapHistory(w.depth, w.path, rev), value });
+      if (rev !== undefined) ops.push({ type: "put", key: K.mapHistory(w.depth, w.path, rev), value });
     }
   }
 

@@ -1,0 +1,300 @@
+/**
+ * Imports a card shop's CSV export through the API: issues (code, sku, batch,
+ * expires, face), sales (code, order) or redemptions (code).
+ *
+ * Resumable without duplicates or gaps: rows are sent in batches of fixed
+ * size, each with an Idempotency-Key made of the file's hash, the mode and the
+ * batch's line range, and a state file records (atomically, after each answer)
+ * the first line not yet settled. A re-run starts there with the same batch
+ * size, so a batch whose answer was lost in a crash is sent again under the
+ * same key and the service replays its first answer instead of appending it
+ * twice.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { parse, type Info } from "csv-parse";
+import { z } from "zod";
+import { normalizeCode } from "../core/commitment.js";
+import { eventRequest } from "../core/ledger/requests.js";
+import { describeIssue } from "../core/validate.js";
+import type { KeyProofApi } from "../client/api.js";
+
+export const IMPORT_MODES = ["issue", "sell", "redeem"] as const;
+export type ImportMode = (typeof IMPORT_MODES)[number];
+
+const COLUMNS: Record<ImportMode, { required: string[]; optional: string[] }> = {
+  issue: { required: ["code", "sku"], optional: ["batch", "expires", "face"] },
+  sell: { required: ["code", "order"], optional: [] },
+  redeem: { required: ["code"], optional: [] },
+};
+
+export interface ImportProblem {
+  line: number;
+  kind: "bad-row" | "duplicate" | "rejected";
+  /** The service's error code for rejected rows. */
+  code?: string;
+  message: string;
+}
+
+export interface ImportCounts {
+  rows: number;
+  accepted: number;
+  rejected: number;
+  badRows: number;
+  duplicates: number;
+}
+
+const problemSchema = z.object({
+  line: z.number().int().positive(),
+  kind: z.enum(["bad-row", "duplicate", "rejected"]),
+  code: z.string().optional(),
+  message: z.string(),
+});
+const stateSchema = z.object({
+  version: z.literal(1),
+  fileSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  mode: z.enum(IMPORT_MODES),
+  api: z.string(),
+  batchSize: z.number().int().min(1).max(10_000),
+  /** Every line before this one is settled: sent and answered, or reported. */
+  nextLine: z.number().int().min(1),
+  done: z.boolean(),
+  counts: z.object({
+    rows: z.number().int().nonnegative(),
+    accepted: z.number().int().nonnegative(),
+    rejected: z.number().int().nonnegative(),
+    badRows: z.number().int().nonnegative(),
+    duplicates: z.number().int().nonnegative(),
+  }),
+  rejectedByCode: z.record(z.string(), z.number().int().nonnegative()),
+  /** The first MAX_KEPT_PROBLEMS problems; the counts hold all of them. */
+  problems: z.array(problemSchema),
+});
+export type ImportState = z.infer<typeof stateSchema>;
+
+export const MAX_KEPT_PROBLEMS = 10_000;
+
+export interface ImportOptions {
+  file: string;
+  mode: ImportMode;
+  api: KeyProofApi;
+  batchSize: number;
+  statePath: string;
+  /** Ignore an existing state file and start from the top. */
+  restart?: boolean;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+  onNotice?: (message: string) => void;
+}
+
+export interface ImportResult {
+  state: ImportState;
+  /** Rows settled by earlier runs (skipped by this one). */
+  resumedFromLine: number;
+  /** Batches this run sent. */
+  batches: number;
+}
+
+/** A bad invocation or an unusable file: nothing was sent. */
+export class ImportError extends Error {
+  override name = "ImportError";
+}
+
+function sha256File(file: string): string {
+  const h = createHash("sha256");
+  h.update(readFileSync(file));
+  return h.digest("hex");
+}
+
+/** Written to a temporary file, flushed, then renamed: a crash leaves the old or the new state, never half of one. */
+function saveState(statePath: string, state: ImportState): void {
+  const tmp = `${statePath}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 1)}\n`);
+  const fd = openSync(tmp, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, statePath);
+}
+
+function loadState(statePath: string): ImportState | null {
+  if (!existsSync(statePath)) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(statePath, "utf8"));
+  } catch (e) {
+    throw new ImportError(`state file ${statePath} is unreadable (${(e as Error).message}); remove it or pass --restart`);
+  }
+  const parsed = stateSchema.safeParse(raw);
+  if (!parsed.success) throw new ImportError(`state file ${statePath} is not an import state (${describeIssue(parsed.error)})`);
+  return parsed.data;
+}
+
+const blankToUndefined = (v: unknown): string | undefined => (typeof v === "string" && v.trim() !== "" ? v.trim() : undefined);
+
+/** One CSV row as an event request, or the reason it is not one. */
+export function rowToRequest(mode: ImportMode, row: Record<string, unknown>): { request: Record<string, string> } | { error: string } {
+  const code = blankToUndefined(row.code);
+  if (code === undefined) return { error: "code is empty" };
+  try {
+    normalizeCode(code);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  const request: Record<string, string> = { type: mode, code };
+  for (const col of [...COLUMNS[mode].required, ...COLUMNS[mode].optional]) {
+    if (col === "code") continue;
+    const v = blankToUndefined(row[col]);
+    if (v !== undefined) request[col] = v;
+    else if (COLUMNS[mode].required.includes(col)) return { error: `${col} is empty` };
+  }
+  const checked = eventRequest.safeParse(request);
+  return checked.success ? { request } : { error: describeIssue(checked.error) };
+}
+
+/** What makes two rows the same key: the normalized code, hashed so the set holds no plaintext. */
+function duplicateKey(code: string): string {
+  return createHash("sha256").update(normalizeCode(code)).digest("base64");
+}
+
+interface Pending {
+  line: number;
+  request: Record<string, string>;
+}
+
+export async function importCsv(o: ImportOptions): Promise<ImportResult> {
+  if (!existsSync(o.file)) throw new ImportError(`${o.file} does not exist`);
+  const totalBytes = statSync(o.file).size;
+  const fileSha256 = sha256File(o.file);
+  let state = o.restart ? null : loadState(o.statePath);
+  if (state) {
+    if (state.fileSha256 !== fileSha256)
+      throw new ImportError(`${o.statePath} belongs to a different version of ${o.file}; pass --restart to import this file from the top`);
+    if (state.mode !== o.mode) throw new ImportError(`${o.statePath} is a ${state.mode} import, not ${o.mode}`);
+    if (state.batchSize !== o.batchSize) {
+      o.onNotice?.(`resuming with the batch size of the interrupted run (${state.batchSize}), so its last batch is replayed, not repeated`);
+    }
+  }
+  state ??= {
+    version: 1,
+    fileSha256,
+    mode: o.mode,
+    api: o.api.base,
+    batchSize: o.batchSize,
+    nextLine: 1,
+    done: false,
+    counts: { rows: 0, accepted: 0, rejected: 0, badRows: 0, duplicates: 0 },
+    rejectedByCode: {},
+    problems: [],
+  };
+  const resumedFromLine = state.nextLine;
+  if (state.done) return { state, resumedFromLine, batches: 0 };
+  const st = state;
+
+  const seen = new Map<string, number>();
+  let headerChecked = false;
+  let batch: Pending[] = [];
+  let unsettled: ImportProblem[] = [];
+  let unsettledRows = 0;
+  let batches = 0;
+
+  const keep = (p: ImportProblem): void => {
+    if (st.problems.length < MAX_KEPT_PROBLEMS) st.problems.push(p);
+  };
+  /** Settles everything read so far up to `nextLine`: the problems found and, when given, a batch's answer. */
+  const settle = (nextLine: number): void => {
+    for (const p of unsettled) {
+      if (p.kind === "bad-row") st.counts.badRows++;
+      else st.counts.duplicates++;
+      keep(p);
+    }
+    st.counts.rows += unsettledRows;
+    unsettled = [];
+    unsettledRows = 0;
+    st.nextLine = nextLine;
+    saveState(o.statePath, st);
+  };
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const first = batch[0]!.line;
+    const last = batch[batch.length - 1]!.line;
+    const key = `kp-import:${fileSha256.slice(0, 32)}:${o.mode}:${first}-${last}`;
+    const { results } = await o.api.postEvents(
+      batch.map((b) => b.request),
+      key,
+    );
+    results.forEach((r, i) => {
+      if (r.ok) st.counts.accepted++;
+      else {
+        st.counts.rejected++;
+        st.rejectedByCode[r.error.code] = (st.rejectedByCode[r.error.code] ?? 0) + 1;
+        keep({ line: batch[i]!.line, kind: "rejected", code: r.error.code, message: r.error.message });
+      }
+    });
+    batches++;
+    batch = [];
+    settle(last + 1);
+  };
+
+  const parser = createReadStream(o.file).pipe(
+    parse({
+      bom: true,
+      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        const line = (err as { lines?: number } | undefined)?.lines ?? 0;
+        if (line < st.nextLine) return;
+        unsettledRows++;
+        unsettled.push({ line, kind: "bad-row", message: err?.message ?? "unreadable CSV record" });
+      },
+    }),
+  );
+  for await (const item of parser as AsyncIterable<{ record: Record<string, unknown>; info: Info }>) {
+    const { record, info } = item;
+    if (!headerChecked) {
+      const have = Object.keys(record);
+      const missing = COLUMNS[o.mode].required.filter((c) => !have.includes(c));
+      if (missing.length > 0) {
+        parser.destroy();
+        throw new ImportError(`${o.file} lacks the column(s) ${missing.join(", ")} a ${o.mode} import needs (found: ${have.join(", ")})`);
+      }
+      const extra = have.filter((c) => !COLUMNS[o.mode].required.includes(c) && !COLUMNS[o.mode].optional.includes(c));
+      if (extra.length > 0 && st.nextLine === 1) o.onNotice?.(`ignoring column(s) ${extra.join(", ")}`);
+      headerChecked = true;
+    }
+    const line = info.lines;
+    o.onProgress?.(info.bytes, totalBytes);
+    const fresh = line >= st.nextLine;
+    const converted = rowToRequest(o.mode, record);
+    if ("error" in converted) {
+      if (fresh) {
+        unsettledRows++;
+        unsettled.push({ line, kind: "bad-row", message: converted.error });
+      }
+      continue;
+    }
+    const dup = duplicateKey(converted.request.code!);
+    const firstLine = seen.get(dup);
+    if (firstLine !== undefined) {
+      if (fresh) {
+        unsettledRows++;
+        unsettled.push({ line, kind: "duplicate", message: `same code as line ${firstLine}` });
+      }
+      continue;
+    }
+    seen.set(dup, line);
+    if (!fresh) continue;
+    unsettledRows++;
+    batch.push({ line, request: converted.request });
+    if (batch.length >= st.batchSize) await flush();
+  }
+  await flush();
+  st.done = true;
+  settle(Number.MAX_SAFE_INTEGER);
+  o.onProgress?.(totalBytes, totalBytes);
+  return { state: st, resumedFromLine, batches };
+}
