@@ -40,7 +40,8 @@ export async function anchorCheckpoint(o: AnchorCheckpointOptions): Promise<Anch
     } catch (e) {
       throw new Error(
         `the log's checkpoint at size ${cp.size} is not consistent with the anchored size ${onChain.size} (${(e as Error).message}): the log forked; nothing sent`,
-      , { cause: e });
+        { cause: e },
+      );
     }
     for (const h of hashes) proof.push(toHex0x(h));
   }
