@@ -149,7 +149,7 @@ export class KeyProofApi {
       throw new ApiError(
         res.status,
         e.success ? e.data.error.code : "BAD_ANSWER",
-        `POST /v1/events: ${e.success ? e.data.error.message : `HTTP ${res.status}`}`,
+        `POST /v1/events: ${e.success ? `${e.data.error.code}: ${e.data.error.message}` : `HTTP ${res.status}`}`,
       );
     }
     const answer = await this.json(eventsAnswer, res, "POST /v1/events");

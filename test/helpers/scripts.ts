@@ -1,5 +1,5 @@
 /** Runs a command-line tool from scripts/ as a user would, and collects its output. */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -11,12 +11,22 @@ export interface ScriptRun {
 }
 
 export function runScript(script: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<ScriptRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  return startScript(script, args, env, timeoutMs).done;
+}
+
+/** Starts a tool without waiting for it: `child` can be signalled, `done` resolves on exit. */
+export function startScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): { child: ChildProcess; done: Promise<ScriptRun> } {
+  const child = spawn(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const done = new Promise<ScriptRun>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -28,4 +38,5 @@ export function runScript(script: string, args: string[], env: Record<string, st
       resolve({ code, stdout, stderr });
     });
   });
+  return { child, done };
 }

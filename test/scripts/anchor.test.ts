@@ -1,0 +1,145 @@
+/**
+ * scripts/anchor.ts for a platform that runs its own log (the service's own
+ * anchoring off) and anchors with its operator key; then the regulator's
+ * audit of that real log against the real chain.
+ */
+import { expect } from "chai";
+import path from "node:path";
+import { JsonRpcProvider, Wallet } from "ethers";
+import pino from "pino";
+import { startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
+import { AnchorClient } from "../../service/chain/contract.js";
+import { configSchema, DEV_PRIVATE_KEY } from "../../service/config.js";
+import { logIdOf } from "../../service/core/index.js";
+import { startService, type RunningService } from "../../service/server.js";
+import { cleanup, tempDir } from "../helpers/ledger.js";
+import { runScript, startScript } from "../helpers/scripts.js";
+
+const OPERATOR = "operator-token-for-anchor-tests-0123";
+const ORIGIN = "anchor-script.keyproof.test/log";
+/** Anvil's second development account: a key that is not the log's operator. */
+const OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+describe("scripts/anchor.ts and an audit of a live log", function () {
+  this.timeout(240_000);
+  const dir = tempDir("keyproof-anchor-");
+  let chain: EmbeddedChain;
+  let provider: JsonRpcProvider;
+  let client: AnchorClient;
+  let svc: RunningService;
+  let issuer: string;
+  let n = 0;
+
+  const post = async (p: string, body: unknown, token: string) => {
+    const res = await fetch(`${svc.url}${p}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    expect(res.status, await res.clone().text()).to.be.oneOf([200, 201]);
+    return (await res.json()) as Record<string, string>;
+  };
+  const issue = (count: number) =>
+    post(
+      "/v1/events",
+      { events: Array.from({ length: count }, () => ({ type: "issue", code: `ANCHOR-${String(n++).padStart(6, "0")}`, sku: "s" })) },
+      issuer,
+    );
+  const onChainSize = async () => (await client.latest(logIdOf(ORIGIN))).size;
+  const anchor = (args: string[] = [], key = DEV_PRIVATE_KEY) =>
+    runScript("anchor", ["--log", svc.url, "--rpc-url", chain.rpcUrl, "--contract", client.address, ...args], {
+      OPERATOR_PRIVATE_KEY: key,
+    });
+
+  before(async () => {
+    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: 20_000 + Math.floor(Math.random() * 20_000) });
+    provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    const wallet = new Wallet(DEV_PRIVATE_KEY, provider);
+    client = await AnchorClient.deploy(wallet);
+    await client.registerLog(ORIGIN, wallet.address);
+    const config = configSchema.parse({
+      PORT: "0",
+      DATA_DIR: path.join(dir, "data"),
+      ORIGIN,
+      OPERATOR_TOKEN: OPERATOR,
+      ANCHORING: "off",
+      LOG_LEVEL: "silent",
+    });
+    svc = await startService(config, pino({ level: "silent" }));
+    issuer = (await post("/v1/participants", { id: "acme", role: "issuer", name: "Acme" }, OPERATOR)).token!;
+  });
+  after(async () => {
+    await svc?.stop();
+    provider?.destroy();
+    await chain?.stop();
+    cleanup(dir);
+  });
+
+  it("anchors the current checkpoint, printing the transaction hash and the gas used", async () => {
+    await issue(5);
+    const r = await anchor();
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/anchored size 6 \(from 0\) in block \d+: tx 0x[0-9a-f]{64}, gas used \d+/);
+    expect(await onChainSize()).to.equal(6n);
+    const again = await anchor();
+    expect(again.code).to.equal(0);
+    expect(again.stdout).to.contain("already holds size 6");
+  });
+
+  it("anchors the next checkpoint with a consistency proof from the last anchored size", async () => {
+    await issue(3);
+    const r = await anchor();
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/anchored size 9 \(from 6\)/);
+    const [logRoot] = (await client.contract.getFunction("checkpointAt")(logIdOf(ORIGIN), 9n)) as [string];
+    const note = await (await fetch(`${svc.url}/checkpoint`)).text();
+    expect(Buffer.from(note.split("\n")[2]!, "base64").toString("hex")).to.equal(logRoot.slice(2));
+  });
+
+  it("keeps anchoring on an interval until interrupted", async () => {
+    const run = startScript("anchor", ["--log", svc.url, "--rpc-url", chain.rpcUrl, "--contract", client.address, "--interval", "1"], {
+      OPERATOR_PRIVATE_KEY: DEV_PRIVATE_KEY,
+    });
+    await issue(2);
+    for (let i = 0; i < 200 && (await onChainSize()) < 11n; i++) await new Promise((r) => setTimeout(r, 100));
+    await issue(2);
+    for (let i = 0; i < 200 && (await onChainSize()) < 13n; i++) await new Promise((r) => setTimeout(r, 100));
+    run.child.kill("SIGINT");
+    const out = await run.done;
+    expect(await onChainSize()).to.equal(13n);
+    expect(out.stdout).to.match(/anchored size 13/);
+    expect(out.code).to.equal(0);
+  });
+
+  it("refuses a key that is not the log's operator, and a missing key", async () => {
+    await issue(1);
+    const wrong = await anchor([], OTHER_KEY);
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.contain("is not the operator");
+    const none = await anchor([], "");
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.contain("OPERATOR_PRIVATE_KEY");
+    expect(await onChainSize()).to.equal(13n);
+  });
+
+  it("the audit of the live log finds it clean, every anchor checked", async () => {
+    await anchor();
+    const info = (await (await fetch(`${svc.url}/v1/log`)).json()) as { verifierKey: string };
+    const out = path.join(dir, "audit.json");
+    const r = await runScript("audit", [
+      "--log",
+      svc.url,
+      "--rpc-url",
+      chain.rpcUrl,
+      "--contract",
+      client.address,
+      "--verifier-key",
+      info.verifierKey,
+      "--out",
+      out,
+    ]);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.contain("CLEAN");
+    expect(r.stdout).to.match(/anchors checked: \d+ \(sizes 6, 9, .*14\)/);
+  });
+});
