@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Ledger } from "../service/store/ledger.js";
+import { fillLedger } from "./lib/fill.js";
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const perBatch = Number(process.argv[3] ?? 10_000);
@@ -23,28 +24,12 @@ const ledger = await Ledger.open({
 });
 await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
 
-const started = performance.now();
-let appended = 0;
-let keyNo = 0;
-let reported = 0;
-async function client(): Promise<void> {
-  while (keyNo * 2 < total) {
-    const requests: unknown[] = [];
-    for (let i = 0; i < perBatch / 2; i++) {
-      const code = `BENCH-${(keyNo++).toString(36).toUpperCase().padStart(8, "0")}`;
-      requests.push({ type: "issue", code, sku: "sku-1" }, { type: "sell", code, order: `order-${keyNo}` });
-    }
-    const r = await ledger.submit({ actor: "acme", requests });
-    appended += r.results.filter((x) => x.ok).length;
-    if (appended - reported >= 100_000) {
-      reported = appended;
-      const s = (performance.now() - started) / 1000;
-      process.stderr.write(`\r${appended} events, ${(appended / s).toFixed(0)} events/s`);
-    }
-  }
-}
-await Promise.all(Array.from({ length: clients }, client));
-const seconds = (performance.now() - started) / 1000;
+const { appended, seconds } = await fillLedger(ledger, {
+  total,
+  perBatch,
+  clients,
+  onProgress: (n, s) => process.stderr.write(`\r${n} events, ${(n / s).toFixed(0)} events/s`),
+});
 process.stderr.write("\n");
 
 const size = ledger.size;

@@ -1,0 +1,48 @@
+/**
+ * Fills a ledger with issue + sell pairs from concurrent clients, each sending
+ * its next batch once the previous one is durable (as an HTTP client does).
+ * Shared by the benchmarks that need a large log.
+ */
+import type { Ledger } from "../../service/store/ledger.js";
+
+export interface FillOptions {
+  /** Events to append (pairs: half issues, half sales). */
+  total: number;
+  perBatch: number;
+  clients: number;
+  /** Called after each durable batch (serialized), e.g. to anchor now and then. */
+  afterBatch?: (ledger: Ledger) => Promise<void>;
+  onProgress?: (appended: number, seconds: number) => void;
+}
+
+/** The code of the i-th key a fill issues (so a later benchmark can look keys up). */
+export const benchCode = (i: number): string => `BENCH-${i.toString(36).toUpperCase().padStart(8, "0")}`;
+
+export async function fillLedger(ledger: Ledger, o: FillOptions): Promise<{ appended: number; seconds: number }> {
+  const started = performance.now();
+  let appended = 0;
+  let keyNo = 0;
+  let reported = 0;
+  let after: Promise<void> = Promise.resolve();
+  async function client(): Promise<void> {
+    while (keyNo * 2 < o.total) {
+      const requests: unknown[] = [];
+      for (let i = 0; i < o.perBatch / 2 && keyNo * 2 < o.total; i++) {
+        const n = keyNo++;
+        requests.push({ type: "issue", code: benchCode(n), sku: "sku-1" }, { type: "sell", code: benchCode(n), order: `order-${n}` });
+      }
+      const r = await ledger.submit({ actor: "acme", requests });
+      appended += r.results.filter((x) => x.ok).length;
+      if (o.afterBatch) {
+        after = after.then(() => o.afterBatch!(ledger));
+        await after;
+      }
+      if (appended - reported >= 100_000) {
+        reported = appended;
+        o.onProgress?.(appended, (performance.now() - started) / 1000);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: o.clients }, client));
+  return { appended, seconds: (performance.now() - started) / 1000 };
+}
