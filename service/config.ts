@@ -27,6 +27,8 @@ export const configSchema = z.object({
   ANCHOR_INTERVAL: z.coerce.number().min(0).default(30),
   ANCHORING: z.enum(["on", "off"]).default("on"),
   CONFIRMATIONS: z.coerce.number().int().min(0).default(1),
+  /** Seconds to wait for an anchor transaction before treating it as dropped and re-sending. */
+  ANCHOR_TX_TIMEOUT: z.coerce.number().min(1).default(300),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
   BODY_LIMIT: z.string().default("5mb"),

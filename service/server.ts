@@ -87,6 +87,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
         return chainId ?? 0;
       },
       confirmations: config.CONFIRMATIONS,
+      txTimeoutSeconds: config.ANCHOR_TX_TIMEOUT,
       intervalSeconds: config.ANCHOR_INTERVAL,
       log,
       connect,

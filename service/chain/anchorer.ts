@@ -16,6 +16,8 @@ export interface AnchorerOptions {
   logId: string;
   chainId: number;
   confirmations: number;
+  /** How long to wait for a sent anchor before taking it as dropped (the next round re-sends). */
+  txTimeoutSeconds?: number;
   intervalSeconds: number;
   log: Logger;
   /** Re-resolves the contract (redeploying when the chain lost it). */
@@ -100,7 +102,7 @@ export class Anchorer {
     const tx = await client.sendAnchor(logId, checkpoint.size, toHex0x(checkpoint.logRoot), toHex0x(checkpoint.mapRoot), proof);
     rec.txHash = tx.hash;
     await ledger.putAnchor(rec);
-    const receipt = await tx.wait(this.opts.confirmations);
+    const receipt = await tx.wait(this.opts.confirmations, (this.opts.txTimeoutSeconds ?? 300) * 1000);
     rec.blockNumber = receipt.blockNumber;
     rec.status = "confirmed";
     await ledger.putAnchor(rec);

@@ -39,8 +39,8 @@ export interface AnchoredEvent {
 /** A sent `anchor` transaction. */
 export interface SentAnchor {
   hash: string;
-  /** Resolves once mined with `confirmations`; throws when it reverted. */
-  wait(confirmations: number): Promise<{ blockNumber: number; gasUsed: bigint }>;
+  /** Resolves once mined with `confirmations`; throws when it reverted, or after `timeoutMs` (dropped?). */
+  wait(confirmations: number, timeoutMs?: number): Promise<{ blockNumber: number; gasUsed: bigint }>;
 }
 
 export class AnchorClient {
@@ -83,12 +83,12 @@ export class AnchorClient {
   async sendAnchor(logId: string, size: bigint, logRoot: string, mapRoot: string, proof: string[]): Promise<SentAnchor> {
     const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof)) as {
       hash: string;
-      wait(c: number): Promise<{ status: number | null; blockNumber: number; gasUsed: bigint } | null>;
+      wait(c: number, timeout?: number): Promise<{ status: number | null; blockNumber: number; gasUsed: bigint } | null>;
     };
     return {
       hash: tx.hash,
-      wait: async (confirmations) => {
-        const receipt = await tx.wait(confirmations);
+      wait: async (confirmations, timeoutMs) => {
+        const receipt = await tx.wait(confirmations, timeoutMs);
         if (!receipt || receipt.status !== 1) throw new Error(`anchor transaction ${tx.hash} failed`);
         return { blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
       },

@@ -82,6 +82,7 @@ describe("chain faults and shutdown", function () {
         OPERATOR_TOKEN: OPERATOR,
         RPC_URL: chain.rpcUrl,
         ANCHOR_INTERVAL: "1",
+        ANCHOR_TX_TIMEOUT: "3",
         LOG_LEVEL: "silent",
       }),
       pino({ level: "silent" }),
@@ -118,6 +119,62 @@ describe("chain faults and shutdown", function () {
     expect(new Set(sizes).size).to.equal(sizes.length);
     expect(sizes).to.deep.equal([...sizes].sort((a, b) => a - b));
     expect(sizes.at(-1)).to.equal(Number(svc.ledger.size));
+  });
+
+  /** A JSON-RPC call to the test chain (anvil's own methods included). */
+  const rpc = async (method: string, params: unknown[] = []) => {
+    const res = await fetch(chain.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  };
+  /** Sends a contract call as the service's own address (anvil impersonation: no key needed). */
+  const asAdmin = async (fn: string) => {
+    const admin = ((await rpc("eth_accounts")) as string[])[0]!;
+    const c = new Contract(svc.contract()!, anchorArtifact().abi as never);
+    const data = c.interface.encodeFunctionData(fn, []);
+    await rpc("anvil_impersonateAccount", [admin]);
+    const hash = (await rpc("eth_sendTransaction", [{ from: admin, to: svc.contract(), data }])) as string;
+    for (let i = 0; i < 50 && !(await rpc("eth_getTransactionReceipt", [hash])); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+
+  it("an anchor that reverts (contract paused) is retried once it can succeed, never twice for a size", async () => {
+    await asAdmin("pause");
+    await issue(token, 4);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await anchors()).some((a) => a.status === "confirmed" && a.size === Number(svc.ledger.size))).to.equal(false);
+    await issue(token, 2); // still accepting events
+    await asAdmin("unpause");
+    await confirmedAt(svc.ledger.size);
+    const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
+    expect(new Set(sizes).size).to.equal(sizes.length);
+    expect(sizes.at(-1)).to.equal(Number(svc.ledger.size));
+  });
+
+  it("a dropped anchor transaction is noticed after ANCHOR_TX_TIMEOUT and sent again", async () => {
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await issue(token, 3);
+      const size = svc.ledger.size;
+      await waitFor("the anchor transaction in the mempool", async () =>
+        ((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending &&
+        Object.keys(((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending).length > 0
+          ? true
+          : undefined,
+      );
+      await rpc("anvil_dropAllTransactions");
+      await rpc("evm_setAutomine", [true]);
+      await confirmedAt(size);
+      const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
+      expect(new Set(sizes).size).to.equal(sizes.length);
+      expect(sizes.at(-1)).to.equal(Number(size));
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
   });
 
   it("re-deploys and re-anchors the current checkpoint when the chain was reset", async () => {
