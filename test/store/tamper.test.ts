@@ -104,4 +104,33 @@ describe("tampering with evidence", () => {
       { numRuns: 500 },
     );
   });
+
+  it("hostile bundles: any value anywhere replaced by arbitrary JSON never throws, never verifies (property)", async () => {
+    /** Every path to a value inside the bundle. */
+    const paths: (string | number)[][] = [];
+    const walk = (v: unknown, at: (string | number)[]): void => {
+      paths.push(at);
+      if (v && typeof v === "object") for (const [k, c] of Object.entries(v)) walk(c, [...at, Array.isArray(v) ? Number(k) : k]);
+    };
+    walk(bundle, []);
+    await fc.assert(
+      fc.asyncProperty(fc.nat(paths.length - 1), fc.jsonValue(), async (which, value) => {
+        const at = paths[which]!;
+        if (at.length === 0) return;
+        const copy = structuredClone(bundle) as unknown as Record<string | number, unknown>;
+        let parent = copy;
+        for (const k of at.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+        const before = JSON.stringify(parent[at.at(-1)!]);
+        if (JSON.stringify(value) === before) return;
+        parent[at.at(-1)!] = value;
+        const report = await verifyBundle(copy, { code, order: "ORDER-9" });
+        // The anchor record is informational when no chain is asked; everything else is checked.
+        if (at[0] !== "anchor") expect(report.ok, `${at.join(".")} = ${JSON.stringify(value).slice(0, 80)}`).to.equal(false);
+      }),
+      { numRuns: 400 },
+    );
+    for (const junk of [null, 0, "", [], {}, { type: "keyproof/bundle/v1" }, "x".repeat(1e5)]) {
+      expect((await verifyBundle(junk, { code })).ok).to.equal(false);
+    }
+  });
 });

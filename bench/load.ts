@@ -1,0 +1,193 @@
+/**
+ * HTTP load against a real service process on 127.0.0.1 holding a large log,
+ * driven by autocannon, each run bounded in time:
+ *
+ *   write path  POST /v1/events in batches of 100 and of 1: events/s and
+ *               p50/p99 to a durable answer; then 1 event a request at a fixed
+ *               1,000 events/s, with inclusion proofs read meanwhile
+ *   read path   /v1/verify at a fixed 500 requests/s; then /v1/verify,
+ *               /v1/keys/<key>, /v1/proof/inclusion and tiles flat out
+ *
+ *   npm run bench:load -- [entries to preload, default 1000000] [seconds per run, default 10]
+ *
+ * The service's own verify rate limit is lifted for the run (it is per client,
+ * and here all load comes from one address).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import autocannon, { type Options, type Result } from "autocannon";
+import { Ledger } from "../service/store/ledger.js";
+import { loadSecrets } from "../service/store/secrets.js";
+import { benchCode, fillLedger } from "./lib/fill.js";
+
+const preload = Number(process.argv[2] ?? 1_000_000);
+const seconds = Number(process.argv[3] ?? 10);
+const OPERATOR = "bench-load-operator-token-0123456789";
+const ORIGIN = "bench-load.keyproof/log";
+const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-load-"));
+const dataDir = path.join(dir, "data");
+const port = 30_000 + Math.floor(Math.random() * 20_000);
+const url = `http://127.0.0.1:${port}`;
+
+const secrets = loadSecrets(dataDir);
+const ledger = await Ledger.open({
+  dir: path.join(dataDir, "ledger"),
+  origin: ORIGIN,
+  signingSeed: secrets.signingSeed,
+  pepper: secrets.pepper,
+});
+await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+process.stderr.write(`preloading ${preload} events…\n`);
+await fillLedger(ledger, {
+  total: preload,
+  perBatch: 10_000,
+  clients: 2,
+  onProgress: (n, s) => process.stderr.write(`\r${n} (${(n / s).toFixed(0)}/s)`),
+});
+// Keys and leaf indices to read back: a sample of the preloaded issues.
+const sampleKeys: string[] = [];
+for (let i = 0; i < 2000; i++) {
+  const index = 1 + 2 * Math.floor(Math.random() * (preload / 2));
+  sampleKeys.push((JSON.parse(await ledger.entry(BigInt(index))) as { key: string }).key);
+}
+await ledger.close();
+process.stderr.write("\nstarting the service…\n");
+
+const service = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
+  env: {
+    ...process.env,
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    ORIGIN,
+    OPERATOR_TOKEN: OPERATOR,
+    ANCHORING: "off",
+    LOG_LEVEL: "warn",
+    VERIFY_RATE_LIMIT: "1000000000",
+  },
+  stdio: ["ignore", "ignore", "inherit"],
+});
+try {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      if (i > 600) throw new Error("the service did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const reg = await fetch(`${url}/v1/participants`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${OPERATOR}` },
+    body: JSON.stringify({ id: "loadgen", role: "issuer", name: "Load generator" }),
+  });
+  const token = ((await reg.json()) as { token: string }).token;
+  const writeHeaders = { "content-type": "application/json", authorization: `Bearer ${token}` };
+  let codeNo = 0;
+  const issueBody = (n: number): string =>
+    JSON.stringify({
+      events: Array.from({ length: n }, () => ({ type: "issue", code: `LOAD-${(codeNo++).toString(36).toUpperCase()}-KEY`, sku: "s" })),
+    });
+  const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+  const size = async (): Promise<number> => ((await (await fetch(`${url}/v1/log`)).json()) as { size: number }).size;
+
+  const run = (title: string, o: Partial<Options> & { requests: NonNullable<Options["requests"]> }): Promise<Result> =>
+    new Promise((resolve, reject) => {
+      process.stderr.write(`${title}…\n`);
+      autocannon({ url, duration: seconds, connections: 8, ...o }, (err, r) => (err ? reject(err) : resolve(r)));
+    });
+  const line = (title: string, r: Result, perRequest = 1): string => {
+    const bad = r.non2xx + r.errors + r.timeouts;
+    const rate = perRequest === 1 ? `${r.requests.average.toFixed(0)} req/s` : `${(r.requests.average * perRequest).toFixed(0)} events/s`;
+    return `${title.padEnd(44)} ${rate.padStart(14)}   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`;
+  };
+  const results: string[] = [];
+
+  const w100 = await run("write, 100 events a request", {
+    connections: 4,
+    requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(100) }) }],
+  });
+  results.push(line("POST /v1/events, 100 a request (4 conns)", w100, 100));
+  const w1 = await run("write, 1 event a request", {
+    connections: 32,
+    requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(1) }) }],
+  });
+  results.push(line("POST /v1/events, 1 a request (32 conns)", w1));
+
+  // At 1,000 events/s: the durable answer, and inclusion proofs read at the same time.
+  const n = await size();
+  const [steady, proofs] = await Promise.all([
+    run("write at 1,000 events/s", {
+      connections: 16,
+      overallRate: 1000,
+      requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(1) }) }],
+    }),
+    run("inclusion proofs during it", {
+      connections: 4,
+      overallRate: 500,
+      requests: [
+        {
+          method: "GET",
+          setupRequest: (req) => ({ ...req, path: `/v1/proof/inclusion?index=${Math.floor(Math.random() * n)}&size=${n}` }),
+        },
+      ],
+    }),
+  ]);
+  results.push(line("POST /v1/events at 1,000 events/s", steady));
+  results.push(line("GET /v1/proof/inclusion at 500/s, same time", proofs));
+
+  const verifyReq = {
+    method: "POST" as const,
+    path: "/v1/verify",
+    headers: { "content-type": "application/json" },
+    setupRequest: (req: object) => ({ ...req, body: JSON.stringify({ code: benchCode(Math.floor(Math.random() * (preload / 2))) }) }),
+  };
+  results.push(
+    line("POST /v1/verify at 500 req/s", await run("verify at 500/s", { connections: 8, overallRate: 500, requests: [verifyReq] })),
+  );
+  results.push(line("POST /v1/verify, flat out", await run("verify flat out", { requests: [verifyReq] })));
+  results.push(
+    line(
+      "GET /v1/keys/<key>, flat out",
+      await run("keys", { requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/keys/${pick(sampleKeys)}` }) }] }),
+    ),
+  );
+  const m = await size();
+  results.push(
+    line(
+      "GET /v1/proof/inclusion, flat out",
+      await run("inclusion", {
+        requests: [
+          {
+            method: "GET",
+            setupRequest: (req) => ({ ...req, path: `/v1/proof/inclusion?index=${Math.floor(Math.random() * m)}&size=${m}` }),
+          },
+        ],
+      }),
+    ),
+  );
+  const tiles = Math.floor(m / 256);
+  const tilePath = (i: number): string => {
+    const s = String(i).padStart(Math.ceil(String(i).length / 3) * 3, "0");
+    const groups = s.match(/.{3}/g)!;
+    return groups.map((g, k) => (k < groups.length - 1 ? `x${g}` : g)).join("/");
+  };
+  results.push(
+    line(
+      "GET /tile/0/<N>, flat out",
+      await run("tiles", {
+        requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/tile/0/${tilePath(Math.floor(Math.random() * tiles))}` }) }],
+      }),
+    ),
+  );
+
+  console.log(
+    `\nKeyProof HTTP load: ${preload} entries preloaded, ${seconds} s a run, service and load generator on one ${os.cpus().length}-core machine\n`,
+  );
+  for (const r of results) console.log(r);
+} finally {
+  service.kill("SIGTERM");
+  await new Promise((r) => service.once("exit", r));
+  rmSync(dir, { recursive: true, force: true });
+}

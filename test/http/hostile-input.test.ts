@@ -1,0 +1,275 @@
+/**
+ * Hostile input against the running service: property-based fuzzing
+ * (fast-check) of every body, query parameter, path parameter and header the
+ * API reads. Never a 5xx, always the SPEC §8 error shape with a stable code,
+ * never a submitted code echoed back; oversized bodies refused. Then the
+ * security boundaries: one participant's token cannot act as another, and the
+ * verify rate limit stops enumeration.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import path from "node:path";
+import pino from "pino";
+import { configSchema } from "../../service/config.js";
+import { startService, type RunningService } from "../../service/server.js";
+import { cleanup, tempDir } from "../helpers/ledger.js";
+
+const OPERATOR = "operator-token-for-fuzz-tests-0123456";
+const STABLE = new Set([
+  "INVALID_INPUT",
+  "UNAUTHORIZED",
+  "FORBIDDEN_ROLE",
+  "NOT_HOLDER",
+  "NOT_ISSUER",
+  "UNKNOWN_KEY",
+  "NOT_FOUND",
+  "DUPLICATE_KEY",
+  "DOUBLE_SALE",
+  "ALREADY_REDEEMED",
+  "KEY_VOID",
+  "ANCHORING_OFF",
+  "PAYLOAD_TOO_LARGE",
+  "UNKNOWN_PARTICIPANT",
+  "RATE_LIMITED",
+]);
+const RUNS = 150;
+
+describe("hostile input and security boundaries", function () {
+  this.timeout(300_000);
+  const dir = tempDir("keyproof-fuzz-");
+  let svc: RunningService;
+  const tokens: Record<string, string> = {};
+
+  type Answer = { status: number; body: unknown; text: string };
+  const send = async (method: string, p: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> => {
+    const res = await fetch(`${svc.url}${p}`, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      ...(body !== undefined ? { body } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed, text };
+  };
+  /** The property every answer must have. */
+  const sane = (a: Answer, what: string): void => {
+    expect(a.status, `${what} -> ${a.status} ${a.text.slice(0, 200)}`).to.be.below(500);
+    if (a.status >= 400) {
+      const code = (a.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+      expect(STABLE.has(code as string), `${what} -> ${a.text.slice(0, 200)}`).to.equal(true);
+    }
+  };
+  const auth = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
+
+  before(async () => {
+    const config = configSchema.parse({
+      PORT: "0",
+      DATA_DIR: path.join(dir, "data"),
+      OPERATOR_TOKEN: OPERATOR,
+      ANCHORING: "off",
+      LOG_LEVEL: "silent",
+      VERIFY_RATE_LIMIT: "1000000",
+      BODY_LIMIT: "64kb",
+    });
+    svc = await startService(config, pino({ level: "silent" }));
+    tokens.operator = OPERATOR;
+    for (const [id, role] of [
+      ["acme", "issuer"],
+      ["shop-a", "seller"],
+    ] as const) {
+      const r = await send("POST", "/v1/participants", JSON.stringify({ id, role, name: id }), auth("operator"));
+      tokens[id] = (r.body as { token: string }).token;
+    }
+    const r = await send(
+      "POST",
+      "/v1/events",
+      JSON.stringify({ events: [{ type: "issue", code: "FUZZ-0000-SEED", sku: "s" }] }),
+      auth("acme"),
+    );
+    expect(r.status).to.equal(200);
+  });
+  after(async () => {
+    await svc?.stop();
+    cleanup(dir);
+  });
+
+  /** Near-valid event requests: real types and field names with arbitrary values, plus arbitrary extras. */
+  const eventish = fc.record(
+    {
+      type: fc.oneof(fc.constantFrom("issue", "transfer", "sell", "redeem", "void", "participant"), fc.string()),
+      code: fc.oneof(fc.string(), fc.constant("FUZZ-0000-SEED"), fc.integer()),
+      key: fc.oneof(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex")),
+        fc.string(),
+      ),
+      sku: fc.oneof(fc.string(), fc.string({ minLength: 257, maxLength: 300 })),
+      order: fc.string(),
+      to: fc.oneof(fc.constantFrom("acme", "shop-a", "operator", "ghost"), fc.string()),
+      expires: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+      ),
+      reason: fc.string(),
+      actor: fc.constantFrom("acme", "shop-a", "operator"),
+      id: fc.string(),
+      role: fc.string(),
+      name: fc.string(),
+    },
+    { requiredKeys: [] },
+  );
+
+  it("POST /v1/events: arbitrary JSON, near-valid events and broken bodies", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.array(eventish, { maxLength: 5 }).map((events) => JSON.stringify({ events })),
+          fc.string(),
+        ),
+        fc.constantFrom("acme", "shop-a", "operator"),
+        fc.option(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }), { nil: undefined }),
+        async (body, who, idem) => {
+          const headers = { ...auth(who), ...(idem !== undefined ? { "idempotency-key": idem } : {}) };
+          sane(await send("POST", "/v1/events", body, headers), `POST /v1/events ${body.slice(0, 100)}`);
+        },
+      ),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it("POST /v1/verify and /v1/participants: arbitrary bodies; a code is never echoed in an error", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.record({ code: fc.string({ minLength: 8 }), order: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ["code"] }),
+          fc.jsonValue(),
+        ),
+        async (v) => {
+          const a = await send("POST", "/v1/verify", JSON.stringify(v));
+          sane(a, `verify ${JSON.stringify(v).slice(0, 100)}`);
+          const code = (v as { code?: unknown } | null)?.code;
+          if (a.status >= 400 && typeof code === "string" && code.trim().length >= 8)
+            expect(a.text).not.to.contain(JSON.stringify(code).slice(1, -1));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), fc.constantFrom("operator", "acme"), async (v, who) => {
+        sane(await send("POST", "/v1/participants", JSON.stringify(v), auth(who)), `participants ${JSON.stringify(v).slice(0, 100)}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("every query and path parameter: entries, proofs, keys, tiles", async () => {
+    const num = fc.oneof(
+      fc.bigInt({ min: -5n, max: 1n << 70n }).map(String),
+      fc.string(),
+      fc.constantFrom("", "0", "1", "1e3", "0x10", "01", "-0"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.tuple(num, num).map(([a, b]) => `/v1/entries?start=${encodeURIComponent(a)}&end=${encodeURIComponent(b)}`),
+          fc.tuple(num, num).map(([a, b]) => `/v1/proof/inclusion?index=${encodeURIComponent(a)}&size=${encodeURIComponent(b)}`),
+          fc.tuple(num, num).map(([a, b]) => `/v1/proof/consistency?from=${encodeURIComponent(a)}&to=${encodeURIComponent(b)}`),
+          fc
+            .oneof(
+              fc.string(),
+              fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex")),
+            )
+            .map((k) => `/v1/keys/${encodeURIComponent(k)}`),
+          fc
+            .array(fc.oneof(fc.string(), fc.constantFrom("x001", "000", "000.p", "entries", "0", "256")), { maxLength: 5 })
+            .map((parts) => `/tile/${parts.map(encodeURIComponent).join("/")}`),
+          fc.string().map((q) => `/v1/entries?${encodeURIComponent(q)}`),
+        ),
+        async (p) => sane(await send("GET", p), `GET ${p}`),
+      ),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it("refuses an oversized body with PAYLOAD_TOO_LARGE and keeps serving", async () => {
+    const big = JSON.stringify({ events: [{ type: "issue", code: "FUZZ-BIG-0001", sku: "x".repeat(100_000) }] });
+    const a = await send("POST", "/v1/events", big, auth("acme"));
+    expect(a.status).to.equal(413);
+    expect((a.body as { error: { code: string } }).error.code).to.equal("PAYLOAD_TOO_LARGE");
+    const many = JSON.stringify({ events: Array.from({ length: 10_001 }, () => ({})) });
+    expect((await send("POST", "/v1/events", many, auth("acme"))).status).to.be.oneOf([400, 413]);
+    expect((await send("GET", "/healthz")).status).to.equal(200);
+  });
+
+  it("a participant's token acts only as that participant", async () => {
+    const code = "BOUNDARY-0001-KEY";
+    expect(
+      (await send("POST", "/v1/events", JSON.stringify({ events: [{ type: "issue", code, sku: "s" }] }), auth("acme"))).status,
+    ).to.equal(200);
+    // The actor comes from the token alone: a request cannot name another one.
+    const spoof = await send(
+      "POST",
+      "/v1/events",
+      JSON.stringify({ events: [{ type: "sell", code, order: "o-1", actor: "acme" }] }),
+      auth("shop-a"),
+    );
+    expect((spoof.body as { results: { error: { code: string } }[] }).results[0]!.error.code).to.equal("INVALID_INPUT");
+    const sell = await send("POST", "/v1/events", JSON.stringify({ events: [{ type: "sell", code, order: "o-1" }] }), auth("shop-a"));
+    expect((sell.body as { results: { error: { code: string } }[] }).results[0]!.error.code).to.equal("NOT_HOLDER");
+    const redeem = await send("POST", "/v1/events", JSON.stringify({ events: [{ type: "redeem", code }] }), auth("shop-a"));
+    expect((redeem.body as { results: { error: { code: string } }[] }).results[0]!.error.code).to.equal("NOT_ISSUER");
+    const register = await send("POST", "/v1/participants", JSON.stringify({ id: "evil", role: "issuer", name: "x" }), auth("acme"));
+    expect((register.body as { error: { code: string } }).error.code).to.equal("FORBIDDEN_ROLE");
+    expect(
+      (
+        await send("POST", "/v1/events", JSON.stringify({ events: [{ type: "issue", code: "X-1234-Y", sku: "s" }] }), {
+          authorization: "Bearer nope",
+        })
+      ).status,
+    ).to.equal(401);
+  });
+});
+
+describe("the verify rate limit stops enumeration", function () {
+  this.timeout(60_000);
+  const dir = tempDir("keyproof-ratelimit-");
+  let svc: RunningService;
+  before(async () => {
+    svc = await startService(
+      configSchema.parse({
+        PORT: "0",
+        DATA_DIR: path.join(dir, "data"),
+        OPERATOR_TOKEN: OPERATOR,
+        ANCHORING: "off",
+        LOG_LEVEL: "silent",
+        VERIFY_RATE_LIMIT: "5",
+      }),
+      pino({ level: "silent" }),
+    );
+  });
+  after(async () => {
+    await svc?.stop();
+    cleanup(dir);
+  });
+
+  it("answers RATE_LIMITED (429) once a client has spent its guesses, for every further guess", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${svc.url}/v1/verify`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ code: `GUESS-${i}-0000` }),
+      });
+      statuses.push(res.status);
+      if (res.status === 429) expect(((await res.json()) as { error: { code: string } }).error.code).to.equal("RATE_LIMITED");
+      else await res.body?.cancel();
+    }
+    expect(statuses.slice(0, 5)).to.deep.equal([404, 404, 404, 404, 404]);
+    expect(statuses.slice(5)).to.deep.equal(Array(7).fill(429));
+  });
+});
