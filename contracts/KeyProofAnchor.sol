@@ -2,7 +2,6 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -14,10 +13,10 @@ import {RFC9162} from "./lib/RFC9162.sol";
 /// consistency proof, verified here, shows it extends the previous anchor: the
 /// chain itself refuses a rewritten history.
 /// @dev logId = sha256(utf8(origin)), as in KeyProof SPEC §7.
-contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
+contract KeyProofAnchor is AccessControl, EIP712, Nonces {
     /// @notice May register logs and rotate their operators.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
-    /// @notice May pause and unpause anchoring in an emergency.
+    /// @notice May pause and unpause the anchoring of a log in an emergency.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice EIP-712 type of an operator's off-chain anchor authorization.
@@ -28,7 +27,8 @@ contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
     struct LogHead {
         address operator;
         uint64 size;
-        uint32 timestamp;
+        // Per log, in the slot `anchor` reads anyway: a global pause flag would cost a cold SLOAD (2,100 gas) per anchor.
+        bool paused;
     }
 
     /// @dev One anchored checkpoint: two roots and the block time (three slots).
@@ -48,9 +48,13 @@ contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
     event LogRegistered(bytes32 indexed logId, string origin, address indexed operator);
     /// @notice A log's operator changed.
     event OperatorChanged(bytes32 indexed logId, address indexed previousOperator, address indexed newOperator);
+    /// @notice Anchoring of a log was paused (`paused` true) or resumed.
+    event PauseChanged(bytes32 indexed logId, bool paused);
 
     /// @notice No log is registered under this id.
     error UnknownLog(bytes32 logId);
+    /// @notice Anchoring of this log is paused.
+    error LogPaused(bytes32 logId);
     /// @notice A log with this origin is already registered.
     error LogAlreadyRegistered(bytes32 logId);
     /// @notice The operator address must not be zero.
@@ -97,14 +101,25 @@ contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
         emit OperatorChanged(logId, previous, newOperator);
     }
 
-    /// @notice Stops all anchoring until unpaused.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+    /// @notice Stops anchoring of one log (say, its operator key leaked) until unpaused.
+    function pauseLog(bytes32 logId) external onlyRole(PAUSER_ROLE) {
+        _setPaused(logId, true);
     }
 
-    /// @notice Resumes anchoring.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+    /// @notice Lets a paused log anchor again.
+    function unpauseLog(bytes32 logId) external onlyRole(PAUSER_ROLE) {
+        _setPaused(logId, false);
+    }
+
+    /// @notice Whether anchoring of `logId` is paused.
+    function isPaused(bytes32 logId) external view returns (bool) {
+        return _heads[logId].paused;
+    }
+
+    function _setPaused(bytes32 logId, bool paused) private {
+        if (_heads[logId].operator == address(0)) revert UnknownLog(logId);
+        _heads[logId].paused = paused;
+        emit PauseChanged(logId, paused);
     }
 
     /// @notice Anchors checkpoint (size, logRoot, mapRoot) of a log; only its operator may.
@@ -119,7 +134,7 @@ contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
         bytes32 logRoot,
         bytes32 mapRoot,
         bytes32[] calldata consistencyProof
-    ) external whenNotPaused {
+    ) external {
         LogHead memory head = _heads[logId];
         if (head.operator != msg.sender) {
             if (head.operator == address(0)) revert UnknownLog(logId);
@@ -146,7 +161,7 @@ contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
         bytes32[] calldata consistencyProof,
         uint256 deadline,
         bytes calldata signature
-    ) external whenNotPaused {
+    ) external {
         if (block.timestamp > deadline) revert AuthorizationExpired(deadline);
         LogHead memory head = _heads[logId];
         if (head.operator == address(0)) revert UnknownLog(logId);
@@ -165,12 +180,13 @@ contract KeyProofAnchor is AccessControl, Pausable, EIP712, Nonces {
         bytes32 mapRoot,
         bytes32[] calldata proof
     ) private {
+        if (head.paused) revert LogPaused(logId);
         if (size <= head.size) revert SizeNotIncreasing(logId, head.size, size);
         mapping(uint64 => Anchor) storage history = _anchors[logId];
         if (head.size != 0 && !RFC9162.verifyConsistency(head.size, size, history[head.size].logRoot, logRoot, proof)) {
             revert InconsistentHistory(logId, head.size, size);
         }
-        _heads[logId] = LogHead(head.operator, size, uint32(block.timestamp));
+        _heads[logId] = LogHead(head.operator, size, false);
         Anchor storage a = history[size];
         a.logRoot = logRoot;
         a.mapRoot = mapRoot;

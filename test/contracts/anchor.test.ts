@@ -116,16 +116,25 @@ describe("KeyProofAnchor", () => {
       );
     });
 
-    it("pauses and unpauses; only the pauser may", async () => {
+    it("pauses and unpauses one log; only the pauser may; other logs keep anchoring", async () => {
       const { anchor, operator, other, logId } = await networkHelpers.loadFixture(deploy);
-      await expect(anchor.connect(other).pause()).to.be.revertedWithCustomError(anchor, "AccessControlUnauthorizedAccount");
-      await anchor.pause();
-      await expect(anchor.connect(operator).anchor(logId, 1, ethers.ZeroHash, ethers.ZeroHash, [])).to.be.revertedWithCustomError(
-        anchor,
-        "EnforcedPause",
-      );
-      await anchor.unpause();
-      await expect(anchor.connect(operator).anchor(logId, 1, hex(treeOf(1).root()), ethers.ZeroHash, [])).to.emit(anchor, "Anchored");
+      await anchor.registerLog("other.keyproof.example/log", operator.address);
+      const otherLog = hex(sha256(utf8("other.keyproof.example/log")));
+      await expect(anchor.connect(other).pauseLog(logId)).to.be.revertedWithCustomError(anchor, "AccessControlUnauthorizedAccount");
+      await expect(anchor.pauseLog(ethers.ZeroHash)).to.be.revertedWithCustomError(anchor, "UnknownLog");
+      await expect(anchor.pauseLog(logId)).to.emit(anchor, "PauseChanged").withArgs(logId, true);
+      expect(await anchor.isPaused(logId)).to.equal(true);
+      const root1 = hex(treeOf(1).root());
+      await expect(anchor.connect(operator).anchor(logId, 1, root1, ethers.ZeroHash, []))
+        .to.be.revertedWithCustomError(anchor, "LogPaused")
+        .withArgs(logId);
+      await expect(anchor.connect(operator).anchor(otherLog, 1, root1, ethers.ZeroHash, [])).to.emit(anchor, "Anchored");
+      // A rotation does not lift the pause.
+      await anchor.setOperator(logId, other.address);
+      await expect(anchor.connect(other).anchor(logId, 1, root1, ethers.ZeroHash, [])).to.be.revertedWithCustomError(anchor, "LogPaused");
+      await anchor.unpauseLog(logId);
+      expect(await anchor.isPaused(logId)).to.equal(false);
+      await expect(anchor.connect(other).anchor(logId, 1, root1, ethers.ZeroHash, [])).to.emit(anchor, "Anchored");
     });
 
     it("rotates the operator; the old one is refused", async () => {

@@ -133,22 +133,22 @@ describe("chain faults and shutdown", function () {
     return body.result;
   };
   /** Sends a contract call as the service's own address (anvil impersonation: no key needed). */
-  const asAdmin = async (fn: string) => {
+  const asAdmin = async (fn: string, args: unknown[] = []) => {
     const admin = ((await rpc("eth_accounts")) as string[])[0]!;
     const c = new Contract(svc.contract()!, anchorArtifact().abi as never);
-    const data = c.interface.encodeFunctionData(fn, []);
+    const data = c.interface.encodeFunctionData(fn, args);
     await rpc("anvil_impersonateAccount", [admin]);
     const hash = (await rpc("eth_sendTransaction", [{ from: admin, to: svc.contract(), data }])) as string;
     for (let i = 0; i < 50 && !(await rpc("eth_getTransactionReceipt", [hash])); i++) await new Promise((r) => setTimeout(r, 100));
   };
 
-  it("an anchor that reverts (contract paused) is retried once it can succeed, never twice for a size", async () => {
-    await asAdmin("pause");
+  it("an anchor that reverts (log paused on chain) is retried once it can succeed, never twice for a size", async () => {
+    await asAdmin("pauseLog", [logIdOf(ORIGIN)]);
     await issue(token, 4);
     await new Promise((r) => setTimeout(r, 3000));
     expect((await anchors()).some((a) => a.status === "confirmed" && a.size === Number(svc.ledger.size))).to.equal(false);
     await issue(token, 2); // still accepting events
-    await asAdmin("unpause");
+    await asAdmin("unpauseLog", [logIdOf(ORIGIN)]);
     await confirmedAt(svc.ledger.size);
     const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
     expect(new Set(sizes).size).to.equal(sizes.length);
