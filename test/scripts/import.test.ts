@@ -103,6 +103,14 @@ describe("scripts/import.ts", function () {
     expect(issued.map((e) => e.type)).to.deep.equal(["issue", "issue", "issue"]);
     expect(issued.map((e) => (e.type === "issue" ? e.attrs.batch : null))).to.deep.equal(["b1", "b1", "b2"]);
     expect(JSON.stringify(issued)).not.to.contain("MIX-000"); // commitments only
+    // The files and output a shop keeps around name lines, never codes.
+    for (const [where, text] of [
+      ["report", readFileSync(path.join(dir, "mixed.json"), "utf8")],
+      ["state", readFileSync(`${file}.issue.import-state.json`, "utf8")],
+      ["output", r.stdout + r.stderr],
+    ])
+      for (const code of ["MIX-0001-AAAA", "MIX0001AAAA", "mix 0001 aaaa", "MIX-0004-DDDD", "MIX0002BBBB"])
+        expect(text, `${code} in ${where}`).not.to.contain(code);
 
     const again = await importAs("acme", file, "--batch-size", "2");
     expect(again.stdout).to.contain("nothing to do");
