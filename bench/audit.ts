@@ -20,7 +20,7 @@ import { logIdOf, toHex0x } from "../service/core/index.js";
 import { startService } from "../service/server.js";
 import { Ledger } from "../service/store/ledger.js";
 import { loadSecrets } from "../service/store/secrets.js";
-import { fillLedger } from "./lib/fill.js";
+import { fillLedger, progress } from "./lib/fill.js";
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const ORIGIN = "bench-audit.keyproof/log";
@@ -59,11 +59,11 @@ try {
     afterBatch: async (l) => {
       if (l.size - anchored >= anchorEvery) await anchorNow(l);
     },
-    onProgress: (n, s) => process.stderr.write(`\r${n} events (${(n / s).toFixed(0)}/s)`),
+    onProgress: (n, s) => progress(`${n} events (${(n / s).toFixed(0)}/s)`),
   });
   if (ledger.size > anchored) await anchorNow(ledger);
   await ledger.close();
-  process.stderr.write("\n");
+  if (process.stderr.isTTY) process.stderr.write("\n");
 
   const svc = await startService(
     configSchema.parse({

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Ledger } from "../service/store/ledger.js";
-import { fillLedger } from "./lib/fill.js";
+import { fillLedger, progress, settle } from "./lib/fill.js";
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const perBatch = Number(process.argv[3] ?? 10_000);
@@ -28,12 +28,14 @@ const { appended, seconds } = await fillLedger(ledger, {
   total,
   perBatch,
   clients,
-  onProgress: (n, s) => process.stderr.write(`\r${n} events, ${(n / s).toFixed(0)} events/s`),
+  onProgress: (n, s) => progress(`${n} events, ${(n / s).toFixed(0)} events/s`),
 });
-process.stderr.write("\n");
+if (process.stderr.isTTY) process.stderr.write("\n");
 
+// Proofs are timed on the loaded store, once LevelDB has finished compacting it.
+process.stderr.write(`LevelDB settled after ${(await settle(ledger.db)).toFixed(0)} s\n`);
 const size = ledger.size;
-const samples = 200;
+const samples = 1000;
 let tInc = 0;
 let tMap = 0;
 let tMapOld = 0;

@@ -2,11 +2,15 @@
  * HTTP load against a real service process on 127.0.0.1 holding a large log,
  * driven by autocannon, each run bounded in time:
  *
- *   write path  POST /v1/events in batches of 100 and of 1: events/s and
- *               p50/p99 to a durable answer; then 1 event a request at a fixed
- *               1,000 events/s, with inclusion proofs read meanwhile
  *   read path   /v1/verify at a fixed 500 requests/s; then /v1/verify,
  *               /v1/keys/<key>, /v1/proof/inclusion and tiles flat out
+ *   write path  1 event a request at a fixed 1,000 events/s, with inclusion
+ *               proofs read meanwhile; then POST /v1/events flat out in
+ *               batches of 100 and of 1: events/s and p50/p99 to a durable answer
+ *
+ * Reads go first, after an unreported warm-up, so that they measure the loaded
+ * store rather than the compactions the write runs leave behind. Fixed-rate
+ * runs are open loop (bench/lib/paced.ts), flat-out runs are autocannon's.
  *
  *   npm run bench:load -- [entries to preload, default 1000000] [seconds per run, default 10]
  *
@@ -14,46 +18,70 @@
  * and here all load comes from one address).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import autocannon, { type Options, type Result } from "autocannon";
 import { Ledger } from "../service/store/ledger.js";
 import { loadSecrets } from "../service/store/secrets.js";
-import { benchCode, fillLedger } from "./lib/fill.js";
+import { benchCode, fillLedger, progress, settle } from "./lib/fill.js";
+import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
+
+const OPERATOR = "bench-load-operator-token-0123456789";
+const ORIGIN = "bench-load.keyproof/log";
+
+/**
+ * Fills the store in a child process (`load.ts --fill <data dir> <events>`),
+ * so the load generator's heap holds nothing of it: a collection of a big heap
+ * in the generator would show up as the service's latency.
+ */
+async function fill(dataDir: string, preload: number): Promise<void> {
+  const secrets = loadSecrets(dataDir);
+  const ledger = await Ledger.open({
+    dir: path.join(dataDir, "ledger"),
+    origin: ORIGIN,
+    signingSeed: secrets.signingSeed,
+    pepper: secrets.pepper,
+  });
+  await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+  process.stderr.write(`preloading ${preload} events…\n`);
+  await fillLedger(ledger, {
+    total: preload,
+    perBatch: 10_000,
+    clients: 2,
+    onProgress: (n, s) => progress(`${n} (${(n / s).toFixed(0)}/s)`),
+  });
+  // Keys to read back: a sample of the preloaded issues.
+  const sampleKeys: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const index = 1 + 2 * Math.floor(Math.random() * (preload / 2));
+    sampleKeys.push((JSON.parse(await ledger.entry(BigInt(index))) as { key: string }).key);
+  }
+  process.stderr.write(`LevelDB settled after ${(await settle(ledger.db)).toFixed(0)} s\n`);
+  await ledger.close();
+  writeFileSync(path.join(dataDir, "sample-keys.json"), JSON.stringify(sampleKeys));
+}
+
+if (process.argv[2] === "--fill") {
+  await fill(process.argv[3]!, Number(process.argv[4]));
+  process.exit(0);
+}
 
 const preload = Number(process.argv[2] ?? 1_000_000);
 const seconds = Number(process.argv[3] ?? 10);
-const OPERATOR = "bench-load-operator-token-0123456789";
-const ORIGIN = "bench-load.keyproof/log";
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-load-"));
 const dataDir = path.join(dir, "data");
 const port = 30_000 + Math.floor(Math.random() * 20_000);
 const url = `http://127.0.0.1:${port}`;
 
-const secrets = loadSecrets(dataDir);
-const ledger = await Ledger.open({
-  dir: path.join(dataDir, "ledger"),
-  origin: ORIGIN,
-  signingSeed: secrets.signingSeed,
-  pepper: secrets.pepper,
+const filler = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--fill", dataDir, String(preload)], {
+  stdio: ["ignore", "inherit", "inherit"],
 });
-await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
-process.stderr.write(`preloading ${preload} events…\n`);
-await fillLedger(ledger, {
-  total: preload,
-  perBatch: 10_000,
-  clients: 2,
-  onProgress: (n, s) => process.stderr.write(`\r${n} (${(n / s).toFixed(0)}/s)`),
-});
-// Keys and leaf indices to read back: a sample of the preloaded issues.
-const sampleKeys: string[] = [];
-for (let i = 0; i < 2000; i++) {
-  const index = 1 + 2 * Math.floor(Math.random() * (preload / 2));
-  sampleKeys.push((JSON.parse(await ledger.entry(BigInt(index))) as { key: string }).key);
-}
-await ledger.close();
-process.stderr.write("\nstarting the service…\n");
+const filled = await new Promise<number | null>((r) => filler.once("exit", r));
+if (filled !== 0) throw new Error(`filling the store failed (exit ${filled})`);
+const sampleKeys = JSON.parse(readFileSync(path.join(dataDir, "sample-keys.json"), "utf8")) as string[];
+process.stderr.write("starting the service…\n");
 
 const service = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
   env: {
@@ -102,50 +130,27 @@ try {
     const rate = perRequest === 1 ? `${r.requests.average.toFixed(0)} req/s` : `${(r.requests.average * perRequest).toFixed(0)} events/s`;
     return `${title.padEnd(44)} ${rate.padStart(14)}   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`;
   };
+  const atRate = (title: string, rate: number, request: () => PacedRequest): Promise<PacedResult> => {
+    process.stderr.write(`${title}…\n`);
+    return paced({ url, rate, seconds, request });
+  };
+  const pacedLine = (title: string, r: PacedResult): string =>
+    `${title.padEnd(44)} ${`${r.rate.toFixed(0)} req/s`.padStart(14)}   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms${r.failed ? `   (${r.failed} failed)` : ""}   (paced; max ${r.max} ms, generator lag ${r.lag} ms)`;
   const results: string[] = [];
 
-  const w100 = await run("write, 100 events a request", {
-    connections: 4,
-    requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(100) }) }],
-  });
-  results.push(line("POST /v1/events, 100 a request (4 conns)", w100, 100));
-  const w1 = await run("write, 1 event a request", {
-    connections: 32,
-    requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(1) }) }],
-  });
-  results.push(line("POST /v1/events, 1 a request (32 conns)", w1));
-
-  // At 1,000 events/s: the durable answer, and inclusion proofs read at the same time.
-  const n = await size();
-  const [steady, proofs] = await Promise.all([
-    run("write at 1,000 events/s", {
-      connections: 16,
-      overallRate: 1000,
-      requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(1) }) }],
-    }),
-    run("inclusion proofs during it", {
-      connections: 4,
-      overallRate: 500,
-      requests: [
-        {
-          method: "GET",
-          setupRequest: (req) => ({ ...req, path: `/v1/proof/inclusion?index=${Math.floor(Math.random() * n)}&size=${n}` }),
-        },
-      ],
-    }),
-  ]);
-  results.push(line("POST /v1/events at 1,000 events/s", steady));
-  results.push(line("GET /v1/proof/inclusion at 500/s, same time", proofs));
-
+  const verifyBody = (): string => JSON.stringify({ code: benchCode(Math.floor(Math.random() * (preload / 2))) });
   const verifyReq = {
     method: "POST" as const,
     path: "/v1/verify",
     headers: { "content-type": "application/json" },
-    setupRequest: (req: object) => ({ ...req, body: JSON.stringify({ code: benchCode(Math.floor(Math.random() * (preload / 2))) }) }),
+    setupRequest: (req: object) => ({ ...req, body: verifyBody() }),
   };
-  results.push(
-    line("POST /v1/verify at 500 req/s", await run("verify at 500/s", { connections: 8, overallRate: 500, requests: [verifyReq] })),
-  );
+  const pacedVerify = (): PacedRequest => ({ method: "POST", path: "/v1/verify", headers: verifyReq.headers, body: verifyBody() });
+  // The service has just opened a freshly filled store: let LevelDB settle
+  // its compactions and warm its caches under a light load, unreported.
+  await atRate("warm-up (not reported)", 200, pacedVerify);
+  await atRate("warm-up (not reported)", 500, pacedVerify);
+  results.push(pacedLine("POST /v1/verify at 500 req/s", await atRate("verify at 500/s", 500, pacedVerify)));
   results.push(line("POST /v1/verify, flat out", await run("verify flat out", { requests: [verifyReq] })));
   results.push(
     line(
@@ -181,6 +186,29 @@ try {
       }),
     ),
   );
+
+  // At 1,000 events/s: the durable answer, and inclusion proofs read at the same
+  // time. Before the flat-out writes, whose compaction debt would stall it.
+  const n = await size();
+  const [steady, proofs] = await Promise.all([
+    atRate("write at 1,000 events/s", 1000, () => ({ method: "POST", path: "/v1/events", headers: writeHeaders, body: issueBody(1) })),
+    atRate("inclusion proofs during it", 500, () => ({
+      method: "GET",
+      path: `/v1/proof/inclusion?index=${Math.floor(Math.random() * n)}&size=${n}`,
+    })),
+  ]);
+  results.push(pacedLine("POST /v1/events at 1,000 events/s", steady));
+  results.push(pacedLine("GET /v1/proof/inclusion at 500/s, same time", proofs));
+  const w100 = await run("write, 100 events a request", {
+    connections: 4,
+    requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(100) }) }],
+  });
+  results.push(line("POST /v1/events, 100 a request (4 conns)", w100, 100));
+  const w1 = await run("write, 1 event a request", {
+    connections: 32,
+    requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(1) }) }],
+  });
+  results.push(line("POST /v1/events, 1 a request (32 conns)", w1));
 
   console.log(
     `\nKeyProof HTTP load: ${preload} entries preloaded, ${seconds} s a run, service and load generator on one ${os.cpus().length}-core machine\n`,

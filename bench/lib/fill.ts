@@ -46,3 +46,24 @@ export async function fillLedger(ledger: Ledger, o: FillOptions): Promise<{ appe
   await Promise.all(Array.from({ length: o.clients }, client));
   return { appended, seconds: (performance.now() - started) / 1000 };
 }
+
+/** A progress line: rewritten in place on a terminal, one line each when the output is a file. */
+export function progress(text: string): void {
+  process.stderr.write(process.stderr.isTTY ? `\r${text}` : `${text}\n`);
+}
+
+/**
+ * Waits until LevelDB's background compactions after a bulk fill are done (its
+ * compaction statistics stop changing), so that what is measured next is the
+ * loaded store and not the tail of loading it.
+ */
+export async function settle(db: Ledger["db"], quietMs = 3000): Promise<number> {
+  const started = performance.now();
+  let before = db.getProperty("leveldb.stats");
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const now = db.getProperty("leveldb.stats");
+    if (now === before) return (performance.now() - started) / 1000;
+    before = now;
+  }
+}

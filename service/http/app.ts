@@ -37,6 +37,18 @@ const u64 = z
   .transform((s) => BigInt(s))
   .refine((n) => n < 1n << 64n, "must fit in 64 bits");
 
+// Schemas are built once: zod compiles a schema on its first use, which costs
+// more than the parse itself when a handler builds a fresh one per request.
+const input = {
+  range: z.object({ start: u64, end: u64 }),
+  inclusion: z.object({ index: u64, size: u64 }),
+  consistency: z.object({ from: u64, to: u64 }),
+  verify: z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }),
+  events: z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }),
+  idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters"),
+  participant: z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }),
+};
+
 type Handler = (req: Request, res: Response) => Promise<void> | void;
 const wrap =
   (h: Handler) =>
@@ -159,7 +171,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get(
     "/v1/entries",
     wrap(async (req, res) => {
-      const q = checkInput(z.object({ start: u64, end: u64 }), req.query);
+      const q = checkInput(input.range, req.query);
       if (q.end < q.start) throw new KeyProofError("INVALID_INPUT", "end must not be before start");
       if (q.end - q.start > 1000n) throw new KeyProofError("INVALID_INPUT", "at most 1000 entries a page");
       if (q.end > ledger.size) throw new KeyProofError("INVALID_INPUT", `end is beyond the log size ${ledger.size}`);
@@ -172,7 +184,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get(
     "/v1/proof/inclusion",
     wrap(async (req, res) => {
-      const q = checkInput(z.object({ index: u64, size: u64 }), req.query);
+      const q = checkInput(input.inclusion, req.query);
       if (q.size > ledger.size || q.index >= q.size) throw new KeyProofError("INVALID_INPUT", "need index < size <= log size");
       const [proof, leaf] = await Promise.all([ledger.log.inclusionProof(q.index, q.size), ledger.log.leafHash(q.index)]);
       res.json({ index: Number(q.index), size: Number(q.size), leafHash: toHex(leaf), proof: proof.map(toHex) });
@@ -182,7 +194,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get(
     "/v1/proof/consistency",
     wrap(async (req, res) => {
-      const q = checkInput(z.object({ from: u64, to: u64 }), req.query);
+      const q = checkInput(input.consistency, req.query);
       if (q.from < 1n || q.from > q.to || q.to > ledger.size) throw new KeyProofError("INVALID_INPUT", "need 1 <= from <= to <= log size");
       const proof = await ledger.log.consistencyProof(q.from, q.to);
       res.json({ from: Number(q.from), to: Number(q.to), proof: proof.map(toHex) });
@@ -242,7 +254,7 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/verify",
     verifyLimiter,
     wrap(async (req, res) => {
-      const b = checkInput(z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }), req.body, "body");
+      const b = checkInput(input.verify, req.body, "body");
       try {
         const bundle = await buildBundle(ledger, o.info(), b.code);
         m.verify.inc({ result: "found" });
@@ -268,15 +280,14 @@ export function createApp(o: AppOptions): express.Express {
   const operatorOnly = async (req: Request): Promise<void> => {
     if ((await auth(req)) !== "operator") throw new KeyProofError("FORBIDDEN_ROLE", "only the operator may do this");
   };
-  const idemKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters");
 
   app.post(
     "/v1/events",
     wrap(async (req, res) => {
       const actor = await auth(req);
-      const b = checkInput(z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }), req.body, "body");
+      const b = checkInput(input.events, req.body, "body");
       const rawKey = req.get("idempotency-key");
-      const key = rawKey === undefined ? undefined : checkInput(idemKey, rawKey, "Idempotency-Key");
+      const key = rawKey === undefined ? undefined : checkInput(input.idempotencyKey, rawKey, "Idempotency-Key");
       const answer = await ledger.submit({ actor, requests: b.events, ...(key ? { idempotencyKey: key } : {}) });
       const firstError = answer.results.find((r) => !r.ok);
       if (answer.results.every((r) => !r.ok) && firstError && !firstError.ok) {
@@ -292,7 +303,7 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/participants",
     wrap(async (req, res) => {
       await operatorOnly(req);
-      const b = checkInput(z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }), req.body, "body");
+      const b = checkInput(input.participant, req.body, "body");
       const token = randomBytes(32).toString("base64url");
       const answer = await ledger.submit({ actor: "operator", requests: [{ type: "participant", ...b }], tokenHashes: [tokenHash(token)] });
       const r = answer.results[0]!;

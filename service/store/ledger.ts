@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
+import { LRUCache } from "lru-cache";
 import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
 import { codeLookup, keyCommitment, orderCommitment } from "../core/commitment.js";
 import { checkInput } from "../core/validate.js";
@@ -24,10 +25,11 @@ import { EMPTY_SUBTREE } from "../core/map/hashing.js";
 import type { MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
-import { openNote, createSigner, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
+import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type BatchOp, type Db } from "./map-store.js";
+import { createNodeSigner } from "./node-signer.js";
 
 export interface LedgerOptions {
   dir: string;
@@ -165,6 +167,10 @@ export class Ledger {
   private readonly now: () => Date;
   private readonly maxBatchEvents: number;
   private readonly salts = new SaltPool();
+  /** Token hash (hex) -> participant id, for tokens seen before (see `participantForToken`). */
+  private readonly tokens = new LRUCache<string, string>({ max: 10_000 });
+  private anchorList: AnchorRecord[] | null = null;
+  private anchorVersion = 0;
   /** Observers (metrics) of each durable batch. */
   onBatch?: (info: { events: number; requests: number; ms: number }) => void;
 
@@ -174,7 +180,7 @@ export class Ledger {
   ) {
     this.log = new LogStore(db);
     this.map = new MapStore(db, opts.mapCacheSize);
-    this.signer = createSigner(opts.origin, opts.signingSeed);
+    this.signer = createNodeSigner(opts.origin, opts.signingSeed);
     this.verifierKey = formatVerifierKey(this.signer);
     this.now = opts.now ?? (() => new Date());
     this.maxBatchEvents = opts.maxBatchEvents ?? 20_000;
@@ -629,10 +635,12 @@ export class Ledger {
   /** Anchor records are written before a transaction is sent and after it confirms. */
   async putAnchor(rec: AnchorRecord): Promise<void> {
     await this.db.put(K.anchor(rec.size), utf8(JSON.stringify(rec)), { sync: true });
+    this.anchorsChanged();
   }
 
   async deleteAnchor(size: number): Promise<void> {
     await this.db.del(K.anchor(size), { sync: true });
+    this.anchorsChanged();
   }
 
   /** Forgets the anchors of a contract the chain no longer has. */
@@ -642,17 +650,46 @@ export class Ledger {
       gone.map((a) => ({ type: "del" as const, key: K.anchor(a.size) })),
       { sync: true },
     );
+    this.anchorsChanged();
   }
 
+  /**
+   * The anchor records, oldest first. Every bundle asks for them and they
+   * change a few times an hour, so the list is kept until an anchor write; a
+   * read that overlapped a write does not keep what it read.
+   */
   async anchors(): Promise<AnchorRecord[]> {
-    const out: AnchorRecord[] = [];
-    for await (const v of this.db.values(K.anchorRange)) out.push(JSON.parse(fromUtf8(v)) as AnchorRecord);
-    return out;
+    if (!this.anchorList) {
+      const version = this.anchorVersion;
+      const out: AnchorRecord[] = [];
+      for await (const v of this.db.values(K.anchorRange)) out.push(JSON.parse(fromUtf8(v)) as AnchorRecord);
+      if (version !== this.anchorVersion) return out;
+      this.anchorList = out;
+    }
+    return this.anchorList.map((a) => ({ ...a }));
   }
 
+  private anchorsChanged(): void {
+    this.anchorVersion++;
+    this.anchorList = null;
+  }
+
+  /**
+   * Every write request looks its token up. A token's binding never changes
+   * once stored, so known tokens are remembered; unknown ones are not (a token
+   * may be issued a moment later, and a flood of wrong tokens must not fill memory).
+   */
   async participantForToken(token: string): Promise<Participant | undefined> {
-    const v = await this.db.get(K.token(tokenHash(token)));
-    return v ? this.participants.get(fromUtf8(v)) : undefined;
+    const hash = tokenHash(token);
+    const id = toHex(hash);
+    let participantId = this.tokens.get(id);
+    if (participantId === undefined) {
+      const v = await this.db.get(K.token(hash));
+      if (!v) return undefined;
+      participantId = fromUtf8(v);
+      this.tokens.set(id, participantId);
+    }
+    return this.participants.get(participantId);
   }
 
   /** Binds a token to the operator (start-up); the token itself is never stored. */

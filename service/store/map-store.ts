@@ -37,6 +37,7 @@ export function decodeMapNode(v: Uint8Array): MapNode {
 
 /** Known-absent positions are cached too (as a sentinel: the LRU holds no nulls). */
 const ABSENT = { kind: "absent" } as const;
+const NOTHING = new Uint8Array(0);
 
 /** A bounded LRU of map nodes by position id. */
 class NodeCache {
@@ -56,6 +57,8 @@ class NodeCache {
 
 export class MapStore implements MapNodeSource {
   private readonly cache: NodeCache;
+  /** Nodes at past sizes, by size and position (see `historyAt`). */
+  private readonly historyCache = new LRUCache<string, Uint8Array>({ max: 100_000 });
   /** Nodes of batches prepared but not yet durable: the next batch builds on them. */
   private readonly pending = new Map<string, MapNode>();
 
@@ -163,8 +166,10 @@ export class MapStore implements MapNodeSource {
    */
   async proveAt(key: Uint8Array, rev: bigint, currentRev: (snapshot: Snapshot) => Promise<bigint>): Promise<MapProof> {
     const snapshot = this.db.snapshot();
+    let current: bigint;
     try {
-      if ((await currentRev(snapshot)) === rev) {
+      current = await currentRev(snapshot);
+      if (current === rev) {
         return await this.proveWindowed(key, (positions) =>
           this.db.getMany(
             positions.map(([d, p]) => K.mapLatest(d, p)),
@@ -175,7 +180,9 @@ export class MapStore implements MapNodeSource {
     } finally {
       await snapshot.close();
     }
-    return this.proveWindowed(key, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev))));
+    // Only a size below the durable one is settled history (a later size may still be written).
+    const settled = rev < current;
+    return this.proveWindowed(key, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev, settled))));
   }
 
   /**
@@ -204,7 +211,23 @@ export class MapStore implements MapNodeSource {
     return proveKey({ get: (depth, path) => got.get(positionId(depth, path)) }, key);
   }
 
-  private async historyAt(depth: number, path: Uint8Array, rev: bigint): Promise<Uint8Array | undefined> {
+  /**
+   * A node as it was at a past size. Bundles are made against the newest
+   * anchored checkpoint, so one past size takes most of these reads and the
+   * upper levels come up again and again; what a size below the durable one
+   * held never changes, so cached answers never go stale.
+   */
+  private async historyAt(depth: number, path: Uint8Array, rev: bigint, settled: boolean): Promise<Uint8Array | undefined> {
+    if (!settled) return this.readHistory(depth, path, rev);
+    const id = `${rev}:${positionId(depth, path)}`;
+    const hit = this.historyCache.get(id);
+    if (hit !== undefined) return hit === NOTHING ? undefined : hit;
+    const value = await this.readHistory(depth, path, rev);
+    this.historyCache.set(id, value ?? NOTHING);
+    return value;
+  }
+
+  private async readHistory(depth: number, path: Uint8Array, rev: bigint): Promise<Uint8Array | undefined> {
     const prefix = K.mapHistoryPrefix(depth, path);
     const it = this.db.iterator({ gte: K.mapHistory(depth, path, rev), lte: K.mapHistory(depth, path, 0n), limit: 1 });
     try {
