@@ -74,6 +74,8 @@ export class Anchorer {
     this.client ??= await this.opts.connect();
     const client = this.client;
     const { checkpoint } = ledger.checkpoint;
+    // Bundles will be made against this size once it is anchored: keep its map at hand.
+    ledger.keepMapView(checkpoint.size);
     const onChain = await client.latest(logId);
     await this.settlePending(client);
     if (checkpoint.size === 0n || onChain.size >= checkpoint.size) return null;

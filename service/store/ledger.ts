@@ -237,6 +237,7 @@ export class Ledger {
       throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
     }
     this.work = { range: this.range, latest: this.latest };
+    this.map.captureView(size);
   }
 
   get size(): bigint {
@@ -318,7 +319,11 @@ export class Ledger {
   private async writeGroup(g: PreparedGroup, group: Pending[]): Promise<void> {
     try {
       if (this.broken) throw this.broken;
-      if (g.ops.length > 0) await this.db.batch(g.ops, { sync: true });
+      if (g.ops.length > 0) {
+        await this.db.batch(g.ops, { sync: true });
+        // Before any await: the next group is written only after this returns.
+        this.map.captureView(g.latest.checkpoint.size);
+      }
     } catch (e) {
       this.broken ??= e;
       for (const p of group) p.reject(e);
@@ -340,6 +345,7 @@ export class Ledger {
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running;
+    await this.map.closeViews();
     await this.db.close();
   }
 
@@ -599,6 +605,15 @@ export class Ledger {
   async keyState(commitment: string): Promise<KeyState | null> {
     const v = await this.db.get(K.state(fromHex(commitment, 32)));
     return v ? keyState.parse(JSON.parse(fromUtf8(v))) : null;
+  }
+
+  /**
+   * Keeps the map as of `size` (the newest checkpoint, or one kept before) at
+   * hand, so that proofs at it, as bundles of an anchored checkpoint need, are
+   * as fast as proofs at the newest. Call it when `size` is chosen for anchoring.
+   */
+  keepMapView(size: bigint): boolean {
+    return this.map.pinView(size);
   }
 
   /**

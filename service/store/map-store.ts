@@ -57,6 +57,14 @@ class NodeCache {
 
 export class MapStore implements MapNodeSource {
   private readonly cache: NodeCache;
+  /**
+   * LevelDB snapshots of the map as it was at a few sizes: the newest durable
+   * one, and the ones pinned for bundles (the anchored checkpoints). A proof
+   * at such a size reads the latest nodes under the snapshot, in one or two
+   * multi-gets, instead of one history seek per node.
+   */
+  private readonly views = new Map<bigint, View>();
+  private headRev: bigint | null = null;
   /** Nodes at past sizes, by size and position (see `historyAt`). */
   private readonly historyCache = new LRUCache<string, Uint8Array>({ max: 100_000 });
   /** Nodes of batches prepared but not yet durable: the next batch builds on them. */
@@ -159,12 +167,81 @@ export class MapStore implements MapNodeSource {
   }
 
   /**
+   * Takes the view of size `rev`. Called right after the batch that made `rev`
+   * durable and before any other map write, so the snapshot holds exactly it.
+   */
+  captureView(rev: bigint): void {
+    if (this.headRev === rev) return;
+    const previous = this.headRev;
+    this.views.set(rev, { snapshot: this.db.snapshot(), users: 0, pinned: false, dropped: false });
+    this.headRev = rev;
+    if (previous !== null && !this.views.get(previous)?.pinned) this.dropView(previous);
+  }
+
+  /**
+   * Keeps the view of `rev` for later proofs; `rev` must still have one (be
+   * the newest durable size, or pinned already). Only the MAX_PINNED_VIEWS
+   * newest pinned views are kept. Returns false when `rev` has no view:
+   * proofs at it then read the history.
+   */
+  pinView(rev: bigint): boolean {
+    const view = this.views.get(rev);
+    if (!view) return false;
+    view.pinned = true;
+    const pinned = [...this.views].filter(([, v]) => v.pinned).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [old, v] of pinned.slice(0, Math.max(0, pinned.length - MAX_PINNED_VIEWS))) {
+      v.pinned = false;
+      if (old !== this.headRev) this.dropView(old);
+    }
+    return true;
+  }
+
+  /** Closes every view (before the database closes). */
+  async closeViews(): Promise<void> {
+    const all = [...this.views.keys()];
+    this.headRev = null;
+    for (const rev of all) this.dropView(rev);
+    await Promise.all([...this.closing]);
+  }
+
+  private readonly closing = new Set<Promise<void>>();
+
+  /** Forgets a view; its snapshot closes once the last proof reading it is done. */
+  private dropView(rev: bigint): void {
+    const view = this.views.get(rev);
+    if (!view) return;
+    this.views.delete(rev);
+    view.dropped = true;
+    if (view.users === 0) this.closeSnapshot(view);
+  }
+
+  private closeSnapshot(view: View): void {
+    const p = view.snapshot.close().catch(() => undefined);
+    this.closing.add(p);
+    void p.finally(() => this.closing.delete(p));
+  }
+
+  /**
    * A proof against the map as it was at log size `rev`. When `rev` is still
    * the newest size, the latest nodes are read under one snapshot (multi-gets);
    * otherwise each node is the newest history version at or before `rev`
    * (history at a past size never changes, so no snapshot is needed).
    */
   async proveAt(key: Uint8Array, rev: bigint, currentRev: (snapshot: Snapshot) => Promise<bigint>): Promise<MapProof> {
+    const view = this.views.get(rev);
+    if (view) {
+      view.users++;
+      try {
+        return await this.proveWindowed(key, (positions) =>
+          this.db.getMany(
+            positions.map(([d, p]) => K.mapLatest(d, p)),
+            { snapshot: view.snapshot },
+          ),
+        );
+      } finally {
+        if (--view.users === 0 && view.dropped) this.closeSnapshot(view);
+      }
+    }
     const snapshot = this.db.snapshot();
     let current: bigint;
     try {
@@ -239,5 +316,15 @@ export class MapStore implements MapNodeSource {
   }
 }
 
+interface View {
+  snapshot: Snapshot;
+  /** Proofs reading under the snapshot right now. */
+  users: number;
+  pinned: boolean;
+  /** No longer listed: close the snapshot when the last user is done. */
+  dropped: boolean;
+}
+
+const MAX_PINNED_VIEWS = 4;
 const PROOF_WINDOW = 24;
 const PREFETCH_WINDOW = 7;

@@ -125,6 +125,48 @@ describe("ledger store", () => {
     expect(codes(r)).to.deep.equal(["DUPLICATE_KEY", "ok"]);
   });
 
+  it("a kept map view answers proofs at its size exactly as the history does, and is dropped beyond the newest four", async () => {
+    const issue = async (from: number, n: number): Promise<string[]> => {
+      const r = await ledger.submit({
+        actor: "acme",
+        requests: Array.from({ length: n }, (_, i) => ({ type: "issue", code: `VIEW-${from + i}-KEY`, sku: "s" })),
+      });
+      return r.results.map((x) => (x.ok ? x.key! : ""));
+    };
+    const keys = await issue(0, 40);
+    const kept = ledger.checkpoint.checkpoint;
+    expect(ledger.keepMapView(kept.size)).to.equal(true);
+    const early = kept.size - 10n;
+    expect(ledger.keepMapView(early)).to.equal(false); // no view of a size that was never the newest while asked
+    keys.push(...(await issue(40, 25)));
+    // Changes after the kept size: sales of earlier keys, so the newest map differs on their paths.
+    await ledger.submit({ actor: "acme", requests: keys.slice(0, 10).map((key, i) => ({ type: "sell", key, order: `o-${i}` })) });
+    const absent = keyCommitment(new Uint8Array(32), "NEVER-ISSUED");
+    const fromView = await Promise.all([...keys, absent].map((k) => ledger.mapProof(k, kept.size)));
+    await ledger.close();
+    ledger = await openLedger(dir); // views are in memory only: now the same proofs come from the history
+    const fromHistory = await Promise.all([...keys, absent].map((k) => ledger.mapProof(k, kept.size)));
+    expect(fromView).to.deep.equal(fromHistory);
+    const asked = [...keys, absent];
+    fromView.forEach((proof, i) => {
+      if (proof.leaf?.key === asked[i]) verifyMembership(fromHex(asked[i]!), fromHex(proof.leaf!.stateHash), proof, kept.mapRoot);
+      else verifyAbsence(fromHex(asked[i]!), proof, kept.mapRoot);
+    });
+    // The 25 later keys were absent at that size, and the 10 sales are not in it.
+    expect(fromView.filter((p, i) => p.leaf?.key === asked[i]).length).to.equal(40);
+
+    // Four views are kept; pinning a fifth drops the oldest.
+    const sizes: bigint[] = [];
+    for (let round = 0; round < 5; round++) {
+      await issue(1000 + round * 10, 3);
+      sizes.push(ledger.size);
+      expect(ledger.keepMapView(ledger.size)).to.equal(true);
+    }
+    await issue(2000, 3);
+    expect(ledger.keepMapView(sizes[0]!)).to.equal(false);
+    for (const size of sizes.slice(1)) expect(ledger.keepMapView(size)).to.equal(true);
+  });
+
   it("replays an idempotent submission without appending", async () => {
     const sub = { actor: "acme", idempotencyKey: "batch-1", requests: [{ type: "issue", code: "IDEM-0001", sku: "s" }] };
     const [a, b] = await Promise.all([ledger.submit(sub), ledger.submit(sub)]);
