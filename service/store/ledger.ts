@@ -15,14 +15,14 @@ import { codeLookup, keyCommitment, orderCommitment } from "../core/commitment.j
 import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
-import { encodeEvent, encodeState, stateHash } from "../core/ledger/entry.js";
+import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
 import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
 import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
 import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
 import { CompactRange } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
-import type { MapWrite } from "../core/map/sparse-map.js";
+import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
@@ -441,8 +441,14 @@ export class Ledger {
     let latest = this.work.latest;
     let mapWrites: MapWrite[] = [];
     if (accepted > 0n) {
-      for (const [key, state] of touched) ops.push({ type: "put", key: K.state(fromHex(key, 32)), value: utf8(encodeState(state)) });
-      const prepared = await this.map.prepare([...touched].map(([key, state]) => ({ key: fromHex(key, 32), stateHash: stateHash(state) })));
+      const updates: MapUpdate[] = [];
+      for (const [hex, state] of touched) {
+        const key = fromHex(hex, 32);
+        const record = stateRecord(state);
+        ops.push({ type: "put", key: K.state(key), value: record.bytes });
+        updates.push({ key, stateHash: record.hash });
+      }
+      const prepared = await this.map.prepare(updates);
       mapWrites = prepared.writes;
       this.map.addOps(ops, prepared.writes, range.size);
       const checkpoint: Checkpoint = { origin: this.opts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };

@@ -36,7 +36,13 @@ export function encodeState(state: KeyState): string {
   return canonicalize(keyState.parse(state));
 }
 
+/** A key's state as stored (utf8 JCS) and its hash, from one encoding. */
+export function stateRecord(state: KeyState): { bytes: Uint8Array; hash: Uint8Array } {
+  const bytes = utf8(encodeState(state));
+  return { bytes, hash: sha256(bytes) };
+}
+
 /** stateHash = H(utf8(JCS(state))). */
 export function stateHash(state: KeyState): Uint8Array {
-  return sha256(utf8(encodeState(state)));
+  return stateRecord(state).hash;
 }
