@@ -18,9 +18,8 @@ import { AnchorClient } from "../service/chain/contract.js";
 import { configSchema, DEV_PRIVATE_KEY } from "../service/config.js";
 import { logIdOf, toHex0x } from "../service/core/index.js";
 import { startService } from "../service/server.js";
-import { Ledger } from "../service/store/ledger.js";
-import { loadSecrets } from "../service/store/secrets.js";
-import { fillLedger, progress } from "./lib/fill.js";
+import type { Ledger } from "../service/store/ledger.js";
+import { fillLedger, openBenchLedger, progress } from "./lib/fill.js";
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const ORIGIN = "bench-audit.keyproof/log";
@@ -35,14 +34,7 @@ try {
   await client.registerLog(ORIGIN, wallet.address);
   const logId = logIdOf(ORIGIN);
 
-  const secrets = loadSecrets(dataDir);
-  const ledger = await Ledger.open({
-    dir: path.join(dataDir, "ledger"),
-    origin: ORIGIN,
-    signingSeed: secrets.signingSeed,
-    pepper: secrets.pepper,
-  });
-  await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+  const ledger = await openBenchLedger({ serviceDataDir: dataDir, origin: ORIGIN });
   let anchored = 0n;
   const anchorEvery = BigInt(Math.max(1, Math.floor(total / 10)));
   const anchorNow = async (l: Ledger): Promise<void> => {

@@ -11,8 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
-import { Ledger } from "../service/store/ledger.js";
-import { benchCode } from "./lib/fill.js";
+import { benchCode, openBenchLedger } from "./lib/fill.js";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(
@@ -43,14 +42,7 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-gc-"));
-const ledger = await Ledger.open({
-  dir,
-  mapCacheSize: cacheSize,
-  origin: "bench.keyproof/log",
-  signingSeed: new Uint8Array(32).fill(1),
-  pepper: new Uint8Array(32).fill(2),
-});
-await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+const ledger = await openBenchLedger({ dir, origin: "bench.keyproof/log", mapCacheSize: cacheSize });
 
 let issued = 0;
 const flatStart = performance.now();

@@ -9,20 +9,13 @@ import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Ledger } from "../service/store/ledger.js";
-import { benchCode, fillLedger, progress, settle } from "./lib/fill.js";
+import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const perBatch = Number(process.argv[3] ?? 10_000);
 const clients = Number(process.argv[4] ?? 2);
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-"));
-const ledger = await Ledger.open({
-  dir,
-  origin: "bench.keyproof/log",
-  signingSeed: new Uint8Array(32).fill(1),
-  pepper: new Uint8Array(32).fill(2),
-});
-await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+const ledger = await openBenchLedger({ dir, origin: "bench.keyproof/log" });
 
 const { appended, seconds } = await fillLedger(ledger, {
   total,

@@ -23,9 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon, { type Options, type Result } from "autocannon";
-import { Ledger } from "../service/store/ledger.js";
-import { loadSecrets } from "../service/store/secrets.js";
-import { benchCode, fillLedger, progress, settle } from "./lib/fill.js";
+import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 
 const OPERATOR = "bench-load-operator-token-0123456789";
@@ -37,14 +35,7 @@ const ORIGIN = "bench-load.keyproof/log";
  * in the generator would show up as the service's latency.
  */
 async function fill(dataDir: string, preload: number): Promise<void> {
-  const secrets = loadSecrets(dataDir);
-  const ledger = await Ledger.open({
-    dir: path.join(dataDir, "ledger"),
-    origin: ORIGIN,
-    signingSeed: secrets.signingSeed,
-    pepper: secrets.pepper,
-  });
-  await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+  const ledger = await openBenchLedger({ serviceDataDir: dataDir, origin: ORIGIN });
   process.stderr.write(`preloading ${preload} events…\n`);
   await fillLedger(ledger, {
     total: preload,

@@ -3,7 +3,28 @@
  * its next batch once the previous one is durable (as an HTTP client does).
  * Shared by the benchmarks that need a large log.
  */
-import type { Ledger } from "../../service/store/ledger.js";
+import path from "node:path";
+import { Ledger, type LedgerOptions } from "../../service/store/ledger.js";
+import { loadSecrets } from "../../service/store/secrets.js";
+
+/**
+ * Opens a new ledger for a benchmark and registers the issuer the fills
+ * submit as. With `serviceDataDir`, the layout a service process opens
+ * (ledger/ and secrets/ in it); otherwise `dir` with fixed throwaway keys.
+ */
+export async function openBenchLedger(
+  o: { origin: string; mapCacheSize?: number } & ({ dir: string } | { serviceDataDir: string }),
+): Promise<Ledger> {
+  const ledger = await Ledger.open({ origin: o.origin, mapCacheSize: o.mapCacheSize, ...benchKeys(o) });
+  await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
+  return ledger;
+}
+
+function benchKeys(o: { dir: string } | { serviceDataDir: string }): Pick<LedgerOptions, "dir" | "signingSeed" | "pepper"> {
+  if ("dir" in o) return { dir: o.dir, signingSeed: new Uint8Array(32).fill(1), pepper: new Uint8Array(32).fill(2) };
+  const secrets = loadSecrets(o.serviceDataDir);
+  return { dir: path.join(o.serviceDataDir, "ledger"), signingSeed: secrets.signingSeed, pepper: secrets.pepper };
+}
 
 export interface FillOptions {
   /** Events to append (pairs: half issues, half sales). */

@@ -290,9 +290,10 @@ export class MapStore implements MapNodeSource {
 
   /**
    * A node as it was at a past size. Bundles are made against the newest
-   * anchored checkpoint, so one past size takes most of these reads and the
-   * upper levels come up again and again; what a size below the durable one
-   * held never changes, so cached answers never go stale.
+   * anchored checkpoint; when it has no kept view (after a restart, until the
+   * next anchor) one past size takes most of these reads and the upper levels
+   * come up again and again. What a size below the durable one held never
+   * changes, so cached answers never go stale.
    */
   private async historyAt(depth: number, path: Uint8Array, rev: bigint, settled: boolean): Promise<Uint8Array | undefined> {
     if (!settled) return this.readHistory(depth, path, rev);
