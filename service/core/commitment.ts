@@ -4,7 +4,7 @@
  */
 import { toHex, utf8 } from "./bytes.js";
 import { invalidInput } from "./errors.js";
-import { hmacSha256, sha256 } from "./hash.js";
+import { hmacSha256, hmacSha256With, sha256 } from "./hash.js";
 
 const KEY_DOMAIN = utf8("keyproof:v1:key");
 const ORDER_DOMAIN = utf8("keyproof:v1:order");
@@ -46,4 +46,10 @@ export function orderCommitment(salt: Uint8Array, orderRef: string): string {
 /** The private lookup index HMAC-SHA256(pepper, utf8(normalize(code))). Never leaves the service. */
 export function codeLookup(pepper: Uint8Array, code: string): Uint8Array {
   return hmacSha256(pepper, utf8(normalizeCode(code)));
+}
+
+/** `codeLookup` under one pepper, for a service that looks many codes up. */
+export function codeLookupWith(pepper: Uint8Array): (code: string) => Uint8Array {
+  const mac = hmacSha256With(pepper);
+  return (code) => mac(utf8(normalizeCode(code)));
 }

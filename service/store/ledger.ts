@@ -11,7 +11,7 @@ import path from "node:path";
 import { ClassicLevel } from "classic-level";
 import { LRUCache } from "lru-cache";
 import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
-import { codeLookup, keyCommitment, orderCommitment } from "../core/commitment.js";
+import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitment.js";
 import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
@@ -28,7 +28,7 @@ import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/c
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
-import { MapStore, type BatchOp, type Db } from "./map-store.js";
+import { MapStore, type BatchOp, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
 
 export interface LedgerOptions {
@@ -111,7 +111,8 @@ function latin1(key: Uint8Array): string {
 
 /** A group validated and applied on top of the sequencer's state, ready to be written. */
 interface PreparedGroup {
-  ops: BatchOp[];
+  /** Everything the group writes, already in LevelDB's native batch (empty when nothing was accepted). */
+  batch: ChainedBatch;
   /** The entries this group put in `Ledger.staged`, removed again once it is durable. */
   staged: [string, Uint8Array][];
   range: CompactRange;
@@ -167,6 +168,7 @@ export class Ledger {
   private readonly now: () => Date;
   private readonly maxBatchEvents: number;
   private readonly salts = new SaltPool();
+  private readonly codeLookup: (code: string) => Uint8Array;
   /** Token hash (hex) -> participant id, for tokens seen before (see `participantForToken`). */
   private readonly tokens = new LRUCache<string, string>({ max: 10_000 });
   private anchorList: AnchorRecord[] | null = null;
@@ -183,6 +185,7 @@ export class Ledger {
     this.signer = createNodeSigner(opts.origin, opts.signingSeed);
     this.verifierKey = formatVerifierKey(this.signer);
     this.now = opts.now ?? (() => new Date());
+    this.codeLookup = codeLookupWith(opts.pepper);
     this.maxBatchEvents = opts.maxBatchEvents ?? 20_000;
   }
 
@@ -319,8 +322,8 @@ export class Ledger {
   private async writeGroup(g: PreparedGroup, group: Pending[]): Promise<void> {
     try {
       if (this.broken) throw this.broken;
-      if (g.ops.length > 0) {
-        await this.db.batch(g.ops, { sync: true });
+      if (g.batch.length > 0) {
+        await g.batch.write({ sync: true });
         // Before any await: the next group is written only after this returns.
         this.map.captureView(g.latest.checkpoint.size);
       }
@@ -328,6 +331,9 @@ export class Ledger {
       this.broken ??= e;
       for (const p of group) p.reject(e);
       return;
+    } finally {
+      // Written or not, its native memory goes (closing a written batch is a no-op).
+      await g.batch.close().catch(() => undefined);
     }
     this.range = g.range;
     this.latest = g.latest;
@@ -361,6 +367,16 @@ export class Ledger {
    * durable or visible to readers until writeGroup.
    */
   private async prepareGroup(subs: Submission[]): Promise<PreparedGroup> {
+    const batch = this.db.batch();
+    try {
+      return await this.prepareInto(batch, subs);
+    } catch (e) {
+      await batch.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
     const started = performance.now();
     const answers: (SubmitAnswer | undefined)[] = new Array(subs.length);
     // Idempotent replays: answered from the stored first answer, appending nothing.
@@ -450,7 +466,7 @@ export class Ledger {
       }
       const prepared = await this.map.prepare(updates);
       mapWrites = prepared.writes;
-      this.map.addOps(ops, prepared.writes, range.size);
+      this.map.addOps(batch, prepared.writes, range.size);
       const checkpoint: Checkpoint = { origin: this.opts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
       const note = signCheckpoint(checkpoint, this.signer);
       ops.push({ type: "put", key: K.checkpoint(range.size), value: utf8(note) });
@@ -475,8 +491,12 @@ export class Ledger {
     const staged: [string, Uint8Array][] = [];
     for (const op of ops) if (op.type === "put" && STAGED_PREFIXES.has(op.key[0]!)) staged.push([latin1(op.key), op.value]);
     for (const [k, v] of staged) this.staged.set(k, v);
+    for (const op of ops) {
+      if (op.type === "put") batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
     return {
-      ops,
+      batch,
       staged,
       range,
       latest,
@@ -505,7 +525,7 @@ export class Ledger {
   }
 
   private codeMac(code: string): string {
-    return toHex(codeLookup(this.opts.pepper, code));
+    return toHex(this.codeLookup(code));
   }
 
   private prepareRequest(raw: unknown): PreparedRequest | KeyProofError {

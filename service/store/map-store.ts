@@ -19,10 +19,13 @@ import {
 } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { K } from "./keys.js";
+import { NodeCache } from "./node-cache.js";
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
 export type Snapshot = ReturnType<Db["snapshot"]>;
 export type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
+/** LevelDB's chained batch: each put goes to native memory at once, so a large batch is not a large JS heap. */
+export type ChainedBatch = ReturnType<Db["batch"]>;
 
 export function encodeMapNode(n: MapNode): Uint8Array {
   return n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
@@ -35,25 +38,7 @@ export function decodeMapNode(v: Uint8Array): MapNode {
   return { kind: "leaf", key, stateHash, hash: mapLeaf(key, stateHash) };
 }
 
-/** Known-absent positions are cached too (as a sentinel: the LRU holds no nulls). */
-const ABSENT = { kind: "absent" } as const;
 const NOTHING = new Uint8Array(0);
-
-/** A bounded LRU of map nodes by position id. */
-class NodeCache {
-  private readonly lru: LRUCache<string, MapNode | typeof ABSENT>;
-  constructor(limit: number) {
-    this.lru = new LRUCache({ max: limit });
-  }
-  get(id: string): MapNode | null | undefined {
-    const v = this.lru.get(id);
-    if (v === undefined) return undefined;
-    return v.kind === "absent" ? null : v;
-  }
-  set(id: string, n: MapNode | null): void {
-    this.lru.set(id, n ?? ABSENT);
-  }
-}
 
 export class MapStore implements MapNodeSource {
   private readonly cache: NodeCache;
@@ -81,11 +66,11 @@ export class MapStore implements MapNodeSource {
     const id = positionId(depth, path);
     const staged = this.pending.get(id);
     if (staged) return staged;
-    const hit = this.cache.get(id);
+    const hit = this.cache.get(depth, path);
     if (hit !== undefined) return hit ?? undefined;
     const v = await this.db.get(K.mapLatest(depth, path));
     const node = v ? decodeMapNode(v) : null;
-    this.cache.set(id, node);
+    this.cache.set(depth, path, node);
     return node ?? undefined;
   }
 
@@ -113,7 +98,11 @@ export class MapStore implements MapNodeSource {
    */
   private async prefetch(keys: Uint8Array[]): Promise<Map<string, MapNode | null>> {
     const out = new Map<string, MapNode | null>();
-    const known = (id: string): MapNode | null | undefined => this.pending.get(id) ?? out.get(id) ?? this.cache.get(id);
+    const known = (d: number, p: Uint8Array, id: string): MapNode["kind"] | "absent" | undefined => {
+      const n = this.pending.get(id) ?? out.get(id);
+      if (n !== undefined) return n === null ? "absent" : n.kind;
+      return this.cache.peek(d, p);
+    };
     let active = keys;
     for (let from = 0; active.length > 0 && from <= MAP_DEPTH; from += PREFETCH_WINDOW + 1) {
       const to = Math.min(MAP_DEPTH, from + PREFETCH_WINDOW);
@@ -121,34 +110,43 @@ export class MapStore implements MapNodeSource {
       const wanted: Uint8Array[] = [];
       const want = (d: number, p: Uint8Array): void => {
         const id = positionId(d, p);
-        if (known(id) !== undefined) return;
+        if (known(d, p, id) !== undefined) return;
         out.set(id, null);
         ids.push(id);
         wanted.push(K.mapLatest(d, p));
       };
+      // Siblings are formed in one scratch path (want copies what it keeps): a
+      // new path per sibling was the largest allocation of an update.
+      const sibling = new Uint8Array(32);
       for (const key of active) {
+        sibling.set(key);
         for (let d = from; d <= to; d++) {
           want(d, key);
-          if (d > 0) want(d, siblingPath(key, d - 1));
+          if (d === 0) continue;
+          const byte = (d - 1) >> 3;
+          const bit = 0x80 >> ((d - 1) & 7);
+          sibling[byte]! ^= bit;
+          want(d, sibling);
+          sibling[byte]! ^= bit;
         }
       }
       const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
-      active = active.filter((key) => known(positionId(to, key))?.kind === "inner");
+      active = active.filter((key) => known(to, key, positionId(to, key)) === "inner");
     }
     return out;
   }
 
   /**
-   * Appends the LevelDB operations of a prepared update at revision `rev` (the
-   * new log size); without `rev`, only the latest nodes (an auditor's map
-   * needs no history).
+   * Adds the LevelDB writes of a prepared update at revision `rev` (the new
+   * log size) to `batch`; without `rev`, only the latest nodes (an auditor's
+   * map needs no history).
    */
-  addOps(ops: BatchOp[], writes: MapWrite[], rev?: bigint): void {
+  addOps(batch: ChainedBatch, writes: MapWrite[], rev?: bigint): void {
     for (const w of writes) {
       const value = encodeMapNode(w.node);
-      ops.push({ type: "put", key: K.mapLatest(w.depth, w.path), value });
-      if (rev !== undefined) ops.push({ type: "put", key: K.mapHistory(w.depth, w.path, rev), value });
+      batch.put(K.mapLatest(w.depth, w.path), value);
+      if (rev !== undefined) batch.put(K.mapHistory(w.depth, w.path, rev), value);
     }
   }
 
@@ -160,8 +158,8 @@ export class MapStore implements MapNodeSource {
   /** Called once the batch holding `writes` is durable. */
   settle(writes: MapWrite[]): void {
     for (const w of writes) {
+      this.cache.set(w.depth, w.path, w.node);
       const id = positionId(w.depth, w.path);
-      this.cache.set(id, w.node);
       if (this.pending.get(id) === w.node) this.pending.delete(id);
     }
   }

@@ -207,9 +207,11 @@ describe("ledger store", () => {
       fc.asyncProperty(
         fc.array(fc.array(requestArb, { minLength: 1, maxLength: 25 }), { minLength: 1, maxLength: 12 }),
         fc.nat(3),
-        async (rounds, actorSeed) => {
+        // A node cache of 8 evicts all the time: nodes then come from LevelDB.
+        fc.constantFrom(undefined, 8),
+        async (rounds, actorSeed, mapCacheSize) => {
           const d = tempDir();
-          const l = await withParticipants(await openLedger(d));
+          const l = await withParticipants(await openLedger(d, { mapCacheSize }));
           try {
             await checkLedger(l, rounds, actorSeed);
           } finally {

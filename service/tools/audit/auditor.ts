@@ -25,7 +25,7 @@ import { parseNote } from "../../core/note/note.js";
 import type { KeyProofApi } from "../../client/api.js";
 import type { AnchoredEvent } from "../../chain/contract.js";
 import { K } from "../../store/keys.js";
-import { MapStore, type BatchOp, type Db } from "../../store/map-store.js";
+import { MapStore, type Db } from "../../store/map-store.js";
 import { streamEntries } from "./entry-pages.js";
 
 export const MAX_KEPT_FINDINGS = 10_000;
@@ -236,12 +236,10 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     keys += dirty.filter((k) => !known.has(k)).length;
     const states = dirty.map((k) => [fromHex(k, 32), replayer.states.get(k)!] as const);
     const { root, writes } = await map.prepare(states.map(([key, state]) => ({ key, stateHash: stateHash(state) })));
-    const ops: BatchOp[] = [];
-    map.addOps(ops, writes);
-    for (const [key, state] of states) {
-      ops.push({ type: "put", key: K.state(key), value: utf8(encodeState(state)) });
-    }
-    await db.batch(ops);
+    const batch = db.batch();
+    map.addOps(batch, writes);
+    for (const [key, state] of states) batch.put(K.state(key), utf8(encodeState(state)));
+    await batch.write();
     map.settle(writes);
     mapRoot = root;
   };
