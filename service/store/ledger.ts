@@ -28,7 +28,7 @@ import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/c
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
-import { MapStore, type BatchOp, type ChainedBatch, type Db } from "./map-store.js";
+import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
 
 export interface LedgerOptions {
@@ -401,7 +401,13 @@ export class Ledger {
     });
 
     const range = this.work.range.clone();
-    const ops: BatchOp[] = [];
+    // Straight into the native batch: an array of op objects kept every
+    // event's keys and values alive on the JS heap until the write.
+    const staged: [string, Uint8Array][] = [];
+    const put = (key: Uint8Array, value: Uint8Array): void => {
+      batch.put(key, value);
+      if (STAGED_PREFIXES.has(key[0]!)) staged.push([latin1(key), value]);
+    };
     // Validate each request and HMAC its code once; failures become that request's result.
     const prepared = new Map<number, (PreparedRequest | KeyProofError)[]>();
     for (const i of live)
@@ -428,19 +434,19 @@ export class Ledger {
           const index = range.size;
           const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
           overlay.apply(effect);
-          for (const n of range.append(leaf)) ops.push({ type: "put", key: K.node(n.level, n.index), value: n.hash });
-          ops.push({ type: "put", key: K.entry(index), value: utf8(entry) });
+          for (const n of range.append(leaf)) put(K.node(n.level, n.index), n.hash);
+          put(K.entry(index), utf8(entry));
           if (effect.kind === "participant") {
-            ops.push({ type: "put", key: K.participant(effect.participant.id), value: utf8(JSON.stringify(effect.participant)) });
+            put(K.participant(effect.participant.id), utf8(JSON.stringify(effect.participant)));
             const tokenHash = sub.tokenHashes?.[r];
-            if (tokenHash) ops.push({ type: "put", key: K.token(tokenHash), value: utf8(effect.participant.id) });
+            if (tokenHash) put(K.token(tokenHash), utf8(effect.participant.id));
           } else {
             const c = fromHex(effect.key, 32);
             touched.set(effect.key, effect.state);
-            ops.push({ type: "put", key: K.keyEvent(c, index), value: new Uint8Array(0) });
+            put(K.keyEvent(c, index), new Uint8Array(0));
             if (req.type === "issue" && ref && mac) {
-              ops.push({ type: "put", key: K.salt(c), value: ref.salt });
-              ops.push({ type: "put", key: K.codeIndex(fromHex(mac, 32)), value: concatBytes(c, ref.salt) });
+              put(K.salt(c), ref.salt);
+              put(K.codeIndex(fromHex(mac, 32)), concatBytes(c, ref.salt));
               keys.codes.set(mac, ref);
               keys.salts.set(ref.commitment, ref.salt);
             }
@@ -461,7 +467,7 @@ export class Ledger {
       for (const [hex, state] of touched) {
         const key = fromHex(hex, 32);
         const record = stateRecord(state);
-        ops.push({ type: "put", key: K.state(key), value: record.bytes });
+        put(K.state(key), record.bytes);
         updates.push({ key, stateHash: record.hash });
       }
       const prepared = await this.map.prepare(updates);
@@ -469,9 +475,9 @@ export class Ledger {
       this.map.addOps(batch, prepared.writes, range.size);
       const checkpoint: Checkpoint = { origin: this.opts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
       const note = signCheckpoint(checkpoint, this.signer);
-      ops.push({ type: "put", key: K.checkpoint(range.size), value: utf8(note) });
+      put(K.checkpoint(range.size), utf8(note));
       latest = { note, checkpoint };
-      ops.push({ type: "put", key: K.meta, value: utf8(JSON.stringify({ size: Number(range.size), lastTime: this.meta.lastTime })) });
+      put(K.meta, utf8(JSON.stringify({ size: Number(range.size), lastTime: this.meta.lastTime })));
     }
     for (const i of live) answers[i]!.checkpoint = latest.note;
     subs.forEach((_, i) => {
@@ -481,20 +487,14 @@ export class Ledger {
     });
     for (const i of live) {
       const k = idemKeys[i];
-      if (k) ops.push({ type: "put", key: k, value: utf8(JSON.stringify(answers[i])) });
+      if (k) put(k, utf8(JSON.stringify(answers[i])));
     }
 
     // Stage for the next group; publish for readers only once durable.
     this.work = { range, latest };
     this.map.stage(mapWrites);
     for (const [id, p] of overlay.participants) this.stagedParticipants.set(id, p);
-    const staged: [string, Uint8Array][] = [];
-    for (const op of ops) if (op.type === "put" && STAGED_PREFIXES.has(op.key[0]!)) staged.push([latin1(op.key), op.value]);
     for (const [k, v] of staged) this.staged.set(k, v);
-    for (const op of ops) {
-      if (op.type === "put") batch.put(op.key, op.value);
-      else batch.del(op.key);
-    }
     return {
       batch,
       staged,

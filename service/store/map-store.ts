@@ -23,7 +23,6 @@ import { NodeCache } from "./node-cache.js";
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
 export type Snapshot = ReturnType<Db["snapshot"]>;
-export type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 /** LevelDB's chained batch: each put goes to native memory at once, so a large batch is not a large JS heap. */
 export type ChainedBatch = ReturnType<Db["batch"]>;
 
