@@ -8,6 +8,7 @@
  */
 import type { Logger } from "pino";
 import { toHex, toHex0x } from "../core/bytes.js";
+import type { Checkpoint } from "../core/note/checkpoint.js";
 import type { AnchorRecord, Ledger } from "../store/ledger.js";
 import type { AnchorClient } from "./contract.js";
 
@@ -70,12 +71,25 @@ export class Anchorer {
   }
 
   private async step(): Promise<AnchorRecord | null> {
-    const { ledger, logId, log } = this.opts;
+    const { ledger } = this.opts;
     this.client ??= await this.opts.connect();
     const client = this.client;
     const { checkpoint } = ledger.checkpoint;
-    // Bundles will be made against this size once it is anchored: keep its map at hand.
-    ledger.keepMapView(checkpoint.size);
+    // Bundles will be made against this size once it is anchored: keep its
+    // map at hand, now, while it is the newest. Let go again if this step
+    // fails before sending: only a few views are kept, and failing steps
+    // (an RPC down for a while) must not push out the anchored sizes' views.
+    const newlyKept = !ledger.keepsMapView(checkpoint.size) && ledger.keepMapView(checkpoint.size);
+    try {
+      return await this.anchor(client, checkpoint);
+    } catch (e) {
+      if (newlyKept && !(e instanceof SentError)) ledger.releaseMapView(checkpoint.size);
+      throw e;
+    }
+  }
+
+  private async anchor(client: AnchorClient, checkpoint: Checkpoint): Promise<AnchorRecord | null> {
+    const { ledger, logId, log } = this.opts;
     const onChain = await client.latest(logId);
     await this.settlePending(client);
     if (checkpoint.size === 0n || onChain.size >= checkpoint.size) return null;
@@ -102,9 +116,15 @@ export class Anchorer {
     };
     await ledger.putAnchor(rec);
     const tx = await client.sendAnchor(logId, checkpoint.size, toHex0x(checkpoint.logRoot), toHex0x(checkpoint.mapRoot), proof);
-    rec.txHash = tx.hash;
-    await ledger.putAnchor(rec);
-    const receipt = await tx.wait(this.opts.confirmations, (this.opts.txTimeoutSeconds ?? 300) * 1000);
+    // From here on the size may be anchored even if this step fails: its view stays.
+    let receipt;
+    try {
+      rec.txHash = tx.hash;
+      await ledger.putAnchor(rec);
+      receipt = await tx.wait(this.opts.confirmations, (this.opts.txTimeoutSeconds ?? 300) * 1000);
+    } catch (e) {
+      throw new SentError(e);
+    }
     rec.blockNumber = receipt.blockNumber;
     rec.status = "confirmed";
     await ledger.putAnchor(rec);
@@ -130,5 +150,12 @@ export class Anchorer {
         await ledger.deleteAnchor(rec.size);
       }
     }
+  }
+}
+
+/** A failure after the anchor transaction was sent (it may still be mined). */
+class SentError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }

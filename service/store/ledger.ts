@@ -642,6 +642,16 @@ export class Ledger {
     return this.map.pinView(size);
   }
 
+  /** Whether the map as of `size` is kept (by `keepMapView`). */
+  keepsMapView(size: bigint): boolean {
+    return this.map.isPinned(size);
+  }
+
+  /** Lets go of a view kept for a size that will not be anchored after all. */
+  releaseMapView(size: bigint): void {
+    this.map.unpinView(size);
+  }
+
   /**
    * A map proof for the key against the checkpoint of `size` (default: latest).
    * The store's size is read under the same snapshot as the nodes, so a batch

@@ -193,6 +193,19 @@ export class MapStore implements MapNodeSource {
     return true;
   }
 
+  /** Whether `rev` is pinned (kept by `pinView`). */
+  isPinned(rev: bigint): boolean {
+    return this.views.get(rev)?.pinned === true;
+  }
+
+  /** Undoes `pinView`: the view goes unless `rev` is still the newest durable size. */
+  unpinView(rev: bigint): void {
+    const view = this.views.get(rev);
+    if (!view?.pinned) return;
+    view.pinned = false;
+    if (rev !== this.headRev) this.dropView(rev);
+  }
+
   /** Closes every view (before the database closes). */
   async closeViews(): Promise<void> {
     const all = [...this.views.keys()];
