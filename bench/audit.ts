@@ -19,9 +19,14 @@ import { configSchema, DEV_PRIVATE_KEY } from "../service/config.js";
 import { logIdOf, toHex0x } from "../service/core/index.js";
 import { startService } from "../service/server.js";
 import type { Ledger } from "../service/store/ledger.js";
+import { benchArgs } from "./lib/args.js";
 import { fillLedger, openBenchLedger, progress } from "./lib/fill.js";
 
-const total = Number(process.argv[2] ?? 1_000_000);
+const [total] = benchArgs(
+  "bench:audit",
+  "The regulator's audit at scale: builds and anchors a log, then times scripts/audit.ts against it and reads its peak memory.",
+  [{ name: "events", description: "events in the audited log", default: 1_000_000 }],
+) as [number];
 const ORIGIN = "bench-audit.keyproof/log";
 const HEAP_MB = 256;
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-audit-"));

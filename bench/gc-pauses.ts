@@ -11,20 +11,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { benchArgs } from "./lib/args.js";
 import { benchCode, openBenchLedger } from "./lib/fill.js";
 
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  process.stdout.write(
-    "usage: npm run bench:gc -- [map node cache size] [flat-out seconds] [paced seconds]\n" +
-      "Flat-out 100-event submissions, then single events paced at 1,000/s; prints latencies and V8 pauses over 50 ms.\n",
-  );
-  process.exit(0);
-}
-const [cacheSize, flatSeconds, pacedSeconds] = [500_000, 20, 10].map((d, i) => {
-  const v = Number(process.argv[2 + i] ?? d);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`argument ${i + 1} must be a positive integer, got ${process.argv[2 + i]}`);
-  return v;
-}) as [number, number, number];
+const [cacheSize, flatSeconds, pacedSeconds] = benchArgs(
+  "bench:gc",
+  "Flat-out 100-event submissions, then single events paced at 1,000/s; prints latencies and V8 pauses over 50 ms.",
+  [
+    { name: "cache", description: "map node cache size", default: 500_000 },
+    { name: "flat-seconds", description: "seconds of flat-out submissions", default: 20 },
+    { name: "paced-seconds", description: "seconds of paced single events", default: 10 },
+  ],
+) as [number, number, number];
 
 const GC_KINDS: Record<number, string> = {
   1: "scavenge",

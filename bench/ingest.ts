@@ -9,11 +9,18 @@ import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { benchArgs } from "./lib/args.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 
-const total = Number(process.argv[2] ?? 1_000_000);
-const perBatch = Number(process.argv[3] ?? 10_000);
-const clients = Number(process.argv[4] ?? 2);
+const [total, perBatch, clients] = benchArgs(
+  "bench:ingest",
+  "Durable ingest rate of the ledger store (issue + sell pairs), proof times and sizes, LevelDB bytes per event.",
+  [
+    { name: "events", description: "events to append", default: 1_000_000 },
+    { name: "per-batch", description: "events per submission", default: 10_000 },
+    { name: "clients", description: "concurrent clients", default: 2 },
+  ],
+) as [number, number, number];
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-"));
 const ledger = await openBenchLedger({ dir, origin: "bench.keyproof/log" });
 

@@ -23,6 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon, { type Options, type Result } from "autocannon";
+import { benchArgs } from "./lib/args.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 
@@ -59,8 +60,14 @@ if (process.argv[2] === "--fill") {
   process.exit(0);
 }
 
-const preload = Number(process.argv[2] ?? 1_000_000);
-const seconds = Number(process.argv[3] ?? 10);
+const [preload, seconds] = benchArgs(
+  "bench:load",
+  "HTTP load (autocannon) against a service on 127.0.0.1 holding a large log: read and write paths.",
+  [
+    { name: "entries", description: "entries to preload", default: 1_000_000 },
+    { name: "seconds", description: "seconds per run", default: 10 },
+  ],
+) as [number, number];
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-load-"));
 const dataDir = path.join(dir, "data");
 const port = 30_000 + Math.floor(Math.random() * 20_000);
