@@ -34,3 +34,15 @@ export async function withParticipants(ledger: Ledger): Promise<Ledger> {
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** A ledger with participants in a new temporary directory: what most store tests start from. */
+export async function openTestLedger(options: Partial<LedgerOptions> = {}): Promise<{ dir: string; ledger: Ledger }> {
+  const dir = tempDir();
+  return { dir, ledger: await withParticipants(await openLedger(dir, options)) };
+}
+
+/** Closes a test ledger and removes its directory. */
+export async function closeTestLedger(ledger: Ledger, dir: string): Promise<void> {
+  await ledger.close();
+  cleanup(dir);
+}

@@ -3,19 +3,13 @@ import pino from "pino";
 import { Anchorer } from "../../service/chain/anchorer.js";
 import type { AnchorClient } from "../../service/chain/contract.js";
 import type { Ledger } from "../../service/store/ledger.js";
-import { cleanup, openLedger, tempDir, withParticipants } from "../helpers/ledger.js";
+import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
 
 describe("anchorer and kept map views", () => {
   let dir: string;
   let ledger: Ledger;
-  beforeEach(async () => {
-    dir = tempDir();
-    ledger = await withParticipants(await openLedger(dir));
-  });
-  afterEach(async () => {
-    await ledger.close();
-    cleanup(dir);
-  });
+  beforeEach(async () => ({ dir, ledger } = await openTestLedger()));
+  afterEach(() => closeTestLedger(ledger, dir));
 
   const issue = (n: number): Promise<unknown> =>
     ledger.submit({ actor: "acme", requests: [{ type: "issue", code: `VIEW-${n}-KEY`, sku: "s" }] });

@@ -15,7 +15,7 @@ import {
   keyCommitment,
 } from "../../service/core/index.js";
 import type { Ledger } from "../../service/store/ledger.js";
-import { cleanup, openLedger, tempDir, withParticipants } from "../helpers/ledger.js";
+import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
   r.results.map((x) => (x.ok ? "ok" : x.error!.code));
@@ -24,14 +24,8 @@ describe("ledger store", () => {
   let dir: string;
   let ledger: Ledger;
 
-  beforeEach(async () => {
-    dir = tempDir();
-    ledger = await withParticipants(await openLedger(dir));
-  });
-  afterEach(async () => {
-    await ledger.close();
-    cleanup(dir);
-  });
+  beforeEach(async () => ({ dir, ledger } = await openTestLedger()));
+  afterEach(() => closeTestLedger(ledger, dir));
 
   it("issue then sell in one batch; a second sale in the same batch is DOUBLE_SALE", async () => {
     await ledger.submit({
@@ -177,10 +171,8 @@ describe("ledger store", () => {
   });
 
   it("pipelined groups see each other: issue and sell in concurrent submissions, duplicates across groups", async () => {
-    await ledger.close();
-    cleanup(dir);
-    dir = tempDir();
-    ledger = await withParticipants(await openLedger(dir, { maxBatchEvents: 3 }));
+    await closeTestLedger(ledger, dir);
+    ({ dir, ledger } = await openTestLedger({ maxBatchEvents: 3 }));
     // Submitted together: the first group is being written while the next is prepared on top of it.
     const subs = Array.from({ length: 6 }, (_, i) => ({
       actor: "acme",
@@ -210,13 +202,11 @@ describe("ledger store", () => {
         // A node cache of 8 evicts all the time: nodes then come from LevelDB.
         fc.constantFrom(undefined, 8),
         async (rounds, actorSeed, mapCacheSize) => {
-          const d = tempDir();
-          const l = await withParticipants(await openLedger(d, { mapCacheSize }));
+          const t = await openTestLedger({ mapCacheSize });
           try {
-            await checkLedger(l, rounds, actorSeed);
+            await checkLedger(t.ledger, rounds, actorSeed);
           } finally {
-            await l.close();
-            cleanup(d);
+            await closeTestLedger(t.ledger, t.dir);
           }
         },
       ),

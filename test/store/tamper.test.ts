@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { logIdOf, openCheckpoint, verifyBundle, type EvidenceBundle } from "../../service/core/index.js";
 import { buildBundle } from "../../service/bundle.js";
 import type { Ledger } from "../../service/store/ledger.js";
-import { cleanup, openLedger, ORIGIN, tempDir, withParticipants } from "../helpers/ledger.js";
+import { closeTestLedger, openTestLedger, ORIGIN } from "../helpers/ledger.js";
 
 /** Flips bit `bit` (0..5) of character `at`, staying in printable ASCII where the input is. */
 function flipChar(s: string, at: number, bit: number): string {
@@ -54,8 +54,7 @@ describe("tampering with evidence", () => {
   const code = "TAMP-ER01-CODE";
 
   before(async () => {
-    dir = tempDir();
-    ledger = await withParticipants(await openLedger(dir));
+    ({ dir, ledger } = await openTestLedger());
     // Enough other keys that the proofs have several levels.
     for (let b = 0; b < 4; b++) {
       await ledger.submit({
@@ -72,10 +71,7 @@ describe("tampering with evidence", () => {
       code,
     );
   });
-  after(async () => {
-    await ledger.close();
-    cleanup(dir);
-  });
+  after(() => closeTestLedger(ledger, dir));
 
   it("the untouched bundle verifies", async () => {
     const report = await verifyBundle(bundle, { code, order: "ORDER-9" });
