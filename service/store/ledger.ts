@@ -323,17 +323,18 @@ export class Ledger {
     try {
       if (this.broken) throw this.broken;
       if (g.batch.length > 0) {
+        // Writing closes the batch (and frees its native memory).
         await g.batch.write({ sync: true });
         // Before any await: the next group is written only after this returns.
         this.map.captureView(g.latest.checkpoint.size);
+      } else {
+        await g.batch.close();
       }
     } catch (e) {
+      await g.batch.close().catch(() => undefined);
       this.broken ??= e;
       for (const p of group) p.reject(e);
       return;
-    } finally {
-      // Written or not, its native memory goes (closing a written batch is a no-op).
-      await g.batch.close().catch(() => undefined);
     }
     this.range = g.range;
     this.latest = g.latest;

@@ -8,6 +8,7 @@ import { LRUCache } from "lru-cache";
 import { concatBytes } from "../core/bytes.js";
 import { MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
 import {
+  flipBit,
   positionId,
   proveKey,
   siblingPath,
@@ -122,11 +123,9 @@ export class MapStore implements MapNodeSource {
         for (let d = from; d <= to; d++) {
           want(d, key);
           if (d === 0) continue;
-          const byte = (d - 1) >> 3;
-          const bit = 0x80 >> ((d - 1) & 7);
-          sibling[byte]! ^= bit;
+          flipBit(sibling, d - 1);
           want(d, sibling);
-          sibling[byte]! ^= bit;
+          flipBit(sibling, d - 1);
         }
       }
       const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];

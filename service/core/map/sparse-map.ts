@@ -40,10 +40,15 @@ function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+/** Flips bit `depth` of `path` in place (twice restores it). */
+export function flipBit(path: Uint8Array, depth: number): void {
+  path[depth >> 3]! ^= 0x80 >> (depth & 7);
+}
+
 /** Same path with bit `depth` flipped: the sibling position one level down. */
 export function siblingPath(path: Uint8Array, depth: number): Uint8Array {
   const p = path.slice();
-  p[depth >> 3]! ^= 0x80 >> (depth & 7);
+  flipBit(p, depth);
   return p;
 }
 
