@@ -6,7 +6,9 @@
  *               /v1/keys/<key>, /v1/proof/inclusion and tiles flat out
  *   write path  1 event a request at a fixed 1,000 events/s, with inclusion
  *               proofs read meanwhile; then POST /v1/events flat out in
- *               batches of 100 and of 1: events/s and p50/p99 to a durable answer
+ *               batches of 100 (new keys only; then 50 keys issued and sold,
+ *               the mix bench:ingest appends) and of 1: events/s and p50/p99
+ *               to a durable answer
  *
  * Reads go first, after an unreported warm-up, so that they measure the loaded
  * store rather than the compactions the write runs leave behind. Fixed-rate
@@ -115,6 +117,17 @@ try {
     JSON.stringify({
       events: Array.from({ length: n }, () => ({ type: "issue", code: `LOAD-${(codeNo++).toString(36).toUpperCase()}-KEY`, sku: "s" })),
     });
+  // A key's life in one request: its issue, then its sale (the mix bench:ingest appends).
+  const lifecycleBody = (n: number): string =>
+    JSON.stringify({
+      events: Array.from({ length: n / 2 }, () => {
+        const code = `LOAD-${(codeNo++).toString(36).toUpperCase()}-KEY`;
+        return [
+          { type: "issue", code, sku: "s" },
+          { type: "sell", code, order: `order-${codeNo}` },
+        ];
+      }).flat(),
+    });
   const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
   const size = async (): Promise<number> => ((await (await fetch(`${url}/v1/log`)).json()) as { size: number }).size;
 
@@ -126,14 +139,14 @@ try {
   const line = (title: string, r: Result, perRequest = 1): string => {
     const bad = r.non2xx + r.errors + r.timeouts;
     const rate = perRequest === 1 ? `${r.requests.average.toFixed(0)} req/s` : `${(r.requests.average * perRequest).toFixed(0)} events/s`;
-    return `${title.padEnd(44)} ${rate.padStart(14)}   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`;
+    return `${title.padEnd(50)} ${rate.padStart(14)}   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`;
   };
   const atRate = (title: string, rate: number, request: () => PacedRequest): Promise<PacedResult> => {
     process.stderr.write(`${title}…\n`);
     return paced({ url, rate, seconds, request });
   };
   const pacedLine = (title: string, r: PacedResult): string =>
-    `${title.padEnd(44)} ${`${r.rate.toFixed(0)} req/s`.padStart(14)}   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms${r.failed ? `   (${r.failed} failed)` : ""}   (paced; max ${r.max} ms, generator lag ${r.lag} ms)`;
+    `${title.padEnd(50)} ${`${r.rate.toFixed(0)} req/s`.padStart(14)}   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms${r.failed ? `   (${r.failed} failed)` : ""}   (paced; max ${r.max} ms, generator lag ${r.lag} ms)`;
   const results: string[] = [];
 
   const verifyBody = (): string => JSON.stringify({ code: benchCode(Math.floor(Math.random() * (preload / 2))) });
@@ -206,6 +219,13 @@ try {
     });
     results.push(line(`POST /v1/events, 100 a request (${connections} conns)`, w100, 100));
   }
+  const pairs = await run("write, 100 events a request (50 issued and sold), 32 connections", {
+    connections: 32,
+    requests: [
+      { method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: lifecycleBody(100) }) },
+    ],
+  });
+  results.push(line("POST /v1/events, 50 issue+sell pairs (32 conns)", pairs, 100));
   const w1 = await run("write, 1 event a request", {
     connections: 32,
     requests: [{ method: "POST", path: "/v1/events", headers: writeHeaders, setupRequest: (req) => ({ ...req, body: issueBody(1) }) }],

@@ -92,9 +92,12 @@ export class MapStore implements MapNodeSource {
 
   /**
    * Reads, in a few multi-gets, every uncached node the update of `keys` will
-   * look at: each key's path and its siblings, a window of levels per round,
-   * following only the paths that go deeper. One read per node, one after the
-   * other, is what made large maps slow: the lower levels are rarely cached.
+   * look at. Each key walks down its path through the nodes known so far; a
+   * round reads, for every key, the first position it cannot pass and that
+   * position's sibling. One read per node, one after the other, is what made
+   * large maps slow (the lower levels are rarely cached); reading a window of
+   * levels ahead instead read about ten absent positions per new key, below
+   * the leaf where its path ends, and those misses were most of the reads.
    */
   private async prefetch(keys: Uint8Array[]): Promise<Map<string, MapNode | null>> {
     const out = new Map<string, MapNode | null>();
@@ -103,34 +106,43 @@ export class MapStore implements MapNodeSource {
       if (n !== undefined) return n === null ? "absent" : n.kind;
       return this.cache.peek(d, p);
     };
-    let active = keys;
-    for (let from = 0; active.length > 0 && from <= MAP_DEPTH; from += PREFETCH_WINDOW + 1) {
-      const to = Math.min(MAP_DEPTH, from + PREFETCH_WINDOW);
+    // Siblings are formed in one scratch path (nothing keeps it): a new path
+    // per sibling was the largest allocation of an update.
+    const sibling = new Uint8Array(32);
+    let active = keys.map((key) => ({ key, depth: 0 }));
+    while (active.length > 0) {
+      const asked = new Set<string>();
       const ids: string[] = [];
       const wanted: Uint8Array[] = [];
-      const want = (d: number, p: Uint8Array): void => {
-        const id = positionId(d, p);
-        if (known(d, p, id) !== undefined) return;
-        out.set(id, null);
+      const want = (d: number, p: Uint8Array, id: string): void => {
+        if (asked.has(id) || known(d, p, id) !== undefined) return;
+        asked.add(id);
         ids.push(id);
         wanted.push(K.mapLatest(d, p));
       };
-      // Siblings are formed in one scratch path (want copies what it keeps): a
-      // new path per sibling was the largest allocation of an update.
-      const sibling = new Uint8Array(32);
-      for (const key of active) {
-        sibling.set(key);
-        for (let d = from; d <= to; d++) {
-          want(d, key);
-          if (d === 0) continue;
-          flipBit(sibling, d - 1);
-          want(d, sibling);
-          flipBit(sibling, d - 1);
+      const next: typeof active = [];
+      for (const a of active) {
+        for (let d = a.depth; ; d++) {
+          // Below an inner node the update reads both children.
+          if (d > 0) {
+            sibling.set(a.key);
+            flipBit(sibling, d - 1);
+            want(d, sibling, positionId(d, sibling));
+          }
+          const id = positionId(d, a.key);
+          const kind = asked.has(id) ? undefined : known(d, a.key, id);
+          if (kind === "inner" && d < MAP_DEPTH) continue;
+          if (kind === undefined) {
+            want(d, a.key, id);
+            a.depth = d;
+            next.push(a);
+          }
+          break;
         }
       }
       const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
-      active = active.filter((key) => known(to, key, positionId(to, key)) === "inner");
+      active = next;
     }
     return out;
   }
@@ -337,4 +349,3 @@ interface View {
 
 const MAX_PINNED_VIEWS = 4;
 const PROOF_WINDOW = 24;
-const PREFETCH_WINDOW = 7;

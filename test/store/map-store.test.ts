@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { ClassicLevel } from "classic-level";
+import fc from "fast-check";
+import { toHex } from "../../service/core/bytes.js";
+import { sha256 } from "../../service/core/hash.js";
+import { MemoryMap } from "../../service/core/map/memory-map.js";
+import { updateMap, type MapUpdate } from "../../service/core/map/sparse-map.js";
+import { K } from "../../service/store/keys.js";
+import { MapStore, type Db } from "../../service/store/map-store.js";
+
+const key = (n: number): Uint8Array => sha256(Uint8Array.of(n & 0xff, n >> 8));
+const val = (n: number, v: number): Uint8Array => sha256(Uint8Array.of(n & 0xff, n >> 8, v));
+
+/** One update per key: the last one given wins, as in a ledger group. */
+function updatesOf(pairs: [number, number][]): MapUpdate[] {
+  const last = new Map(pairs);
+  return [...last].map(([k, v]) => ({ key: key(k), stateHash: val(k, v) }));
+}
+
+async function commit(store: MapStore, db: Db, updates: MapUpdate[], rev: bigint): Promise<Uint8Array> {
+  const { root, writes } = await store.prepare(updates);
+  store.stage(writes);
+  const batch = db.batch();
+  store.addOps(batch, writes, rev);
+  await batch.write();
+  store.settle(writes);
+  return root;
+}
+
+describe("map store", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-map-store-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads ahead exactly the nodes an update looks at, each once, and none below where a path ends (property)", async () => {
+    const pairs = fc.array(fc.tuple(fc.integer({ min: 0, max: 2000 }), fc.nat(3)), { minLength: 1, maxLength: 60 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(pairs, { maxLength: 4 }), pairs, async (before, measured) => {
+        const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path.join(dir, `db-${Math.random()}`), {
+          keyEncoding: "view",
+          valueEncoding: "view",
+        });
+        await db.open();
+        try {
+          const model = new MemoryMap();
+          const writer = new MapStore(db);
+          let rev = 0n;
+          for (const b of before) {
+            const u = updatesOf(b);
+            await commit(writer, db, u, ++rev);
+            await model.update(u);
+          }
+          const updates = updatesOf(measured);
+          // What the update itself looks at, on the model.
+          const looked = new Set<string>();
+          await updateMap(
+            {
+              get: (d, p) => {
+                looked.add(toHex(K.mapLatest(d, p)));
+                return model.get(d, p);
+              },
+            },
+            updates,
+          );
+
+          // A store with a cold cache over the same data.
+          const store = new MapStore(db);
+          const read: string[] = [];
+          let singleReads = 0;
+          const getMany = db.getMany.bind(db);
+          const get = db.get.bind(db);
+          db.getMany = ((keys: Uint8Array[], o: Parameters<Db["getMany"]>[1]) => {
+            read.push(...keys.map(toHex));
+            return getMany(keys, o);
+          }) as Db["getMany"];
+          db.get = ((k: Uint8Array, o: Parameters<Db["get"]>[1]) => {
+            singleReads++;
+            return get(k, o);
+          }) as Db["get"];
+          const { root } = await store.prepare(updates);
+          db.getMany = getMany;
+          db.get = get;
+
+          expect(toHex(root)).to.equal(toHex(await model.update(updates)));
+          expect(singleReads, "nodes read one by one during the update").to.equal(0);
+          expect(new Set(read).size, "a node read twice").to.equal(read.length);
+          expect([...read].sort()).to.deep.equal([...looked].sort());
+        } finally {
+          await db.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
