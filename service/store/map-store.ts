@@ -98,6 +98,8 @@ export class MapStore implements MapNodeSource {
    * large maps slow (the lower levels are rarely cached); reading a window of
    * levels ahead instead read about ten absent positions per new key, below
    * the leaf where its path ends, and those misses were most of the reads.
+   * A few keys still read a window ahead: their misses cost little, while a
+   * round trip per uncached level is what a single-event group waits for.
    */
   private async prefetch(keys: Uint8Array[]): Promise<Map<string, MapNode | null>> {
     const out = new Map<string, MapNode | null>();
@@ -109,6 +111,7 @@ export class MapStore implements MapNodeSource {
     // Siblings are formed in one scratch path (nothing keeps it): a new path
     // per sibling was the largest allocation of an update.
     const sibling = new Uint8Array(32);
+    const window = keys.length <= FEW_KEYS ? FEW_KEYS_WINDOW : 0;
     let active = keys.map((key) => ({ key, depth: 0 }));
     while (active.length > 0) {
       const asked = new Set<string>();
@@ -134,6 +137,12 @@ export class MapStore implements MapNodeSource {
           if (kind === "inner" && d < MAP_DEPTH) continue;
           if (kind === undefined) {
             want(d, a.key, id);
+            for (let e = d + 1; e <= Math.min(MAP_DEPTH, d + window); e++) {
+              want(e, a.key, positionId(e, a.key));
+              sibling.set(a.key);
+              flipBit(sibling, e - 1);
+              want(e, sibling, positionId(e, sibling));
+            }
             a.depth = d;
             next.push(a);
           }
@@ -348,4 +357,7 @@ interface View {
 }
 
 const MAX_PINNED_VIEWS = 4;
+/** Updates of at most this many keys read FEW_KEYS_WINDOW levels ahead of their first unknown position (see `prefetch`). */
+export const FEW_KEYS = 16;
+const FEW_KEYS_WINDOW = 7;
 const PROOF_WINDOW = 24;
