@@ -14,6 +14,7 @@ import {
   toHex,
   keyCommitment,
 } from "../../service/core/index.js";
+import { keyState } from "../../service/core/ledger/schema.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
@@ -279,6 +280,8 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
   for (const key of states.keys()) {
     const s = (await ledger.keyState(key))!;
     expect(s).to.deep.equal(states.get(key));
+    // States are hashed as the machine builds them: each must be exactly what the schema allows.
+    expect(keyState.parse(s)).to.deep.equal(s);
     verifyMembership(fromHex(key), stateHash(s), await ledger.mapProof(key), latest.mapRoot);
   }
   // Map proofs at an earlier checkpoint verify against that checkpoint's map root.
