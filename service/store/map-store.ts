@@ -98,8 +98,10 @@ export class MapStore implements MapNodeSource {
    * large maps slow (the lower levels are rarely cached); reading a window of
    * levels ahead instead read about ten absent positions per new key, below
    * the leaf where its path ends, and those misses were most of the reads.
-   * A few keys still read a window ahead: their misses cost little, while a
-   * round trip per uncached level is what a single-event group waits for.
+   * Groups of up to FEW_KEYS keys still read a window ahead: their misses
+   * cost little, while a round trip per uncached level is what small groups
+   * (single events at a steady rate) wait for, and a group that waited
+   * longer is a larger next group.
    */
   private async prefetch(keys: Uint8Array[]): Promise<Map<string, MapNode | null>> {
     const out = new Map<string, MapNode | null>();
@@ -358,6 +360,6 @@ interface View {
 
 const MAX_PINNED_VIEWS = 4;
 /** Updates of at most this many keys read FEW_KEYS_WINDOW levels ahead of their first unknown position (see `prefetch`). */
-export const FEW_KEYS = 16;
+export const FEW_KEYS = 256;
 const FEW_KEYS_WINDOW = 7;
 const PROOF_WINDOW = 24;
