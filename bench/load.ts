@@ -113,15 +113,14 @@ try {
   const token = ((await reg.json()) as { token: string }).token;
   const writeHeaders = { "content-type": "application/json", authorization: `Bearer ${token}` };
   let codeNo = 0;
+  const nextCode = (): string => `LOAD-${(codeNo++).toString(36).toUpperCase()}-KEY`;
   const issueBody = (n: number): string =>
-    JSON.stringify({
-      events: Array.from({ length: n }, () => ({ type: "issue", code: `LOAD-${(codeNo++).toString(36).toUpperCase()}-KEY`, sku: "s" })),
-    });
+    JSON.stringify({ events: Array.from({ length: n }, () => ({ type: "issue", code: nextCode(), sku: "s" })) });
   // A key's life in one request: its issue, then its sale (the mix bench:ingest appends).
   const lifecycleBody = (n: number): string =>
     JSON.stringify({
       events: Array.from({ length: n / 2 }, () => {
-        const code = `LOAD-${(codeNo++).toString(36).toUpperCase()}-KEY`;
+        const code = nextCode();
         return [
           { type: "issue", code, sku: "s" },
           { type: "sell", code, order: `order-${codeNo}` },

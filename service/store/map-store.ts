@@ -125,15 +125,16 @@ export class MapStore implements MapNodeSource {
         ids.push(id);
         wanted.push(K.mapLatest(d, p));
       };
+      const wantSibling = (d: number, key: Uint8Array): void => {
+        sibling.set(key);
+        flipBit(sibling, d - 1);
+        want(d, sibling, positionId(d, sibling));
+      };
       const next: typeof active = [];
       for (const a of active) {
         for (let d = a.depth; ; d++) {
           // Below an inner node the update reads both children.
-          if (d > 0) {
-            sibling.set(a.key);
-            flipBit(sibling, d - 1);
-            want(d, sibling, positionId(d, sibling));
-          }
+          if (d > 0) wantSibling(d, a.key);
           const id = positionId(d, a.key);
           const kind = asked.has(id) ? undefined : known(d, a.key, id);
           if (kind === "inner" && d < MAP_DEPTH) continue;
@@ -141,9 +142,7 @@ export class MapStore implements MapNodeSource {
             want(d, a.key, id);
             for (let e = d + 1; e <= Math.min(MAP_DEPTH, d + window); e++) {
               want(e, a.key, positionId(e, a.key));
-              sibling.set(a.key);
-              flipBit(sibling, e - 1);
-              want(e, sibling, positionId(e, sibling));
+              wantSibling(e, a.key);
             }
             a.depth = d;
             next.push(a);

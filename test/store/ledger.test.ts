@@ -13,8 +13,8 @@ import {
   verifyMembership,
   toHex,
   keyCommitment,
+  keyState,
 } from "../../service/core/index.js";
-import { keyState } from "../../service/core/ledger/schema.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 

@@ -20,14 +20,13 @@ function updatesOf(pairs: [number, number][]): MapUpdate[] {
   return [...last].map(([k, v]) => ({ key: key(k), stateHash: val(k, v) }));
 }
 
-async function commit(store: MapStore, db: Db, updates: MapUpdate[], rev: bigint): Promise<Uint8Array> {
-  const { root, writes } = await store.prepare(updates);
+async function commit(store: MapStore, db: Db, updates: MapUpdate[], rev: bigint): Promise<void> {
+  const { writes } = await store.prepare(updates);
   store.stage(writes);
   const batch = db.batch();
   store.addOps(batch, writes, rev);
   await batch.write();
   store.settle(writes);
-  return root;
 }
 
 describe("map store", () => {
