@@ -111,8 +111,6 @@ function latin1(key: Uint8Array): string {
 
 /** A group validated and applied on top of the sequencer's state, ready to be written. */
 interface PreparedGroup {
-  /** Everything the group writes, already in LevelDB's native batch (empty when nothing was accepted). */
-  batch: ChainedBatch;
   /** The entries this group put in `Ledger.staged`, removed again once it is durable. */
   staged: [string, Uint8Array][];
   range: CompactRange;
@@ -123,6 +121,18 @@ interface PreparedGroup {
   events: number;
   requests: number;
   started: number;
+}
+
+/** One LevelDB batch (one fsync) and the groups prepared into it, oldest first. */
+interface WriteSet {
+  /** Everything its groups write, already in LevelDB's native batch. */
+  batch: ChainedBatch;
+  groups: { prepared: PreparedGroup; pending: Pending[] }[];
+  events: number;
+  /** Taken by the writer, or holding part of a group that failed: no more groups join it. */
+  sealed: boolean;
+  /** Settles when the group being prepared into the batch is done. */
+  filling: Promise<void> | null;
 }
 
 /** Salts drawn from the CSPRNG 1,024 at a time: one syscall per 32 KiB instead of one per key. */
@@ -164,6 +174,10 @@ export class Ledger {
   private broken: unknown = null;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
+  /** Set while the sequencer waits for a write with nothing queued: a submission wakes it. */
+  private wake: (() => void) | null = null;
+  /** LevelDB writes made so far (each one fsync). */
+  private writes = 0;
   private closed = false;
   private readonly now: () => Date;
   private readonly maxBatchEvents: number;
@@ -173,8 +187,8 @@ export class Ledger {
   private readonly tokens = new LRUCache<string, string>({ max: 10_000 });
   private anchorList: AnchorRecord[] | null = null;
   private anchorVersion = 0;
-  /** Observers (metrics) of each durable batch. */
-  onBatch?: (info: { events: number; requests: number; ms: number }) => void;
+  /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
+  onBatch?: (info: { events: number; requests: number; ms: number; write: number }) => void;
 
   private constructor(
     readonly db: Db,
@@ -265,23 +279,52 @@ export class Ledger {
     return new Promise((resolve, reject) => {
       this.queue.push({ sub, resolve, reject });
       if (!this.running) this.running = this.drain();
+      else this.wake?.();
     });
   }
 
   /**
-   * The sequencer. Two stages overlap: while one group's batch is being
-   * written (LevelDB's thread, fsync), the next group is validated and hashed
-   * on top of it. A group is answered only once its own batch is durable, and
-   * batches are written strictly in order.
+   * The sequencer. Two stages overlap: while one batch is being written
+   * (LevelDB's thread, fsync), the groups that arrive meanwhile are validated
+   * and hashed on top of it, into the next batch. A group is answered only
+   * once the batch holding it is durable, and batches are written strictly in
+   * order.
+   *
+   * Groups prepared during one write share the next batch, so they cost one
+   * fsync: when the disk stalls (LevelDB flushing a memtable shares the disk
+   * with the log's fsync), the requests that queue up are prepared during the
+   * stall and all written by the first fsync after it, instead of one fsync
+   * each, one after the other.
    */
   private async drain(): Promise<void> {
-    let writing: Promise<void> | null = null;
+    const sets: WriteSet[] = [];
+    // `writing` is cleared in the same step that finds no batch left, so a
+    // batch added after it always finds the writer gone and starts one.
+    let writing = false;
+    let writer: Promise<void> = Promise.resolve();
+    const writeAll = async (): Promise<void> => {
+      writing = true;
+      try {
+        while (sets.length > 0) {
+          const set = sets[0]!;
+          // No group joins it from now on; one being prepared into it finishes first.
+          set.sealed = true;
+          while (set.filling) await set.filling;
+          sets.shift();
+          await this.writeSet(set);
+        }
+      } finally {
+        writing = false;
+      }
+    };
     try {
       for (;;) {
         if (this.queue.length === 0) {
-          if (!writing) break;
-          await writing;
-          writing = null;
+          // Until the write is done or a request comes: what comes during a
+          // long write is prepared during it.
+          if (writing) await Promise.race([writer, new Promise<void>((r) => (this.wake = r))]).finally(() => (this.wake = null));
+          else if (sets.length > 0) writer = writeAll();
+          else break;
           continue;
         }
         const group = this.takeGroup();
@@ -289,18 +332,38 @@ export class Ledger {
           for (const p of group) p.reject(this.broken);
           continue;
         }
-        let prepared: PreparedGroup;
+        let set = sets.at(-1);
+        if (!set || set.sealed || set.events >= this.maxBatchEvents) {
+          set = { batch: this.db.batch(), groups: [], events: 0, sealed: false, filling: null };
+          sets.push(set);
+        }
+        let filled!: () => void;
+        set.filling = new Promise((r) => (filled = r));
+        const ops = set.batch.length;
         try {
-          prepared = await this.prepareGroup(group.map((p) => p.sub));
+          const prepared = await this.prepareInto(
+            set.batch,
+            group.map((p) => p.sub),
+          );
+          set.groups.push({ prepared, pending: group });
+          set.events += prepared.events;
         } catch (e) {
           for (const p of group) p.reject(e);
-          continue;
+          // A group that failed after it began to write into the batch leaves
+          // part of itself there, so nothing joins the batch again. Alone in
+          // it, the group is dropped with it (a batch without groups is
+          // closed, not written); beside other groups, the batch cannot be
+          // written, so the ledger stops, as after a failed write, and a
+          // restart resumes from what is durable.
+          if (set.batch.length !== ops) {
+            set.sealed = true;
+            if (set.groups.length > 0) this.broken ??= e;
+          }
+        } finally {
+          set.filling = null;
+          filled();
         }
-        const previous: Promise<void> | null = writing;
-        writing = (async () => {
-          if (previous) await previous;
-          await this.writeGroup(prepared, group);
-        })();
+        if (!writing) writer = writeAll();
       }
     } finally {
       this.running = null;
@@ -318,34 +381,38 @@ export class Ledger {
     return group;
   }
 
-  /** Writes a prepared group's batch, then publishes it to readers and answers its submitters. Never throws. */
-  private async writeGroup(g: PreparedGroup, group: Pending[]): Promise<void> {
+  /** Writes a batch, then publishes its groups to readers and answers their submitters, in order. Never throws. */
+  private async writeSet(set: WriteSet): Promise<void> {
+    const last = set.groups.at(-1)?.prepared;
     try {
       if (this.broken) throw this.broken;
-      if (g.batch.length > 0) {
+      if (last && set.batch.length > 0) {
         // Writing closes the batch (and frees its native memory).
-        await g.batch.write({ sync: true });
-        // Before any await: the next group is written only after this returns.
-        this.map.captureView(g.latest.checkpoint.size);
+        await set.batch.write({ sync: true });
+        this.writes++;
+        // Before any await: the next batch is written only after this returns.
+        this.map.captureView(last.latest.checkpoint.size);
       } else {
-        await g.batch.close();
+        await set.batch.close();
       }
     } catch (e) {
-      await g.batch.close().catch(() => undefined);
+      await set.batch.close().catch(() => undefined);
       this.broken ??= e;
-      for (const p of group) p.reject(e);
+      for (const { pending } of set.groups) for (const p of pending) p.reject(e);
       return;
     }
-    this.range = g.range;
-    this.latest = g.latest;
-    this.map.settle(g.mapWrites);
-    for (const [id, p] of g.participants) {
-      this.participants.set(id, p);
-      if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
+    for (const { prepared: g, pending } of set.groups) {
+      this.range = g.range;
+      this.latest = g.latest;
+      this.map.settle(g.mapWrites);
+      for (const [id, p] of g.participants) {
+        this.participants.set(id, p);
+        if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
+      }
+      for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
+      this.onBatch?.({ events: g.events, requests: g.requests, ms: performance.now() - g.started, write: this.writes });
+      pending.forEach((p, i) => p.resolve(g.answers[i]!));
     }
-    for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
-    this.onBatch?.({ events: g.events, requests: g.requests, ms: performance.now() - g.started });
-    group.forEach((p, i) => p.resolve(g.answers[i]!));
   }
 
   /** Waits for queued batches, then closes the database. */
@@ -363,20 +430,10 @@ export class Ledger {
   }
 
   /**
-   * Validates and applies a group on top of the sequencer's state and builds
-   * its one LevelDB batch. Stages what the next group must see; nothing is
-   * durable or visible to readers until writeGroup.
+   * Validates and applies a group on top of the sequencer's state and adds
+   * its writes to `batch`. Stages what the next group must see; nothing is
+   * durable or visible to readers until writeSet.
    */
-  private async prepareGroup(subs: Submission[]): Promise<PreparedGroup> {
-    const batch = this.db.batch();
-    try {
-      return await this.prepareInto(batch, subs);
-    } catch (e) {
-      await batch.close().catch(() => undefined);
-      throw e;
-    }
-  }
-
   private async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
     const started = performance.now();
     const answers: (SubmitAnswer | undefined)[] = new Array(subs.length);
@@ -497,7 +554,6 @@ export class Ledger {
     for (const [id, p] of overlay.participants) this.stagedParticipants.set(id, p);
     for (const [k, v] of staged) this.staged.set(k, v);
     return {
-      batch,
       staged,
       range,
       latest,

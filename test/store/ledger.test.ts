@@ -15,7 +15,7 @@ import {
   keyCommitment,
   keyState,
 } from "../../service/core/index.js";
-import type { Ledger } from "../../service/store/ledger.js";
+import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
@@ -195,6 +195,83 @@ describe("ledger store", () => {
     expect(ledger.size).to.equal(4n + 2n + 1n + 4n * 2n);
   });
 
+  it("groups that arrive during a slow write are prepared during it and share the next write, each with its own checkpoint", async () => {
+    const writes: number[] = [];
+    ledger.onBatch = ({ write }) => writes.push(write);
+    const release = slowNextWrite(ledger);
+    const first = ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "SLOW-0000", sku: "s" }] });
+    const later: Promise<SubmitAnswer>[] = [];
+    for (let i = 1; i <= 5; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      later.push(ledger.submit({ actor: "acme", requests: [{ type: "issue", code: `SLOW-000${i}`, sku: "s" }] }));
+    }
+    // Each submission came alone: each is its own group, prepared while the first write waits.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes).to.deep.equal([]);
+    release();
+    const answers = await Promise.all([first, ...later]);
+    expect(answers.map(codes).flat()).to.deep.equal(Array(6).fill("ok"));
+    expect(new Set(answers.map((a) => a.checkpoint)).size).to.equal(6);
+    expect(writes).to.have.length(6);
+    expect(new Set(writes).size).to.equal(2);
+    expect(writes.slice(1).every((w) => w === writes[1])).to.equal(true);
+    await ledger.close();
+    ledger = await openLedger(dir);
+    expect(ledger.size).to.equal(4n + 6n);
+    for (const a of answers) {
+      const { index, key } = a.results[0] as { index: number; key: string };
+      expect(JSON.parse(await ledger.entry(BigInt(index))).key).to.equal(key);
+    }
+  });
+
+  it("a group whose reads fail is refused; alone it leaves the ledger going, beside groups awaiting one write it stops the ledger", async () => {
+    await closeTestLedger(ledger, dir);
+    // A node cache of 8: the map update reads LevelDB.
+    ({ dir, ledger } = await openTestLedger({ mapCacheSize: 8 }));
+    const failMapReads = (): (() => void) => {
+      const getMany = ledger.db.getMany.bind(ledger.db);
+      (ledger.db as { getMany: unknown }).getMany = (keys: Uint8Array[], o?: Parameters<typeof getMany>[1]) =>
+        keys.some((k) => k[0] === "m".charCodeAt(0))
+          ? Promise.reject(new Error("injected read failure"))
+          : o
+            ? getMany(keys, o)
+            : getMany(keys);
+      return () => ((ledger.db as { getMany: unknown }).getMany = getMany);
+    };
+    const issue = (code: string) => ledger.submit({ actor: "acme", requests: [{ type: "issue", code, sku: "s" }] });
+    // Keys enough that a new one's path is not all in the cache.
+    await ledger.submit({
+      actor: "acme",
+      requests: Array.from({ length: 32 }, (_, i) => ({ type: "issue", code: `FILL-${i}-CODE`, sku: "s" })),
+    });
+
+    // Alone: the group goes with its batch, the next one is appended.
+    let restore = failMapReads();
+    await expectRejected(issue("FAIL-0001"), /injected read failure/);
+    restore();
+    expect(codes(await issue("FAIL-0001"))).to.deep.equal(["ok"]);
+    expect(ledger.size).to.equal(4n + 32n + 1n);
+
+    // Beside a group prepared into the same batch: neither is written, and nothing after.
+    const release = slowNextWrite(ledger);
+    const slow = issue("FAIL-0003");
+    await new Promise((r) => setTimeout(r, 10));
+    const sharing = issue("FAIL-0004");
+    await new Promise((r) => setTimeout(r, 10));
+    restore = failMapReads();
+    const failing = issue("FAIL-0005");
+    await expectRejected(failing, /injected read failure/);
+    restore();
+    release();
+    expect(codes(await slow)).to.deep.equal(["ok"]);
+    await expectRejected(sharing, /injected read failure/);
+    await expectRejected(issue("FAIL-0006"), /injected read failure/);
+    await ledger.close();
+    ledger = await openLedger(dir);
+    expect(ledger.size).to.equal(4n + 32n + 2n);
+    expect(codes(await issue("FAIL-0004"))).to.deep.equal(["ok"]);
+  });
+
   it("every proof it produces verifies, and its roots match a from-scratch rebuild (random valid and invalid sequences, property)", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -293,4 +370,30 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
   }
   const absent = keyCommitment(new Uint8Array(32), "NEVER-ISSUED");
   verifyAbsence(fromHex(absent), await ledger.mapProof(absent), latest.mapRoot);
+}
+
+/** Holds the ledger's next LevelDB write back until the returned function is called. */
+function slowNextWrite(ledger: Ledger): () => void {
+  const batch = ledger.db.batch.bind(ledger.db);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  (ledger.db as { batch: unknown }).batch = () => {
+    (ledger.db as { batch: unknown }).batch = batch;
+    const b = batch();
+    const write = b.write.bind(b);
+    (b as { write: unknown }).write = async (o: object) => {
+      await released;
+      return write(o);
+    };
+    return b;
+  };
+  return release;
+}
+
+async function expectRejected(p: Promise<unknown>, message: RegExp): Promise<void> {
+  const outcome = await p.then(
+    () => "resolved",
+    (e: unknown) => (e instanceof Error ? e.message : String(e)),
+  );
+  expect(outcome).to.match(message);
 }
