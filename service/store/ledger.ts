@@ -123,12 +123,16 @@ interface PreparedGroup {
   started: number;
 }
 
+/** A group joins the batch of the groups before it if they hold at most this many requests together (see `drain`). */
+const SHARED_BATCH_REQUESTS = 1000;
+
 /** One LevelDB batch (one fsync) and the groups prepared into it, oldest first. */
 interface WriteSet {
   /** Everything its groups write, already in LevelDB's native batch. */
   batch: ChainedBatch;
   groups: { prepared: PreparedGroup; pending: Pending[] }[];
-  events: number;
+  /** Requests of its groups (see SHARED_BATCH_REQUESTS). */
+  requests: number;
   /** Taken by the writer, or holding part of a group that failed: no more groups join it. */
   sealed: boolean;
   /** Settles when the group being prepared into the batch is done. */
@@ -332,9 +336,12 @@ export class Ledger {
           for (const p of group) p.reject(this.broken);
           continue;
         }
+        // Sharing a batch saves an fsync per small group; a large group would
+        // only hold back the write of the groups before it.
+        const requests = group.reduce((n, p) => n + p.sub.requests.length, 0);
         let set = sets.at(-1);
-        if (!set || set.sealed || set.events >= this.maxBatchEvents) {
-          set = { batch: this.db.batch(), groups: [], events: 0, sealed: false, filling: null };
+        if (!set || set.sealed || set.requests + requests > SHARED_BATCH_REQUESTS) {
+          set = { batch: this.db.batch(), groups: [], requests: 0, sealed: false, filling: null };
           sets.push(set);
         }
         let filled!: () => void;
@@ -346,7 +353,7 @@ export class Ledger {
             group.map((p) => p.sub),
           );
           set.groups.push({ prepared, pending: group });
-          set.events += prepared.events;
+          set.requests += requests;
         } catch (e) {
           for (const p of group) p.reject(e);
           // A group that failed after it began to write into the batch leaves

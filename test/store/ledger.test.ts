@@ -195,7 +195,7 @@ describe("ledger store", () => {
     expect(ledger.size).to.equal(4n + 2n + 1n + 4n * 2n);
   });
 
-  it("groups that arrive during a slow write are prepared during it and share the next write, each with its own checkpoint", async () => {
+  it("small groups that arrive during a slow write are prepared during it and share the next write, each with its own checkpoint", async () => {
     const writes: number[] = [];
     ledger.onBatch = ({ write }) => writes.push(write);
     const release = slowNextWrite(ledger);
@@ -205,6 +205,12 @@ describe("ledger store", () => {
       await new Promise((r) => setTimeout(r, 5));
       later.push(ledger.submit({ actor: "acme", requests: [{ type: "issue", code: `SLOW-000${i}`, sku: "s" }] }));
     }
+    // A large group does not join them: it would hold their write back while it is prepared.
+    await new Promise((r) => setTimeout(r, 5));
+    const large = ledger.submit({
+      actor: "acme",
+      requests: Array.from({ length: 1000 }, (_, i) => ({ type: "issue", code: `LARGE-${i}`, sku: "s" })),
+    });
     // Each submission came alone: each is its own group, prepared while the first write waits.
     await new Promise((r) => setTimeout(r, 20));
     expect(writes).to.deep.equal([]);
@@ -212,12 +218,14 @@ describe("ledger store", () => {
     const answers = await Promise.all([first, ...later]);
     expect(answers.map(codes).flat()).to.deep.equal(Array(6).fill("ok"));
     expect(new Set(answers.map((a) => a.checkpoint)).size).to.equal(6);
-    expect(writes).to.have.length(6);
-    expect(new Set(writes).size).to.equal(2);
-    expect(writes.slice(1).every((w) => w === writes[1])).to.equal(true);
+    expect(codes(await large)).to.deep.equal(Array(1000).fill("ok"));
+    expect(writes).to.have.length(7);
+    expect(new Set(writes).size).to.equal(3);
+    expect(writes.slice(1, 6).every((w) => w === writes[1])).to.equal(true);
+    expect(writes[6]).to.be.greaterThan(writes[1]!);
     await ledger.close();
     ledger = await openLedger(dir);
-    expect(ledger.size).to.equal(4n + 6n);
+    expect(ledger.size).to.equal(4n + 6n + 1000n);
     for (const a of answers) {
       const { index, key } = a.results[0] as { index: number; key: string };
       expect(JSON.parse(await ledger.entry(BigInt(index))).key).to.equal(key);
