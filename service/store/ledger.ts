@@ -341,7 +341,14 @@ export class Ledger {
         const requests = group.reduce((n, p) => n + p.sub.requests.length, 0);
         let set = sets.at(-1);
         if (!set || set.sealed || set.requests + requests > SHARED_BATCH_REQUESTS) {
-          set = { batch: this.db.batch(), groups: [], requests: 0, sealed: false, filling: null };
+          let batch: ChainedBatch;
+          try {
+            batch = this.db.batch();
+          } catch (e) {
+            for (const p of group) p.reject(e);
+            continue;
+          }
+          set = { batch, groups: [], requests: 0, sealed: false, filling: null };
           sets.push(set);
         }
         let filled!: () => void;

@@ -232,7 +232,7 @@ describe("ledger store", () => {
     }
   });
 
-  it("a group whose reads fail is refused; alone it leaves the ledger going, beside groups awaiting one write it stops the ledger", async () => {
+  it("a group whose reads or batch fail is refused; alone it leaves the ledger going, beside groups awaiting one write it stops the ledger", async () => {
     await closeTestLedger(ledger, dir);
     // A node cache of 8: the map update reads LevelDB.
     ({ dir, ledger } = await openTestLedger({ mapCacheSize: 8 }));
@@ -260,6 +260,15 @@ describe("ledger store", () => {
     expect(codes(await issue("FAIL-0001"))).to.deep.equal(["ok"]);
     expect(ledger.size).to.equal(4n + 32n + 1n);
 
+    // No batch to be had: the group is refused, the next one is appended.
+    const batch = ledger.db.batch.bind(ledger.db);
+    (ledger.db as { batch: unknown }).batch = () => {
+      (ledger.db as { batch: unknown }).batch = batch;
+      throw new Error("injected batch failure");
+    };
+    await expectRejected(issue("FAIL-0002"), /injected batch failure/);
+    expect(codes(await issue("FAIL-0002"))).to.deep.equal(["ok"]);
+
     // Beside a group prepared into the same batch: neither is written, and nothing after.
     const release = slowNextWrite(ledger);
     const slow = issue("FAIL-0003");
@@ -276,7 +285,7 @@ describe("ledger store", () => {
     await expectRejected(issue("FAIL-0006"), /injected read failure/);
     await ledger.close();
     ledger = await openLedger(dir);
-    expect(ledger.size).to.equal(4n + 32n + 2n);
+    expect(ledger.size).to.equal(4n + 32n + 3n);
     expect(codes(await issue("FAIL-0004"))).to.deep.equal(["ok"]);
   });
 
