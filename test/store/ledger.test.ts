@@ -273,8 +273,9 @@ describe("ledger store", () => {
     const release = slowNextWrite(ledger);
     const slow = issue("FAIL-0003");
     await new Promise((r) => setTimeout(r, 10));
+    const prepared = nextGroupPrepared(ledger);
     const sharing = issue("FAIL-0004");
-    await new Promise((r) => setTimeout(r, 10));
+    await prepared;
     restore = failMapReads();
     const failing = issue("FAIL-0005");
     await expectRejected(failing, /injected read failure/);
@@ -405,6 +406,25 @@ function slowNextWrite(ledger: Ledger): () => void {
     return b;
   };
   return release;
+}
+
+/** Settles once a group has been prepared into the ledger's next batch (its last write there is the meta record). */
+function nextGroupPrepared(ledger: Ledger): Promise<void> {
+  const batch = ledger.db.batch.bind(ledger.db);
+  return new Promise((resolve) => {
+    (ledger.db as { batch: unknown }).batch = () => {
+      (ledger.db as { batch: unknown }).batch = batch;
+      const b = batch();
+      const put = b.put.bind(b);
+      (b as { put: unknown }).put = (key: Uint8Array, value: Uint8Array) => {
+        const r = put(key, value);
+        // What follows the meta record in the same step finishes the group.
+        if (key[0] === "M".charCodeAt(0)) setImmediate(resolve);
+        return r;
+      };
+      return b;
+    };
+  });
 }
 
 async function expectRejected(p: Promise<unknown>, message: RegExp): Promise<void> {
