@@ -119,7 +119,6 @@ interface PreparedGroup {
   participants: Map<string, Participant>;
   answers: SubmitAnswer[];
   events: number;
-  requests: number;
   started: number;
 }
 
@@ -130,7 +129,7 @@ const SHARED_BATCH_REQUESTS = 1000;
 interface WriteSet {
   /** Everything its groups write, already in LevelDB's native batch. */
   batch: ChainedBatch;
-  groups: { prepared: PreparedGroup; pending: Pending[] }[];
+  groups: { prepared: PreparedGroup; pending: Pending[]; requests: number }[];
   /** Requests of its groups (see SHARED_BATCH_REQUESTS). */
   requests: number;
   /** Taken by the writer, or holding part of a group that failed: no more groups join it. */
@@ -331,14 +330,13 @@ export class Ledger {
           else break;
           continue;
         }
-        const group = this.takeGroup();
+        const { group, requests } = this.takeGroup();
         if (this.broken) {
           for (const p of group) p.reject(this.broken);
           continue;
         }
         // Sharing a batch saves an fsync per small group; a large group would
         // only hold back the write of the groups before it.
-        const requests = group.reduce((n, p) => n + p.sub.requests.length, 0);
         let set = sets.at(-1);
         if (!set || set.sealed || set.requests + requests > SHARED_BATCH_REQUESTS) {
           let batch: ChainedBatch;
@@ -351,15 +349,18 @@ export class Ledger {
           set = { batch, groups: [], requests: 0, sealed: false, filling: null };
           sets.push(set);
         }
-        let filled!: () => void;
-        set.filling = new Promise((r) => (filled = r));
         const ops = set.batch.length;
+        const preparing = this.prepareInto(
+          set.batch,
+          group.map((p) => p.sub),
+        );
+        set.filling = preparing.then(
+          () => undefined,
+          () => undefined,
+        );
         try {
-          const prepared = await this.prepareInto(
-            set.batch,
-            group.map((p) => p.sub),
-          );
-          set.groups.push({ prepared, pending: group });
+          const prepared = await preparing;
+          set.groups.push({ prepared, pending: group, requests });
           set.requests += requests;
         } catch (e) {
           for (const p of group) p.reject(e);
@@ -375,7 +376,6 @@ export class Ledger {
           }
         } finally {
           set.filling = null;
-          filled();
         }
         if (!writing) writer = writeAll();
       }
@@ -384,15 +384,16 @@ export class Ledger {
     }
   }
 
-  private takeGroup(): Pending[] {
+  /** The next group from the queue, and how many requests it holds. */
+  private takeGroup(): { group: Pending[]; requests: number } {
     const group: Pending[] = [];
-    let events = 0;
-    while (this.queue.length > 0 && (group.length === 0 || events + this.queue[0]!.sub.requests.length <= this.maxBatchEvents)) {
+    let requests = 0;
+    while (this.queue.length > 0 && (group.length === 0 || requests + this.queue[0]!.sub.requests.length <= this.maxBatchEvents)) {
       const p = this.queue.shift()!;
-      events += p.sub.requests.length;
+      requests += p.sub.requests.length;
       group.push(p);
     }
-    return group;
+    return { group, requests };
   }
 
   /** Writes a batch, then publishes its groups to readers and answers their submitters, in order. Never throws. */
@@ -400,22 +401,22 @@ export class Ledger {
     const last = set.groups.at(-1)?.prepared;
     try {
       if (this.broken) throw this.broken;
+      // A batch without groups holds at most part of a group that failed: it is closed, not written.
       if (last && set.batch.length > 0) {
-        // Writing closes the batch (and frees its native memory).
         await set.batch.write({ sync: true });
         this.writes++;
         // Before any await: the next batch is written only after this returns.
         this.map.captureView(last.latest.checkpoint.size);
-      } else {
-        await set.batch.close();
       }
     } catch (e) {
-      await set.batch.close().catch(() => undefined);
       this.broken ??= e;
       for (const { pending } of set.groups) for (const p of pending) p.reject(e);
       return;
+    } finally {
+      // Written or not, its native memory goes (closing a written batch is a no-op).
+      await set.batch.close().catch(() => undefined);
     }
-    for (const { prepared: g, pending } of set.groups) {
+    for (const { prepared: g, pending, requests } of set.groups) {
       this.range = g.range;
       this.latest = g.latest;
       this.map.settle(g.mapWrites);
@@ -424,7 +425,7 @@ export class Ledger {
         if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
       }
       for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
-      this.onBatch?.({ events: g.events, requests: g.requests, ms: performance.now() - g.started, write: this.writes });
+      this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write: this.writes });
       pending.forEach((p, i) => p.resolve(g.answers[i]!));
     }
   }
@@ -575,7 +576,6 @@ export class Ledger {
       participants: overlay.participants,
       answers: answers as SubmitAnswer[],
       events: Number(accepted),
-      requests: subs.reduce((n, s) => n + s.requests.length, 0),
       started,
     };
   }
