@@ -16,6 +16,7 @@ import {
   keyState,
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
+import type { ChainedBatch } from "../../service/store/map-store.js";
 import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
@@ -261,11 +262,9 @@ describe("ledger store", () => {
     expect(ledger.size).to.equal(4n + 32n + 1n);
 
     // No batch to be had: the group is refused, the next one is appended.
-    const batch = ledger.db.batch.bind(ledger.db);
-    (ledger.db as { batch: unknown }).batch = () => {
-      (ledger.db as { batch: unknown }).batch = batch;
+    onNextBatch(ledger, () => {
       throw new Error("injected batch failure");
-    };
+    });
     await expectRejected(issue("FAIL-0002"), /injected batch failure/);
     expect(codes(await issue("FAIL-0002"))).to.deep.equal(["ok"]);
 
@@ -392,29 +391,22 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
 
 /** Holds the ledger's next LevelDB write back until the returned function is called. */
 function slowNextWrite(ledger: Ledger): () => void {
-  const batch = ledger.db.batch.bind(ledger.db);
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
-  (ledger.db as { batch: unknown }).batch = () => {
-    (ledger.db as { batch: unknown }).batch = batch;
-    const b = batch();
+  onNextBatch(ledger, (b) => {
     const write = b.write.bind(b);
     (b as { write: unknown }).write = async (o: object) => {
       await released;
       return write(o);
     };
-    return b;
-  };
+  });
   return release;
 }
 
 /** Settles once a group has been prepared into the ledger's next batch (its last write there is the meta record). */
 function nextGroupPrepared(ledger: Ledger): Promise<void> {
-  const batch = ledger.db.batch.bind(ledger.db);
-  return new Promise((resolve) => {
-    (ledger.db as { batch: unknown }).batch = () => {
-      (ledger.db as { batch: unknown }).batch = batch;
-      const b = batch();
+  return new Promise((resolve) =>
+    onNextBatch(ledger, (b) => {
       const put = b.put.bind(b);
       (b as { put: unknown }).put = (key: Uint8Array, value: Uint8Array) => {
         const r = put(key, value);
@@ -422,9 +414,24 @@ function nextGroupPrepared(ledger: Ledger): Promise<void> {
         if (key[0] === "M".charCodeAt(0)) setImmediate(resolve);
         return r;
       };
-      return b;
-    };
-  });
+    }),
+  );
+}
+
+/** Hands the ledger's next LevelDB batch, once, to `touch` before the ledger gets it (`touch` may throw instead). */
+function onNextBatch(ledger: Ledger, touch: (batch: ChainedBatch) => void): void {
+  const batch = ledger.db.batch.bind(ledger.db);
+  (ledger.db as { batch: unknown }).batch = () => {
+    (ledger.db as { batch: unknown }).batch = batch;
+    const b = batch();
+    try {
+      touch(b);
+    } catch (e) {
+      void b.close();
+      throw e;
+    }
+    return b;
+  };
 }
 
 async function expectRejected(p: Promise<unknown>, message: RegExp): Promise<void> {
