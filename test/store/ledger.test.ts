@@ -199,21 +199,21 @@ describe("ledger store", () => {
   it("small groups that arrive during a slow write are prepared during it and share the next write, each with its own checkpoint", async () => {
     const writes: number[] = [];
     ledger.onBatch = ({ write }) => writes.push(write);
+    const prepared = watchPrepared(ledger);
     const release = slowNextWrite(ledger);
     const first = ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "SLOW-0000", sku: "s" }] });
+    await prepared(1);
+    // Each submission comes once the one before it is prepared: each is its own group, prepared while the first write waits.
     const later: Promise<SubmitAnswer>[] = [];
     for (let i = 1; i <= 5; i++) {
-      await new Promise((r) => setTimeout(r, 5));
       later.push(ledger.submit({ actor: "acme", requests: [{ type: "issue", code: `SLOW-000${i}`, sku: "s" }] }));
+      await prepared(1 + i);
     }
     // A large group does not join them: it would hold their write back while it is prepared.
-    await new Promise((r) => setTimeout(r, 5));
     const large = ledger.submit({
       actor: "acme",
       requests: Array.from({ length: 1000 }, (_, i) => ({ type: "issue", code: `LARGE-${i}`, sku: "s" })),
     });
-    // Each submission came alone: each is its own group, prepared while the first write waits.
-    await new Promise((r) => setTimeout(r, 20));
     expect(writes).to.deep.equal([]);
     release();
     const answers = await Promise.all([first, ...later]);
@@ -262,19 +262,19 @@ describe("ledger store", () => {
     expect(ledger.size).to.equal(4n + 32n + 1n);
 
     // No batch to be had: the group is refused, the next one is appended.
-    onNextBatch(ledger, () => {
+    onNextBatches(ledger, 1, () => {
       throw new Error("injected batch failure");
     });
     await expectRejected(issue("FAIL-0002"), /injected batch failure/);
     expect(codes(await issue("FAIL-0002"))).to.deep.equal(["ok"]);
 
     // Beside a group prepared into the same batch: neither is written, and nothing after.
+    const prepared = watchPrepared(ledger);
     const release = slowNextWrite(ledger);
     const slow = issue("FAIL-0003");
-    await new Promise((r) => setTimeout(r, 10));
-    const prepared = nextGroupPrepared(ledger);
+    await prepared(1);
     const sharing = issue("FAIL-0004");
-    await prepared;
+    await prepared(2);
     restore = failMapReads();
     const failing = issue("FAIL-0005");
     await expectRejected(failing, /injected read failure/);
@@ -393,7 +393,7 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
 function slowNextWrite(ledger: Ledger): () => void {
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
-  onNextBatch(ledger, (b) => {
+  onNextBatches(ledger, 1, (b) => {
     const write = b.write.bind(b);
     (b as { write: unknown }).write = async (o: object) => {
       await released;
@@ -403,26 +403,46 @@ function slowNextWrite(ledger: Ledger): () => void {
   return release;
 }
 
-/** Settles once a group has been prepared into the ledger's next batch (its last write there is the meta record). */
-function nextGroupPrepared(ledger: Ledger): Promise<void> {
-  return new Promise((resolve) =>
-    onNextBatch(ledger, (b) => {
-      const put = b.put.bind(b);
-      (b as { put: unknown }).put = (key: Uint8Array, value: Uint8Array) => {
-        const r = put(key, value);
-        // What follows the meta record in the same step finishes the group.
-        if (key[0] === "M".charCodeAt(0)) setImmediate(resolve);
-        return r;
-      };
-    }),
-  );
+/**
+ * Counts the groups prepared from now on (a group's last write into its
+ * batch is the meta record); the function returned settles once there are
+ * `n` of them.
+ */
+function watchPrepared(ledger: Ledger): (n: number) => Promise<void> {
+  let count = 0;
+  let waiter: { n: number; resolve: () => void } | null = null;
+  const check = (): void => {
+    if (waiter && count >= waiter.n) {
+      waiter.resolve();
+      waiter = null;
+    }
+  };
+  onNextBatches(ledger, Infinity, (b) => {
+    const put = b.put.bind(b);
+    (b as { put: unknown }).put = (key: Uint8Array, value: Uint8Array) => {
+      const r = put(key, value);
+      // What follows the meta record in the same step finishes the group.
+      if (key[0] === "M".charCodeAt(0))
+        setImmediate(() => {
+          count++;
+          check();
+        });
+      return r;
+    };
+  });
+  return (n) =>
+    new Promise((resolve) => {
+      waiter = { n, resolve };
+      check();
+    });
 }
 
-/** Hands the ledger's next LevelDB batch, once, to `touch` before the ledger gets it (`touch` may throw instead). */
-function onNextBatch(ledger: Ledger, touch: (batch: ChainedBatch) => void): void {
+/** Hands the ledger's next `times` LevelDB batches to `touch` before the ledger gets them (`touch` may throw instead). */
+function onNextBatches(ledger: Ledger, times: number, touch: (batch: ChainedBatch) => void): void {
   const batch = ledger.db.batch.bind(ledger.db);
+  let left = times;
   (ledger.db as { batch: unknown }).batch = () => {
-    (ledger.db as { batch: unknown }).batch = batch;
+    if (--left === 0) (ledger.db as { batch: unknown }).batch = batch;
     const b = batch();
     try {
       touch(b);
