@@ -32,6 +32,12 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
   BODY_LIMIT: z.string().default("5mb"),
+  /**
+   * Map nodes kept in memory: 270–540 bytes each (the tables grow by powers
+   * of two; the default takes 142 MB). A map holds about 2.4 nodes per key,
+   * and an update reads from LevelDB every node of its path not cached here.
+   */
+  MAP_CACHE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(500_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

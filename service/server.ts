@@ -43,6 +43,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     origin: config.ORIGIN,
     signingSeed: secrets.signingSeed,
     pepper: secrets.pepper,
+    mapCacheSize: config.MAP_CACHE_NODES,
   });
 
   let operatorToken: string | null = null;
