@@ -18,6 +18,7 @@ import { participantId, role } from "../core/ledger/schema.js";
 import type { Anchorer } from "../chain/anchorer.js";
 import { buildBundle, type LogInfo } from "../bundle.js";
 import { tokenHash, type Ledger } from "../store/ledger.js";
+import { withInclusion } from "./answers.js";
 import { sendError, statusOf } from "./errors.js";
 import { parseTilePath, TILE_WIDTH } from "./tiles.js";
 
@@ -45,6 +46,8 @@ const input = {
   consistency: z.object({ from: u64, to: u64 }),
   verify: z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }),
   events: z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }),
+  // Strict: a misspelt `proof` must not quietly answer without proofs.
+  eventsQuery: z.strictObject({ proof: z.literal("inclusion").optional() }),
   idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters"),
   participant: z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }),
 };
@@ -285,6 +288,7 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/events",
     wrap(async (req, res) => {
       const actor = await auth(req);
+      const q = checkInput(input.eventsQuery, req.query);
       const b = checkInput(input.events, req.body, "body");
       const rawKey = req.get("idempotency-key");
       const key = rawKey === undefined ? undefined : checkInput(input.idempotencyKey, rawKey, "Idempotency-Key");
@@ -295,7 +299,7 @@ export function createApp(o: AppOptions): express.Express {
         res.status(statusOf(firstError.error.code)).json({ error: firstError.error, ...answer });
         return;
       }
-      res.json(answer);
+      res.json(q.proof ? await withInclusion(ledger, answer) : answer);
     }),
   );
 

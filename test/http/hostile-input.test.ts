@@ -133,9 +133,14 @@ describe("hostile input and security boundaries", function () {
         ),
         fc.constantFrom("acme", "shop-a", "operator"),
         fc.option(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }), { nil: undefined }),
-        async (body, who, idem) => {
+        // No query, the inclusion proofs option, or any query string.
+        fc.oneof(
+          fc.constantFrom("", "?proof=inclusion"),
+          fc.tuple(fc.string(), fc.string()).map(([k, v]) => `?${encodeURIComponent(k)}=${encodeURIComponent(v)}`),
+        ),
+        async (body, who, idem, query) => {
           const headers = { ...auth(who), ...(idem !== undefined ? { "idempotency-key": idem } : {}) };
-          sane(await send("POST", "/v1/events", body, headers), `POST /v1/events ${body.slice(0, 100)}`);
+          sane(await send("POST", `/v1/events${query}`, body, headers), `POST /v1/events${query} ${body.slice(0, 100)}`);
         },
       ),
       { numRuns: RUNS * 2 },

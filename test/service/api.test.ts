@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
 import pino from "pino";
-import { verifyBundle } from "../../service/core/index.js";
+import { fromHex, leafHash, openCheckpoint, utf8, verifyBundle, verifyInclusion } from "../../service/core/index.js";
 import { anchorArtifact } from "../../service/chain/contract.js";
 import { configSchema } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
@@ -183,6 +183,44 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     const b = await events(tokens.acme!, [{ type: "issue", code: "IDEM-KEY-0001", sku: "s" }], h);
     expect(b.json).to.deep.equal(a.json);
     expect((await call("GET", "/v1/log")).json.size).to.equal(size);
+  });
+
+  it("adds each accepted event's inclusion proof to the answer when asked (?proof=inclusion), replays included", async () => {
+    const { verifierKey } = (await call("GET", "/v1/log")).json;
+    const evs = [
+      { type: "issue", code: "RECEIPT-0001-KEY", sku: "s" },
+      { type: "issue", code: CODES[1], sku: "s" }, // already issued: refused, no proof
+      { type: "issue", code: "RECEIPT-0002-KEY", sku: "s" },
+    ];
+    const h = { "idempotency-key": "receipts-1" };
+    const plain = await call("POST", "/v1/events?proof=inclusion", { events: evs }, tokens.acme, h);
+    expect(plain.status, JSON.stringify(plain.json)).to.equal(200);
+    const replay = await call("POST", "/v1/events?proof=inclusion", { events: evs }, tokens.acme, h);
+    expect(replay.json).to.deep.equal(plain.json);
+    const cp = openCheckpoint(plain.json.checkpoint, verifierKey);
+    const [a, refused, b] = plain.json.results;
+    expect(refused).to.deep.include({ ok: false });
+    expect(refused).to.not.have.property("inclusion");
+    for (const r of [a, b]) {
+      expect(Object.keys(r)).to.deep.equal(["ok", "index", "key", "leafHash", "inclusion"]);
+      const { entry } = (await call("GET", `/v1/entries?start=${r.index}&end=${r.index + 1}`)).json.entries[0];
+      expect(r.leafHash).to.equal(Buffer.from(leafHash(utf8(entry))).toString("hex"));
+      verifyInclusion(
+        BigInt(r.index),
+        cp.size,
+        fromHex(r.leafHash),
+        r.inclusion.map((x: string) => fromHex(x)),
+        cp.logRoot,
+      );
+    }
+    // The same events without the parameter: the answer of SPEC §8, nothing added.
+    const bare = await events(tokens.acme!, [{ type: "issue", code: "RECEIPT-0003-KEY", sku: "s" }]);
+    expect(Object.keys(bare.json.results[0])).to.deep.equal(["ok", "index", "key", "leafHash"]);
+    for (const q of ["proof=consistency", "proof=", "proofs=inclusion", "proof=inclusion&proof=inclusion"]) {
+      const r = await call("POST", `/v1/events?${q}`, { events: [{ type: "issue", code: "RECEIPT-0004-KEY", sku: "s" }] }, tokens.acme);
+      expect(r.status, q).to.equal(400);
+      expect(r.json.error.code).to.equal("INVALID_INPUT");
+    }
   });
 
   it("serves proofs, entries and tiles that agree with the checkpoint", async () => {
