@@ -19,7 +19,7 @@ import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
 import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
 import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
 import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
-import { CompactRange } from "../core/log/compact-range.js";
+import { CompactRange, type StoredNode } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
 import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
@@ -116,6 +116,8 @@ interface PreparedGroup {
   range: CompactRange;
   latest: { note: string; checkpoint: Checkpoint };
   mapWrites: MapWrite[];
+  /** The log nodes it completes, for the log's memory once durable. */
+  logNodes: StoredNode[];
   participants: Map<string, Participant>;
   answers: SubmitAnswer[];
   events: number;
@@ -422,6 +424,7 @@ export class Ledger {
       this.range = g.range;
       this.latest = g.latest;
       this.map.settle(g.mapWrites);
+      this.log.remember(g.logNodes);
       for (const [id, p] of g.participants) {
         this.participants.set(id, p);
         if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
@@ -493,6 +496,7 @@ export class Ledger {
     const { view, index: keys } = await this.loadView([...prepared.values()].flat());
     const overlay = new OverlayView(view);
     const touched = new Map<string, KeyState>();
+    const logNodes: StoredNode[] = [];
     const baseSize = range.size;
 
     for (const i of live) {
@@ -509,7 +513,10 @@ export class Ledger {
           const index = range.size;
           const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
           overlay.apply(effect);
-          for (const n of range.append(leaf)) put(K.node(n.level, n.index), n.hash);
+          for (const n of range.append(leaf)) {
+            put(K.node(n.level, n.index), n.hash);
+            logNodes.push(n);
+          }
           put(K.entry(index), utf8(entry));
           if (effect.kind === "participant") {
             put(K.participant(effect.participant.id), utf8(JSON.stringify(effect.participant)));
@@ -575,6 +582,7 @@ export class Ledger {
       range,
       latest,
       mapWrites,
+      logNodes,
       participants: overlay.participants,
       answers: answers as SubmitAnswer[],
       events: Number(accepted),

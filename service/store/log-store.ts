@@ -1,20 +1,60 @@
 /** Reads of the RFC 9162 log on LevelDB: entries, nodes, roots and proofs for any past size. */
 import { EMPTY_ROOT } from "../core/log/hashing.js";
+import type { StoredNode } from "../core/log/compact-range.js";
 import { consistencyPlan, foldRange, inclusionPlan, perfectSubtrees, planNodes, type NodeId, type RangePlan } from "../core/log/ranges.js";
 import { K } from "./keys.js";
 import type { Db } from "./map-store.js";
 
-export class LogStore {
-  constructor(private readonly db: Db) {}
+/**
+ * Nodes at this level and above (one per 16,384 leaves) stay in memory once
+ * written or read: every proof needs a few of them, and they are few.
+ */
+const HIGH_LEVEL = 14;
+/** Nodes below HIGH_LEVEL kept from the newest durable batches: those of about the last 32,768 leaves. */
+const RECENT_NODES = 65_536;
 
-  /** Fetches nodes in one LevelDB round trip. */
+export class LogStore {
+  // A log node never changes once written (the hash of a perfect subtree), so
+  // what is held here never goes stale. The proofs of the newest leaves (write
+  // answers carry them) come wholly from memory: levels below HIGH_LEVEL from
+  // `recent`, the rest from `high`.
+  private readonly high = new Map<string, Uint8Array>();
+  private readonly recent = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly highLevel = HIGH_LEVEL,
+    private readonly recentNodes = RECENT_NODES,
+  ) {}
+
+  /** Takes the nodes of a batch once it is durable (never before: a batch that fails is not the log). */
+  remember(nodes: readonly StoredNode[]): void {
+    for (const n of nodes) (n.level >= this.highLevel ? this.high : this.recent).set(`${n.level}/${n.index}`, n.hash);
+    if (this.recent.size <= this.recentNodes) return;
+    for (const id of this.recent.keys()) {
+      this.recent.delete(id);
+      if (this.recent.size <= this.recentNodes) break;
+    }
+  }
+
+  /** Fetches nodes: from memory where held, the rest in one LevelDB round trip. */
   async nodes(ids: NodeId[]): Promise<Map<string, Uint8Array>> {
-    const values = await this.db.getMany(ids.map((id) => K.node(id.level, id.index)));
     const out = new Map<string, Uint8Array>();
-    ids.forEach((id, i) => {
+    const missing: NodeId[] = [];
+    for (const id of ids) {
+      const key = `${id.level}/${id.index}`;
+      const held = id.level >= this.highLevel ? this.high.get(key) : this.recent.get(key);
+      if (held) out.set(key, held);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const values = await this.db.getMany(missing.map((id) => K.node(id.level, id.index)));
+    missing.forEach((id, i) => {
       const v = values[i];
       if (!v) throw new Error(`log node ${id.level}/${id.index} is missing`);
-      out.set(`${id.level}/${id.index}`, v);
+      const key = `${id.level}/${id.index}`;
+      out.set(key, v);
+      if (id.level >= this.highLevel) this.high.set(key, v);
     });
     return out;
   }

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { ClassicLevel } from "classic-level";
+import fc from "fast-check";
+import { toHex } from "../../service/core/bytes.js";
+import { sha256 } from "../../service/core/hash.js";
+import { CompactRange, type StoredNode } from "../../service/core/log/compact-range.js";
+import { MemoryTree } from "../../service/core/log/memory-tree.js";
+import { verifyInclusion } from "../../service/core/log/verify.js";
+import { K } from "../../service/store/keys.js";
+import { LogStore } from "../../service/store/log-store.js";
+import type { Db } from "../../service/store/map-store.js";
+
+/** Appends `batches` of leaves as the ledger does (one LevelDB batch each), telling `store` each batch's nodes once written. */
+async function fill(db: Db, store: LogStore, batches: number[]): Promise<MemoryTree> {
+  const tree = new MemoryTree();
+  const range = CompactRange.empty();
+  let n = 0;
+  for (const count of batches) {
+    const batch = db.batch();
+    const nodes: StoredNode[] = [];
+    for (let i = 0; i < count; i++, n++) {
+      const leaf = sha256(Uint8Array.of(n & 0xff, n >> 8));
+      tree.appendLeaf(leaf);
+      for (const node of range.append(leaf)) {
+        batch.put(K.node(node.level, node.index), node.hash);
+        nodes.push(node);
+      }
+    }
+    await batch.write();
+    store.remember(nodes);
+  }
+  return tree;
+}
+
+function openDb(dir: string): Db {
+  return new ClassicLevel<Uint8Array, Uint8Array>(path.join(dir, `db-${Math.random()}`), { keyEncoding: "view", valueEncoding: "view" });
+}
+
+describe("log store", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-log-store-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("proofs from the nodes it holds in memory equal those read from LevelDB, at every size (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 4, max: 40 }),
+        async (batches, highLevel, recentNodes) => {
+          const db = openDb(dir);
+          await db.open();
+          try {
+            const held = new LogStore(db, highLevel, recentNodes);
+            const tree = await fill(db, held, batches);
+            const size = tree.size;
+            const fresh = new LogStore(db, 1000, 0); // holds nothing: every node from LevelDB
+            // Leaves across the log at sizes across it (the last always): the same proof either way.
+            const step = (n: bigint): bigint => (n > 24n ? n / 24n : 1n);
+            for (let s = size; s >= 1n; s -= step(size)) {
+              for (let i = s - 1n; i >= 0n; i -= step(s)) {
+                const [a, b] = [await held.inclusionProof(i, s), await fresh.inclusionProof(i, s)];
+                expect(a.map(toHex)).to.deep.equal(b.map(toHex));
+                verifyInclusion(i, s, tree.leaf(i), a, tree.root(s));
+              }
+              if (s > 1n) {
+                const [a, b] = [await held.consistencyProof(s - 1n, size), await fresh.consistencyProof(s - 1n, size)];
+                expect(a.map(toHex)).to.deep.equal(b.map(toHex));
+              }
+            }
+          } finally {
+            await db.close();
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("answers the newest leaves' proofs without reading LevelDB", async () => {
+    const db = openDb(dir);
+    await db.open();
+    try {
+      // Blocks of 8 leaves at the high level; memory for about the newest 32 leaves below it.
+      const store = new LogStore(db, 3, 64);
+      const tree = await fill(db, store, [50, 1, 7, 60, 3, 79]);
+      let reads = 0;
+      const getMany = db.getMany.bind(db);
+      db.getMany = ((keys: Uint8Array[], o: Parameters<Db["getMany"]>[1]) => {
+        reads += keys.length;
+        return getMany(keys, o);
+      }) as Db["getMany"];
+      for (let i = tree.size - 12n; i < tree.size; i++) {
+        verifyInclusion(i, tree.size, tree.leaf(i), await store.inclusionProof(i, tree.size), tree.root());
+      }
+      expect(reads).to.equal(0);
+      // An old leaf's proof reads its low levels; its high ones are held.
+      await store.inclusionProof(3n, tree.size);
+      expect(reads).to.be.within(1, 3);
+    } finally {
+      await db.close();
+    }
+  });
+});
