@@ -236,6 +236,8 @@ export class Ledger {
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
     this.range = CompactRange.fromNodes(size, (id) => nodes.get(`${id.level}/${id.index}`)!);
+    // The border is what the proofs of the next leaves need from before the restart.
+    this.log.remember(border.map((id) => ({ ...id, hash: nodes.get(`${id.level}/${id.index}`)! })));
     for await (const [, v] of this.db.iterator(K.participantRange)) {
       const p = JSON.parse(fromUtf8(v)) as Participant;
       this.participants.set(p.id, p);

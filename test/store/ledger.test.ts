@@ -16,7 +16,7 @@ import {
   keyState,
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
-import type { ChainedBatch } from "../../service/store/map-store.js";
+import type { ChainedBatch, Db } from "../../service/store/map-store.js";
 import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
@@ -119,6 +119,26 @@ describe("ledger store", () => {
       ],
     });
     expect(codes(r)).to.deep.equal(["DUPLICATE_KEY", "ok"]);
+    // The new leaf's proof (as a write answer carries it) reads no log node from LevelDB: the nodes
+    // from before the restart that it needs are the border the ledger reopened with.
+    const db = (ledger as unknown as { db: Db }).db;
+    const getMany = db.getMany.bind(db);
+    let reads = 0;
+    db.getMany = ((keys: Uint8Array[], o: Parameters<Db["getMany"]>[1]) => {
+      reads += keys.length;
+      return getMany(keys, o);
+    }) as Db["getMany"];
+    const { index } = r.results[1] as { index: number };
+    const proof = await ledger.log.inclusionProof(BigInt(index), ledger.size);
+    db.getMany = getMany;
+    expect(reads).to.equal(0);
+    verifyInclusion(
+      BigInt(index),
+      ledger.size,
+      fromHex((r.results[1] as { leafHash: string }).leafHash),
+      proof,
+      ledger.checkpoint.checkpoint.logRoot,
+    );
   });
 
   it("a kept map view answers proofs at its size exactly as the history does, and is dropped beyond the newest four", async () => {
