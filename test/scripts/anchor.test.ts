@@ -13,6 +13,7 @@ import { configSchema, DEV_PRIVATE_KEY } from "../../service/config.js";
 import { logIdOf } from "../../service/core/index.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 import { runScript, startScript } from "../helpers/scripts.js";
 
 const OPERATOR = "operator-token-for-anchor-tests-0123";
@@ -52,7 +53,7 @@ describe("scripts/anchor.ts and an audit of a live log", function () {
     });
 
   before(async () => {
-    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: 20_000 + Math.floor(Math.random() * 20_000) });
+    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: await freePort() });
     provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
     const wallet = new Wallet(DEV_PRIVATE_KEY, provider);
     client = await AnchorClient.deploy(wallet);

@@ -16,6 +16,7 @@ import { KeyProofApi } from "../../service/client/api.js";
 import { audit, type AuditReport } from "../../service/tools/audit/auditor.js";
 import { anchorFixture, makeFixture, serveFixture, TAMPERS, type Fixture, type Tamper } from "../helpers/tampered-log.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 import { runScript } from "../helpers/scripts.js";
 
 const EXPECTED: Record<Tamper, FindingCode[]> = {
@@ -44,7 +45,7 @@ describe("audit: tampered logs are caught with the right finding", function () {
   const served: Partial<Record<Tamper, { fixture: Fixture; url: string; close: () => Promise<void> }>> = {};
 
   before(async () => {
-    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: 20_000 + Math.floor(Math.random() * 20_000) });
+    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: await freePort() });
     provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
     const wallet = new Wallet(DEV_PRIVATE_KEY, provider);
     operator = wallet.address;

@@ -7,6 +7,7 @@ import { AnchorClient } from "../../service/chain/contract.js";
 import { DEV_PRIVATE_KEY } from "../../service/config.js";
 import { logIdOf } from "../../service/core/index.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 import { runScript } from "../helpers/scripts.js";
 
 describe("scripts/deploy.ts", function () {
@@ -15,10 +16,10 @@ describe("scripts/deploy.ts", function () {
   let chain: EmbeddedChain;
 
   before(async () => {
-    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: 20_000 + Math.floor(Math.random() * 20_000) });
+    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: await freePort() });
   });
   after(async () => {
-    await chain.stop();
+    await chain?.stop();
     cleanup(dir);
   });
 

@@ -10,9 +10,10 @@ import { Contract, JsonRpcProvider } from "ethers";
 import pino from "pino";
 import { fromHex, leafHash, openCheckpoint, utf8, verifyBundle, verifyInclusion } from "../../service/core/index.js";
 import { anchorArtifact } from "../../service/chain/contract.js";
-import { configSchema } from "../../service/config.js";
+import { configSchema, type Config } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 
 const OPERATOR = "operator-token-for-tests-0123456789";
 const CODES = ["GAME-7777-ALPHA", "GIFT-8888-BRAVO", "CARD-9999-CHARLIE", "VOID-1111-DELTA"];
@@ -28,16 +29,7 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
   this.timeout(120_000);
   const dir = tempDir("keyproof-svc-");
   const logFile = path.join(dir, "service.log");
-  const chainPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const config = configSchema.parse({
-    PORT: "0",
-    DATA_DIR: path.join(dir, "data"),
-    ORIGIN: "test.keyproof.example/log",
-    OPERATOR_TOKEN: OPERATOR,
-    CHAIN_PORT: String(chainPort),
-    ANCHOR_INTERVAL: "0",
-    LOG_LEVEL: "debug",
-  });
+  let config: Config;
   let svc: RunningService;
   const tokens: Record<string, string> = {};
 
@@ -70,6 +62,15 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
   };
 
   before(async () => {
+    config = configSchema.parse({
+      PORT: "0",
+      DATA_DIR: path.join(dir, "data"),
+      ORIGIN: "test.keyproof.example/log",
+      OPERATOR_TOKEN: OPERATOR,
+      CHAIN_PORT: String(await freePort()),
+      ANCHOR_INTERVAL: "0",
+      LOG_LEVEL: "debug",
+    });
     svc = await startService(config, pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })));
     for (const [id, role] of [
       ["acme", "issuer"],

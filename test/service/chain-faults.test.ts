@@ -14,6 +14,7 @@ import { configSchema } from "../../service/config.js";
 import { logIdOf, toHex } from "../../service/core/index.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 
 const OPERATOR = "operator-token-for-chain-faults-0123";
 const ORIGIN = "faults.keyproof.example/log";
@@ -43,7 +44,7 @@ async function anchoredSizes(rpcUrl: string, contract: string): Promise<number[]
 describe("chain faults and shutdown", function () {
   this.timeout(180_000);
   const dir = tempDir("keyproof-faults-");
-  const chainPort = 20_000 + Math.floor(Math.random() * 20_000);
+  let chainPort: number;
   let chain: EmbeddedChain;
   let svc: RunningService;
   let issued = 0;
@@ -90,6 +91,7 @@ describe("chain faults and shutdown", function () {
 
   let token = "";
   before(async () => {
+    chainPort = await freePort();
     chain = await startAnvil({ stateDir: path.join(dir, "chain-a"), port: chainPort });
     svc = await start();
     token = (await post("/v1/participants", { id: "acme", role: "issuer", name: "Acme" })).json.token as string;

@@ -17,6 +17,7 @@ import { fromHex, logIdOf, openCheckpoint, verifyConsistency, verifyInclusion, t
 import { KeyProofApi } from "../../service/client/api.js";
 import { audit } from "../../service/tools/audit/auditor.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 import { ROOT } from "../helpers/scripts.js";
 
 const KILLS = 20;
@@ -26,8 +27,8 @@ const ORIGIN = "crash.keyproof.example/log";
 describe(`service crash safety (SIGKILL x ${KILLS} under write load)`, function () {
   this.timeout(600_000);
   const dir = tempDir("keyproof-svc-crash-");
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const url = `http://127.0.0.1:${port}`;
+  let port: number;
+  let url: string;
   let chain: EmbeddedChain;
   let child: ChildProcess | null = null;
 
@@ -73,7 +74,9 @@ describe(`service crash safety (SIGKILL x ${KILLS} under write load)`, function 
     });
 
   before(async () => {
-    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: port + 1 });
+    port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: await freePort() });
   });
   after(async () => {
     if (child) await kill();

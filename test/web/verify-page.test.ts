@@ -12,6 +12,7 @@ import { configSchema } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { buildWeb } from "../../service/web/build.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
 import { ROOT } from "../helpers/scripts.js";
 
 const OPERATOR = "operator-token-for-browser-tests-01";
@@ -45,7 +46,7 @@ describe("buyer verify page (chromium)", function () {
       DATA_DIR: path.join(dir, "data"),
       ORIGIN: "web.keyproof.example/log",
       OPERATOR_TOKEN: OPERATOR,
-      CHAIN_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      CHAIN_PORT: String(await freePort()),
       ANCHOR_INTERVAL: "0",
       VERIFY_RATE_LIMIT: "12",
       LOG_LEVEL: "debug",
