@@ -7,9 +7,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { JsonRpcProvider } from "ethers";
 
 const require = createRequire(import.meta.url);
+
+const CHAIN_ID = 31337;
+const CHAIN_ID_HEX = `0x${CHAIN_ID.toString(16)}`;
 
 function anvilBinary(): string {
   const pkg = `@foundry-rs/anvil-${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
@@ -33,7 +35,7 @@ export async function startAnvil(opts: { stateDir: string; port: number; host?: 
       "--port",
       String(opts.port),
       "--chain-id",
-      "31337",
+      String(CHAIN_ID),
       "--state",
       path.join(opts.stateDir, "anvil-state.json"),
       "--state-interval",
@@ -43,24 +45,38 @@ export async function startAnvil(opts: { stateDir: string; port: number; host?: 
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()).slice(-4000));
+  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const rpcUrl = `http://${host}:${opts.port}`;
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`anvil exited (${child.exitCode}): ${stderr.trim()}`);
+  // Polled with a plain request under a timeout: a provider waits without end
+  // for a network, on a port whose holder never answers, and its retries kept
+  // a test process alive after anvil had exited.
+  const answers = async (): Promise<boolean> => {
     try {
-      await provider.getBlockNumber();
-      break;
+      const res = await fetch(rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        signal: AbortSignal.timeout(1000),
+      });
+      return ((await res.json()) as { result?: unknown }).result === CHAIN_ID_HEX;
     } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`anvil did not answer on ${rpcUrl}: ${stderr.trim()}`);
-      }
+      return false;
+    }
+  };
+  const deadline = Date.now() + 20_000;
+  try {
+    for (;;) {
+      const up = await answers();
+      // Checked after the answer too: another process may hold the port and answer in anvil's stead.
+      if (child.exitCode !== null) throw new Error(`anvil exited (${child.exitCode}): ${stderr.trim()}`);
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`anvil did not answer on ${rpcUrl}: ${stderr.trim()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  } catch (e) {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    throw e;
   }
-  provider.destroy();
   return {
     rpcUrl,
     process: child,
