@@ -11,7 +11,14 @@ try {
   process.exit(2);
 }
 const log = pino({ level: config.LOG_LEVEL });
-const service = await startService(config, log);
+let service;
+try {
+  service = await startService(config, log);
+} catch (e) {
+  // startService has given back what it took (ledger, chain) before this.
+  log.fatal({ err: e instanceof Error ? e.message : String(e) }, "could not start");
+  process.exit(1);
+}
 if (service.operatorToken) {
   // Shown once, on the terminal only (not in the structured log).
   process.stderr.write(`\nOperator token (shown once, store it now): ${service.operatorToken}\n\n`);

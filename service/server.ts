@@ -4,7 +4,7 @@
  * `npm start` and the tests run.
  */
 import { randomBytes } from "node:crypto";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
@@ -46,24 +46,43 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     mapCacheSize: config.MAP_CACHE_NODES,
   });
 
-  let operatorToken: string | null = null;
-  if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
-  else if (!(await ledger.hasOperatorToken())) {
-    operatorToken = randomBytes(32).toString("base64url");
-    await ledger.setOperatorToken(operatorToken);
-  }
-
-  const logId = logIdOf(config.ORIGIN);
   let chain: EmbeddedChain | null = null;
   let anchorer: Anchorer | null = null;
+  let provider: JsonRpcProvider | null = null;
+  // What a start that fails part way has taken is given back: an embedded
+  // chain left running would hold its port against the next start.
+  const release = async (): Promise<void> => {
+    await anchorer?.stop();
+    provider?.destroy();
+    await ledger.close(); // finishes the running batch first
+    await chain?.stop();
+  };
+  const orRelease = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (e) {
+      await release().catch(() => undefined);
+      throw e;
+    }
+  };
+
+  let operatorToken: string | null = null;
+  await orRelease(async () => {
+    if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
+    else if (!(await ledger.hasOperatorToken())) {
+      operatorToken = randomBytes(32).toString("base64url");
+      await ledger.setOperatorToken(operatorToken);
+    }
+  });
+
+  const logId = logIdOf(config.ORIGIN);
   let rpcUrl: string | null = null;
   let chainId: number | null = null;
   let contract: string | null = null;
-  let provider: JsonRpcProvider | null = null;
   if (config.ANCHORING === "on") {
     if (config.RPC_URL) rpcUrl = config.RPC_URL;
     else {
-      chain = await startAnvil({ stateDir: path.join(dataDir, "chain"), port: config.CHAIN_PORT });
+      chain = await orRelease(() => startAnvil({ stateDir: path.join(dataDir, "chain"), port: config.CHAIN_PORT }));
       rpcUrl = chain.rpcUrl;
     }
     provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 250, cacheTimeout: -1 });
@@ -112,10 +131,19 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       rpcUrl: config.PUBLIC_RPC_URL ?? rpcUrl,
     }),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-    s.once("error", reject);
-  });
+  // Not app.listen: Express 5 hands a listen error to the callback, which
+  // took it for success (a port in use gave a service that served nothing).
+  const server: Server = await orRelease(
+    () =>
+      new Promise((resolve, reject) => {
+        const s = createServer(app);
+        s.once("error", reject);
+        s.listen(config.PORT, config.HOST, () => {
+          s.off("error", reject);
+          resolve(s);
+        });
+      }),
+  );
   const addr = server.address();
   const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
   log.info(
@@ -138,10 +166,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
           server.close(() => r());
           server.closeAllConnections();
         });
-        await anchorer?.stop();
-        provider?.destroy();
-        await ledger.close(); // finishes the running batch first
-        await chain?.stop();
+        await release();
       })();
       return stopping;
     },

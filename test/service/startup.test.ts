@@ -1,0 +1,51 @@
+import { expect } from "chai";
+import { createServer, type Server } from "node:net";
+import path from "node:path";
+import pino from "pino";
+import { configSchema } from "../../service/config.js";
+import { startService } from "../../service/server.js";
+import { cleanup, tempDir } from "../helpers/ledger.js";
+import { freePort } from "../helpers/ports.js";
+
+const listen = (port: number): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const s = createServer((socket) => socket.destroy());
+    s.once("error", reject);
+    s.listen(port, "127.0.0.1", () => resolve(s));
+  });
+const close = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
+
+describe("service start-up", function () {
+  this.timeout(60_000);
+  const dir = tempDir("keyproof-startup-");
+  after(() => cleanup(dir));
+
+  it("fails on an HTTP port in use, giving back its embedded chain and its ledger; the next start succeeds", async () => {
+    const [port, chainPort] = [await freePort(), await freePort()];
+    const config = configSchema.parse({
+      PORT: String(port),
+      DATA_DIR: path.join(dir, "data"),
+      OPERATOR_TOKEN: "operator-token-for-startup-test-000",
+      CHAIN_PORT: String(chainPort),
+      ANCHOR_INTERVAL: "0",
+      LOG_LEVEL: "silent",
+    });
+    const squatter = await listen(port);
+    try {
+      let failure: unknown;
+      await startService(config, pino({ level: "silent" })).catch((e: unknown) => (failure = e));
+      expect((failure as NodeJS.ErrnoException | undefined)?.code).to.equal("EADDRINUSE");
+    } finally {
+      await close(squatter);
+    }
+    // The chain's port is free again, and the ledger's lock is released.
+    await close(await listen(chainPort));
+    const svc = await startService(config, pino({ level: "silent" }));
+    try {
+      expect((await fetch(`${svc.url}/healthz`)).status).to.equal(200);
+      expect(svc.url).to.equal(`http://127.0.0.1:${port}`);
+    } finally {
+      await svc.stop();
+    }
+  });
+});
