@@ -66,15 +66,6 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     }
   };
 
-  let operatorToken: string | null = null;
-  await orRelease(async () => {
-    if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
-    else if (!(await ledger.hasOperatorToken())) {
-      operatorToken = randomBytes(32).toString("base64url");
-      await ledger.setOperatorToken(operatorToken);
-    }
-  });
-
   const logId = logIdOf(config.ORIGIN);
   let rpcUrl: string | null = null;
   let chainId: number | null = null;
@@ -144,6 +135,21 @@ export async function startService(config: Config, log: Logger = pino({ level: c
         });
       }),
   );
+  // Last: a generated token is shown once by the caller of a start that
+  // succeeded, so none may be stored by a start that then fails.
+  let operatorToken: string | null = null;
+  try {
+    if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
+    else if (!(await ledger.hasOperatorToken())) {
+      const token = randomBytes(32).toString("base64url");
+      await ledger.setOperatorToken(token);
+      operatorToken = token;
+    }
+  } catch (e) {
+    await new Promise<void>((r) => server.close(() => r()));
+    await release().catch(() => undefined);
+    throw e;
+  }
   const addr = server.address();
   const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
   log.info(

@@ -20,12 +20,11 @@ describe("service start-up", function () {
   const dir = tempDir("keyproof-startup-");
   after(() => cleanup(dir));
 
-  it("fails on an HTTP port in use, giving back its embedded chain and its ledger; the next start succeeds", async () => {
+  it("fails on an HTTP port in use, giving back its embedded chain and its ledger, with no operator token stored; the next start succeeds and shows one", async () => {
     const [port, chainPort] = [await freePort(), await freePort()];
     const config = configSchema.parse({
       PORT: String(port),
       DATA_DIR: path.join(dir, "data"),
-      OPERATOR_TOKEN: "operator-token-for-startup-test-000",
       CHAIN_PORT: String(chainPort),
       ANCHOR_INTERVAL: "0",
       LOG_LEVEL: "silent",
@@ -44,6 +43,14 @@ describe("service start-up", function () {
     try {
       expect((await fetch(`${svc.url}/healthz`)).status).to.equal(200);
       expect(svc.url).to.equal(`http://127.0.0.1:${port}`);
+      // The failed start generated no token that nobody saw: this one is new, shown, and works.
+      expect(svc.operatorToken).to.be.a("string");
+      const reg = await fetch(`${svc.url}/v1/participants`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${svc.operatorToken}` },
+        body: JSON.stringify({ id: "acme", role: "issuer", name: "Acme" }),
+      });
+      expect(reg.status).to.equal(201);
     } finally {
       await svc.stop();
     }
