@@ -49,9 +49,18 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   let chain: EmbeddedChain | null = null;
   let anchorer: Anchorer | null = null;
   let provider: JsonRpcProvider | null = null;
-  // What a start that fails part way has taken is given back: an embedded
-  // chain left running would hold its port against the next start.
+  let server: Server | null = null;
+  // What the service holds, given back by `stop` and by a start that fails
+  // part way (an embedded chain left running would hold its port against the
+  // next start).
   const release = async (): Promise<void> => {
+    const listening = server;
+    if (listening) {
+      await new Promise<void>((r) => {
+        listening.close(() => r());
+        listening.closeAllConnections();
+      });
+    }
     await anchorer?.stop();
     provider?.destroy();
     await ledger.close(); // finishes the running batch first
@@ -124,9 +133,9 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   });
   // Not app.listen: Express 5 hands a listen error to the callback, which
   // took it for success (a port in use gave a service that served nothing).
-  const server: Server = await orRelease(
+  server = await orRelease(
     () =>
-      new Promise((resolve, reject) => {
+      new Promise<Server>((resolve, reject) => {
         const s = createServer(app);
         s.once("error", reject);
         s.listen(config.PORT, config.HOST, () => {
@@ -137,19 +146,15 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   );
   // Last: a generated token is shown once by the caller of a start that
   // succeeded, so none may be stored by a start that then fails.
-  let operatorToken: string | null = null;
-  try {
+  const operatorToken = await orRelease(async (): Promise<string | null> => {
     if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
     else if (!(await ledger.hasOperatorToken())) {
       const token = randomBytes(32).toString("base64url");
       await ledger.setOperatorToken(token);
-      operatorToken = token;
+      return token;
     }
-  } catch (e) {
-    await new Promise<void>((r) => server.close(() => r()));
-    await release().catch(() => undefined);
-    throw e;
-  }
+    return null;
+  });
   const addr = server.address();
   const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
   log.info(
@@ -167,13 +172,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     contract: () => contract,
     operatorToken,
     stop() {
-      stopping ??= (async () => {
-        await new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        });
-        await release();
-      })();
+      stopping ??= release();
       return stopping;
     },
   };

@@ -21,6 +21,7 @@ import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
 import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
 import { CompactRange, type StoredNode } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
+import type { NodeId } from "../core/log/ranges.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
 import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
@@ -235,9 +236,10 @@ export class Ledger {
     const size = BigInt(this.meta.size);
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
-    this.range = CompactRange.fromNodes(size, (id) => nodes.get(`${id.level}/${id.index}`)!);
+    const hashOf = (id: NodeId): Uint8Array => nodes.get(`${id.level}/${id.index}`)!;
+    this.range = CompactRange.fromNodes(size, hashOf);
     // The border is what the proofs of the next leaves need from before the restart.
-    this.log.remember(border.map((id) => ({ ...id, hash: nodes.get(`${id.level}/${id.index}`)! })));
+    this.log.remember(border.map((id) => ({ ...id, hash: hashOf(id) })));
     for await (const [, v] of this.db.iterator(K.participantRange)) {
       const p = JSON.parse(fromUtf8(v)) as Participant;
       this.participants.set(p.id, p);
