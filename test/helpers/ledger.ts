@@ -2,7 +2,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ClassicLevel } from "classic-level";
 import { Ledger, type LedgerOptions } from "../../service/store/ledger.js";
+import type { Db } from "../../service/store/map-store.js";
 
 export const ORIGIN = "test.keyproof.example/log";
 export const SEED = new Uint8Array(32).fill(3);
@@ -33,6 +35,11 @@ export async function withParticipants(ledger: Ledger): Promise<Ledger> {
 
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A new LevelDB under `dir`, with the ledger's encodings, for the store tests that work below the ledger (not yet opened). */
+export function scratchDb(dir: string): Db {
+  return new ClassicLevel<Uint8Array, Uint8Array>(path.join(dir, `db-${Math.random()}`), { keyEncoding: "view", valueEncoding: "view" });
 }
 
 /** A ledger with participants in a new temporary directory: what most store tests start from. */

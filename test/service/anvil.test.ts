@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import { createServer } from "node:net";
 import path from "node:path";
 import { startAnvil } from "../../service/chain/anvil.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
-import { freePort } from "../helpers/ports.js";
+import { freePort, holdPort, releasePort } from "../helpers/ports.js";
 
 describe("embedded anvil", function () {
   this.timeout(60_000);
@@ -22,15 +21,13 @@ describe("embedded anvil", function () {
     await chain.stop();
     expect(chain.process.exitCode !== null || chain.process.signalCode !== null).to.equal(true);
 
-    // Holds the port; what connects to it is hung up on, so closing it does not wait.
-    const taken = createServer((socket) => socket.destroy());
-    await new Promise<void>((r) => taken.listen(port, "127.0.0.1", r));
+    const taken = await holdPort(port);
     try {
       let failure: unknown;
       await startAnvil({ stateDir: path.join(dir, "b"), port }).catch((e: unknown) => (failure = e));
       expect(String(failure)).to.match(/anvil exited \(\d+\): .*in use/i);
     } finally {
-      await new Promise((r) => taken.close(r));
+      await releasePort(taken);
     }
   });
 });

@@ -1,19 +1,10 @@
 import { expect } from "chai";
-import { createServer, type Server } from "node:net";
 import path from "node:path";
 import pino from "pino";
 import { configSchema } from "../../service/config.js";
 import { startService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
-import { freePort } from "../helpers/ports.js";
-
-const listen = (port: number): Promise<Server> =>
-  new Promise((resolve, reject) => {
-    const s = createServer((socket) => socket.destroy());
-    s.once("error", reject);
-    s.listen(port, "127.0.0.1", () => resolve(s));
-  });
-const close = (s: Server): Promise<void> => new Promise((r) => s.close(() => r()));
+import { freePort, holdPort, releasePort } from "../helpers/ports.js";
 
 describe("service start-up", function () {
   this.timeout(60_000);
@@ -29,16 +20,16 @@ describe("service start-up", function () {
       ANCHOR_INTERVAL: "0",
       LOG_LEVEL: "silent",
     });
-    const squatter = await listen(port);
+    const squatter = await holdPort(port);
     try {
       let failure: unknown;
       await startService(config, pino({ level: "silent" })).catch((e: unknown) => (failure = e));
       expect((failure as NodeJS.ErrnoException | undefined)?.code).to.equal("EADDRINUSE");
     } finally {
-      await close(squatter);
+      await releasePort(squatter);
     }
     // The chain's port is free again, and the ledger's lock is released.
-    await close(await listen(chainPort));
+    await releasePort(await holdPort(chainPort));
     const svc = await startService(config, pino({ level: "silent" }));
     try {
       expect((await fetch(`${svc.url}/healthz`)).status).to.equal(200);

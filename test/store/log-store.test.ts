@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
-import { ClassicLevel } from "classic-level";
 import fc from "fast-check";
 import { toHex } from "../../service/core/bytes.js";
 import { sha256 } from "../../service/core/hash.js";
@@ -12,6 +8,7 @@ import { verifyInclusion } from "../../service/core/log/verify.js";
 import { K } from "../../service/store/keys.js";
 import { LogStore } from "../../service/store/log-store.js";
 import type { Db } from "../../service/store/map-store.js";
+import { cleanup, scratchDb, tempDir } from "../helpers/ledger.js";
 
 /** Appends `batches` of leaves as the ledger does (one LevelDB batch each), telling `store` each batch's nodes once written. */
 async function fill(db: Db, store: LogStore, batches: number[]): Promise<MemoryTree> {
@@ -35,16 +32,10 @@ async function fill(db: Db, store: LogStore, batches: number[]): Promise<MemoryT
   return tree;
 }
 
-function openDb(dir: string): Db {
-  return new ClassicLevel<Uint8Array, Uint8Array>(path.join(dir, `db-${Math.random()}`), { keyEncoding: "view", valueEncoding: "view" });
-}
-
 describe("log store", () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-log-store-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => (dir = tempDir("keyproof-log-store-")));
+  afterEach(() => cleanup(dir));
 
   it("proofs from the nodes it holds in memory equal those read from LevelDB, at every size (property)", async () => {
     await fc.assert(
@@ -53,7 +44,7 @@ describe("log store", () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 4, max: 40 }),
         async (batches, highLevel, recentNodes) => {
-          const db = openDb(dir);
+          const db = scratchDb(dir);
           await db.open();
           try {
             const held = new LogStore(db, highLevel, recentNodes);
@@ -83,7 +74,7 @@ describe("log store", () => {
   });
 
   it("answers the newest leaves' proofs without reading LevelDB", async () => {
-    const db = openDb(dir);
+    const db = scratchDb(dir);
     await db.open();
     try {
       // Blocks of 8 leaves at the high level; memory for about the newest 32 leaves below it.

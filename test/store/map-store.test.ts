@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
-import { ClassicLevel } from "classic-level";
 import fc from "fast-check";
 import { toHex } from "../../service/core/bytes.js";
 import { sha256 } from "../../service/core/hash.js";
@@ -10,6 +6,7 @@ import { MemoryMap } from "../../service/core/map/memory-map.js";
 import { updateMap, type MapUpdate } from "../../service/core/map/sparse-map.js";
 import { K } from "../../service/store/keys.js";
 import { FEW_KEYS, MapStore, type Db } from "../../service/store/map-store.js";
+import { cleanup, scratchDb, tempDir } from "../helpers/ledger.js";
 
 const key = (n: number): Uint8Array => sha256(Uint8Array.of(n & 0xff, n >> 8));
 const val = (n: number, v: number): Uint8Array => sha256(Uint8Array.of(n & 0xff, n >> 8, v));
@@ -31,10 +28,8 @@ async function commit(store: MapStore, db: Db, updates: MapUpdate[], rev: bigint
 
 describe("map store", () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-map-store-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => (dir = tempDir("keyproof-map-store-")));
+  afterEach(() => cleanup(dir));
 
   it("reads ahead every node an update looks at, each once; for more than a few keys exactly those, none below where a path ends (property)", async () => {
     const pairs = (min: number, max: number): fc.Arbitrary<[number, number][]> =>
@@ -43,10 +38,7 @@ describe("map store", () => {
     const many = pairs(FEW_KEYS + 20, FEW_KEYS + 60).filter((p) => new Set(p.map(([k]) => k)).size > FEW_KEYS);
     await fc.assert(
       fc.asyncProperty(fc.array(pairs(1, 400), { maxLength: 4 }), fc.oneof(many, pairs(1, FEW_KEYS)), async (before, measured) => {
-        const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path.join(dir, `db-${Math.random()}`), {
-          keyEncoding: "view",
-          valueEncoding: "view",
-        });
+        const db = scratchDb(dir);
         await db.open();
         try {
           const model = new MemoryMap();
