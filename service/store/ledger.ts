@@ -21,7 +21,7 @@ import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
 import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
 import { CompactRange, type StoredNode } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
-import type { NodeId } from "../core/log/ranges.js";
+import { nodeKey, type NodeId } from "../core/log/ranges.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
 import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
@@ -236,7 +236,7 @@ export class Ledger {
     const size = BigInt(this.meta.size);
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
-    const hashOf = (id: NodeId): Uint8Array => nodes.get(`${id.level}/${id.index}`)!;
+    const hashOf = (id: NodeId): Uint8Array => nodes.get(nodeKey(id))!;
     this.range = CompactRange.fromNodes(size, hashOf);
     // The border is what the proofs of the next leaves need from before the restart.
     this.log.remember(border.map((id) => ({ ...id, hash: hashOf(id) })));

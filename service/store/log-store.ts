@@ -1,7 +1,16 @@
 /** Reads of the RFC 9162 log on LevelDB: entries, nodes, roots and proofs for any past size. */
 import { EMPTY_ROOT } from "../core/log/hashing.js";
 import type { StoredNode } from "../core/log/compact-range.js";
-import { consistencyPlan, foldRange, inclusionPlan, perfectSubtrees, planNodes, type NodeId, type RangePlan } from "../core/log/ranges.js";
+import {
+  consistencyPlan,
+  foldRange,
+  inclusionPlan,
+  nodeKey,
+  perfectSubtrees,
+  planNodes,
+  type NodeId,
+  type RangePlan,
+} from "../core/log/ranges.js";
 import { K } from "./keys.js";
 import type { Db } from "./map-store.js";
 
@@ -29,7 +38,7 @@ export class LogStore {
 
   /** Takes the nodes of a batch once it is durable (never before: a batch that fails is not the log). */
   remember(nodes: readonly StoredNode[]): void {
-    for (const n of nodes) (n.level >= this.highLevel ? this.high : this.recent).set(`${n.level}/${n.index}`, n.hash);
+    for (const n of nodes) (n.level >= this.highLevel ? this.high : this.recent).set(nodeKey(n), n.hash);
     if (this.recent.size <= this.recentNodes) return;
     for (const id of this.recent.keys()) {
       this.recent.delete(id);
@@ -42,7 +51,7 @@ export class LogStore {
     const out = new Map<string, Uint8Array>();
     const missing: NodeId[] = [];
     for (const id of ids) {
-      const key = `${id.level}/${id.index}`;
+      const key = nodeKey(id);
       const held = id.level >= this.highLevel ? this.high.get(key) : this.recent.get(key);
       if (held) out.set(key, held);
       else missing.push(id);
@@ -51,8 +60,8 @@ export class LogStore {
     const values = await this.db.getMany(missing.map((id) => K.node(id.level, id.index)));
     missing.forEach((id, i) => {
       const v = values[i];
-      if (!v) throw new Error(`log node ${id.level}/${id.index} is missing`);
-      const key = `${id.level}/${id.index}`;
+      const key = nodeKey(id);
+      if (!v) throw new Error(`log node ${key} is missing`);
       out.set(key, v);
       if (id.level >= this.highLevel) this.high.set(key, v);
     });
@@ -61,7 +70,7 @@ export class LogStore {
 
   private async fold(plans: RangePlan[]): Promise<Uint8Array[]> {
     const got = await this.nodes(planNodes(plans));
-    return plans.map((p) => foldRange(p.map((id) => got.get(`${id.level}/${id.index}`)!)));
+    return plans.map((p) => foldRange(p.map((id) => got.get(nodeKey(id))!)));
   }
 
   async root(size: bigint): Promise<Uint8Array> {

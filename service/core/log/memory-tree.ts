@@ -5,7 +5,7 @@
  */
 import { CompactRange } from "./compact-range.js";
 import { EMPTY_ROOT, leafHash } from "./hashing.js";
-import { consistencyPlan, foldRange, inclusionPlan, perfectSubtrees, type NodeId, type RangePlan } from "./ranges.js";
+import { consistencyPlan, foldRange, inclusionPlan, nodeKey, perfectSubtrees, type NodeId, type RangePlan } from "./ranges.js";
 
 export class MemoryTree {
   private readonly nodes = new Map<string, Uint8Array>();
@@ -22,12 +22,12 @@ export class MemoryTree {
   }
 
   appendLeaf(leaf: Uint8Array): void {
-    for (const n of this.range.append(leaf)) this.nodes.set(`${n.level}/${n.index}`, n.hash);
+    for (const n of this.range.append(leaf)) this.nodes.set(nodeKey(n), n.hash);
   }
 
   private node = (id: NodeId): Uint8Array => {
-    const h = this.nodes.get(`${id.level}/${id.index}`);
-    if (!h) throw new Error(`missing node ${id.level}/${id.index}`);
+    const h = this.nodes.get(nodeKey(id));
+    if (!h) throw new Error(`missing node ${nodeKey(id)}`);
     return h;
   };
 

@@ -14,6 +14,9 @@ export interface NodeId {
   index: bigint;
 }
 
+/** A node's name as a Map key (a NodeId object is compared by reference). */
+export const nodeKey = (id: NodeId): string => `${id.level}/${id.index}`;
+
 /** A proof element: the root of the range covered by these perfect subtrees, left to right. */
 export type RangePlan = NodeId[];
 
@@ -91,6 +94,6 @@ export function consistencyPlan(size1: bigint, size2: bigint): RangePlan[] {
 /** The distinct nodes a set of plans reads, for one batched fetch. */
 export function planNodes(plans: RangePlan[]): NodeId[] {
   const seen = new Map<string, NodeId>();
-  for (const plan of plans) for (const id of plan) seen.set(`${id.level}/${id.index}`, id);
+  for (const plan of plans) for (const id of plan) seen.set(nodeKey(id), id);
   return [...seen.values()];
 }
