@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { toHex, toHex0x } from "../core/bytes.js";
 import type { Checkpoint } from "../core/note/checkpoint.js";
 import type { AnchorRecord, Ledger } from "../store/ledger.js";
-import type { AnchorClient } from "./contract.js";
+import type { AnchorClient, AnchoredEvent } from "./contract.js";
 
 export interface AnchorerOptions {
   ledger: Ledger;
@@ -91,7 +91,7 @@ export class Anchorer {
   private async anchor(client: AnchorClient, checkpoint: Checkpoint): Promise<AnchorRecord | null> {
     const { ledger, logId, log } = this.opts;
     const onChain = await client.latest(logId);
-    await this.settlePending(client);
+    await this.reconcile(client, onChain);
     if (checkpoint.size === 0n || onChain.size >= checkpoint.size) return null;
 
     const proof: string[] = [];
@@ -132,24 +132,52 @@ export class Anchorer {
     return rec;
   }
 
-  /** Pending records from before a crash: confirmed if the chain has them, dropped otherwise. */
-  private async settlePending(client: AnchorClient): Promise<void> {
+  /**
+   * Brings the records in line with the chain before anything is sent. A
+   * pending record (a crash, or a send that timed out) is confirmed if the
+   * chain holds its size and dropped otherwise. The transaction it names is
+   * taken from the chain's `Anchored` event, not from the record: a send taken
+   * for dropped may still be mined, after the next step sent the size again,
+   * and then the record names the second send, which reverted. For the same
+   * reason the chain's latest anchor is recorded when no record has it (taken
+   * for dropped while a larger size was pending, then mined first).
+   */
+  private async reconcile(client: AnchorClient, onChain: { size: bigint; logRoot: string; mapRoot: string }): Promise<void> {
     const { ledger, logId } = this.opts;
-    for (const rec of await ledger.anchors()) {
-      if (rec.status !== "pending" || rec.contract !== client.address) continue;
+    const ours = async () => (await ledger.anchors()).filter((r) => r.contract === client.address);
+    for (const rec of await ours()) {
+      if (rec.status !== "pending") continue;
       const at = await client.checkpointAt(logId, BigInt(rec.size));
       if (at.logRoot === `0x${rec.logRoot}`) {
-        let blockNumber = rec.blockNumber;
-        if (rec.txHash) {
-          const r = await client.contract.runner!.provider!.getTransactionReceipt(rec.txHash);
-          blockNumber = r?.blockNumber ?? null;
-        }
-        await ledger.putAnchor({ ...rec, status: "confirmed", blockNumber });
+        const event = await this.eventOf(client, rec.size, await ours());
+        await ledger.putAnchor({ ...rec, status: "confirmed", txHash: event.txHash, blockNumber: event.blockNumber });
       } else {
-        // Never mined (dropped or reverted): the next step anchors the current checkpoint instead.
         await ledger.deleteAnchor(rec.size);
       }
     }
+    const size = Number(onChain.size);
+    if (size === 0 || onChain.size > ledger.size || (await ours()).some((r) => r.size === size)) return;
+    // Only our own history is recorded (a forked one is refused by the caller).
+    if (toHex0x(await ledger.log.root(onChain.size)) !== onChain.logRoot) return;
+    const event = await this.eventOf(client, size, await ours());
+    await ledger.putAnchor({
+      size,
+      logRoot: onChain.logRoot.slice(2),
+      mapRoot: onChain.mapRoot.slice(2),
+      chainId: this.opts.chainId,
+      contract: client.address,
+      txHash: event.txHash,
+      blockNumber: event.blockNumber,
+      status: "confirmed",
+    });
+  }
+
+  /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */
+  private async eventOf(client: AnchorClient, size: number, records: AnchorRecord[]): Promise<AnchoredEvent> {
+    const below = records.filter((r) => r.status === "confirmed" && r.size < size && r.blockNumber !== null).map((r) => r.blockNumber!);
+    const event = await client.anchoredAt(this.opts.logId, BigInt(size), Math.max(0, ...below));
+    if (!event) throw new Error(`the chain holds size ${size} but its RPC returned no Anchored event for it`);
+    return event;
   }
 }
 

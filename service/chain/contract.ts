@@ -99,16 +99,25 @@ export class AnchorClient {
    * Every `Anchored` event of `logId` in chain order, read `step` blocks per
    * query (public RPC endpoints cap the range of one eth_getLogs).
    */
-  async anchoredEvents(
-    logId: string,
-    fromBlock = 0,
+  anchoredEvents(logId: string, fromBlock = 0, step = 10_000, onRange?: (done: number, total: number) => void): Promise<AnchoredEvent[]> {
+    return this.scanAnchored([logId], fromBlock, step, onRange);
+  }
+
+  /** The `Anchored` event that stored `size` of `logId`, looked for from `fromBlock` on; undefined if none. */
+  async anchoredAt(logId: string, size: bigint, fromBlock = 0): Promise<AnchoredEvent | undefined> {
+    return (await this.scanAnchored([logId, size], fromBlock))[0];
+  }
+
+  private async scanAnchored(
+    topics: [string] | [string, bigint],
+    fromBlock: number,
     step = 10_000,
     onRange?: (done: number, total: number) => void,
   ): Promise<AnchoredEvent[]> {
     const provider = this.contract.runner?.provider;
     if (!provider) throw new Error("the anchor client has no provider");
     const head = await provider.getBlockNumber();
-    const filter = this.contract.filters.Anchored!(logId);
+    const filter = this.contract.filters.Anchored!(...topics);
     const out: AnchoredEvent[] = [];
     for (let from = fromBlock; from <= head; from += step) {
       const to = Math.min(head, from + step - 1);

@@ -179,6 +179,40 @@ describe("chain faults and shutdown", function () {
     }
   });
 
+  it("an anchor mined after the service took it for dropped is recorded with the transaction that stored it", async () => {
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await issue(token, 3);
+      const size = svc.ledger.size;
+      await waitFor("the anchor transaction in the mempool", async () =>
+        Object.keys(((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending).length > 0 ? true : undefined,
+      );
+      // Past ANCHOR_TX_TIMEOUT (3 s) and the retry after it: the service has
+      // taken the send for dropped and dropped its record (re-sending the
+      // size, if the node's gas estimate lets it, would revert once the first
+      // is mined).
+      await new Promise((r) => setTimeout(r, 7000));
+      await rpc("evm_mine"); // now the first send is mined
+      await rpc("evm_setAutomine", [true]);
+      await confirmedAt(size);
+      const rec = (await anchors()).find((a) => a.size === Number(size)) as unknown as { txHash: string; blockNumber: number };
+      const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
+      try {
+        const c = new Contract(svc.contract()!, anchorArtifact().abi as never, provider);
+        const [event] = await c.queryFilter(c.filters.Anchored!(logIdOf(ORIGIN), size), 0);
+        expect(rec.txHash).to.equal(event!.transactionHash);
+        expect(rec.blockNumber).to.equal(event!.blockNumber);
+        expect((await provider.getTransactionReceipt(rec.txHash))!.status).to.equal(1);
+      } finally {
+        provider.destroy();
+      }
+      const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
+      expect(new Set(sizes).size).to.equal(sizes.length);
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+  });
+
   it("re-deploys and re-anchors the current checkpoint when the chain was reset", async () => {
     const anchoredBefore = (await anchors()).map((a) => a.size);
     await chain.stop();
