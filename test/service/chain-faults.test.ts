@@ -144,6 +144,12 @@ describe("chain faults and shutdown", function () {
     for (let i = 0; i < 50 && !(await rpc("eth_getTransactionReceipt", [hash])); i++) await new Promise((r) => setTimeout(r, 100));
   };
 
+  /** Waits until the service's anchor transaction waits in the mempool (automine off). */
+  const anchorInMempool = () =>
+    waitFor("the anchor transaction in the mempool", async () =>
+      Object.keys(((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending).length > 0 ? true : undefined,
+    );
+
   it("an anchor that reverts (log paused on chain) is retried once it can succeed, never twice for a size", async () => {
     await asAdmin("pauseLog", [logIdOf(ORIGIN)]);
     await issue(token, 4);
@@ -162,12 +168,7 @@ describe("chain faults and shutdown", function () {
     try {
       await issue(token, 3);
       const size = svc.ledger.size;
-      await waitFor("the anchor transaction in the mempool", async () =>
-        ((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending &&
-        Object.keys(((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending).length > 0
-          ? true
-          : undefined,
-      );
+      await anchorInMempool();
       await rpc("anvil_dropAllTransactions");
       await rpc("evm_setAutomine", [true]);
       await confirmedAt(size);
@@ -184,9 +185,7 @@ describe("chain faults and shutdown", function () {
     try {
       await issue(token, 3);
       const size = svc.ledger.size;
-      await waitFor("the anchor transaction in the mempool", async () =>
-        Object.keys(((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending).length > 0 ? true : undefined,
-      );
+      await anchorInMempool();
       // Past ANCHOR_TX_TIMEOUT (3 s) and the retry after it: the service has
       // taken the send for dropped and dropped its record (re-sending the
       // size, if the node's gas estimate lets it, would revert once the first
