@@ -27,6 +27,7 @@ import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
+import { encodeReplay, idempotencyKeyReused, replayOf, requestFingerprint } from "./idempotency.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
@@ -120,7 +121,8 @@ interface PreparedGroup {
   /** The log nodes it completes, for the log's memory once durable. */
   logNodes: StoredNode[];
   participants: Map<string, Participant>;
-  answers: SubmitAnswer[];
+  /** By submission; an error refuses that submission as a whole (an Idempotency-Key reused for other events). */
+  answers: (SubmitAnswer | KeyProofError)[];
   events: number;
   started: number;
 }
@@ -435,7 +437,11 @@ export class Ledger {
       }
       for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
       this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write: this.writes });
-      pending.forEach((p, i) => p.resolve(g.answers[i]!));
+      pending.forEach((p, i) => {
+        const a = g.answers[i]!;
+        if (a instanceof KeyProofError) p.reject(a);
+        else p.resolve(a);
+      });
     }
   }
 
@@ -460,9 +466,10 @@ export class Ledger {
    */
   private async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
     const started = performance.now();
-    const answers: (SubmitAnswer | undefined)[] = new Array(subs.length);
+    const answers: (SubmitAnswer | KeyProofError | undefined)[] = new Array(subs.length);
     // Idempotent replays: answered from the stored first answer, appending nothing.
     const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
+    const fingerprints = subs.map((s) => (s.idempotencyKey ? requestFingerprint(s.requests) : ""));
     const stored = await this.readMany(idemKeys.filter((k) => k !== undefined) as Uint8Array[]);
     let si = 0;
     const inGroup = new Map<string, number>();
@@ -472,7 +479,7 @@ export class Ledger {
       if (k) {
         const v = stored[si++];
         if (v) {
-          answers[i] = JSON.parse(fromUtf8(v)) as SubmitAnswer;
+          answers[i] = replayOf<SubmitAnswer>(v, fingerprints[i]!);
           return;
         }
         const ks = toHex(k);
@@ -565,15 +572,16 @@ export class Ledger {
       latest = { note, checkpoint };
       put(K.meta, utf8(JSON.stringify({ size: Number(range.size), lastTime: this.meta.lastTime })));
     }
-    for (const i of live) answers[i]!.checkpoint = latest.note;
+    for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
     subs.forEach((_, i) => {
       const k = idemKeys[i];
       if (!k || answers[i]) return;
-      answers[i] = answers[inGroup.get(toHex(k))!];
+      const twin = inGroup.get(toHex(k))!;
+      answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
     });
     for (const i of live) {
       const k = idemKeys[i];
-      if (k) put(k, utf8(JSON.stringify(answers[i])));
+      if (k) put(k, encodeReplay(fingerprints[i]!, answers[i] as SubmitAnswer));
     }
 
     // Stage for the next group; publish for readers only once durable.
@@ -588,7 +596,7 @@ export class Ledger {
       mapWrites,
       logNodes,
       participants: overlay.participants,
-      answers: answers as SubmitAnswer[],
+      answers: answers as (SubmitAnswer | KeyProofError)[],
       events: Number(accepted),
       started,
     };

@@ -186,6 +186,18 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     expect((await call("GET", "/v1/log")).json.size).to.equal(size);
   });
 
+  it("refuses an Idempotency-Key reused for other events (422 IDEMPOTENCY_KEY_REUSED) and appends nothing", async () => {
+    const h = { "idempotency-key": "import-batch-8" };
+    const a = await events(tokens.acme!, [{ type: "issue", code: "IDEM-KEY-0002", sku: "s" }], h);
+    expect(a.status).to.equal(200);
+    const size = (await call("GET", "/v1/log")).json.size;
+    const b = await events(tokens.acme!, [{ type: "issue", code: "IDEM-KEY-0003", sku: "s" }], h);
+    expect(b.status).to.equal(422);
+    expect(b.json.error.code).to.equal("IDEMPOTENCY_KEY_REUSED");
+    expect((await call("GET", "/v1/log")).json.size).to.equal(size);
+    expect((await events(tokens.acme!, [{ type: "issue", code: "IDEM-KEY-0002", sku: "s" }], h)).json).to.deep.equal(a.json);
+  });
+
   it("adds each accepted event's inclusion proof to the answer when asked (?proof=inclusion), replays included", async () => {
     const { verifierKey } = (await call("GET", "/v1/log")).json;
     const evs = [

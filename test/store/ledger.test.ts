@@ -14,8 +14,10 @@ import {
   toHex,
   keyCommitment,
   keyState,
+  utf8,
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
+import { K } from "../../service/store/keys.js";
 import type { ChainedBatch, Db } from "../../service/store/map-store.js";
 import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
@@ -190,6 +192,32 @@ describe("ledger store", () => {
     expect(b).to.deep.equal(a);
     expect(c).to.deep.equal(a);
     expect(ledger.size).to.equal(5n);
+  });
+
+  it("refuses an idempotency key reused for other events, in the same group or later, and appends nothing for it", async () => {
+    const first = { actor: "acme", idempotencyKey: "batch-2", requests: [{ type: "issue", code: "IDEM-0002", sku: "s" }] };
+    const other = { ...first, requests: [{ type: "issue", code: "IDEM-0003", sku: "s" }] };
+    // Submitted together: one group, the second a twin of the first with other events.
+    const [a, twin] = await Promise.allSettled([ledger.submit(first), ledger.submit(other)]);
+    expect(a.status).to.equal("fulfilled");
+    expect(twin).to.deep.include({ status: "rejected" });
+    expect((twin as PromiseRejectedResult).reason).to.deep.include({ code: "IDEMPOTENCY_KEY_REUSED" });
+    const size = ledger.size;
+    const again = await ledger.submit(other).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(again).to.deep.include({ code: "IDEMPOTENCY_KEY_REUSED" });
+    // The same events under the key still replay.
+    expect(await ledger.submit(first)).to.deep.equal((a as PromiseFulfilledResult<SubmitAnswer>).value);
+    expect(ledger.size).to.equal(size);
+    expect(await ledger.lookupCode("IDEM-0003")).to.equal(undefined);
+  });
+
+  it("replays an answer stored before idempotency keys kept a fingerprint of their events", async () => {
+    const answer = { results: [{ ok: true, index: 4, key: null, leafHash: "00".repeat(32) }], checkpoint: "old" };
+    await ledger.db.put(K.idempotency("acme", "legacy-1"), utf8(JSON.stringify(answer)));
+    expect(await ledger.submit({ actor: "acme", idempotencyKey: "legacy-1", requests: [] })).to.deep.equal(answer);
   });
 
   it("pipelined groups see each other: issue and sell in concurrent submissions, duplicates across groups", async () => {

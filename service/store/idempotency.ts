@@ -1,0 +1,40 @@
+/**
+ * What an Idempotency-Key stores: the first answer, and the SHA-256 of the JCS
+ * of the events it answered. A replay must carry the same events: a key
+ * reused for other events is refused (IETF httpapi idempotency-key draft:
+ * 422), where answering with the first answer would tell the client that
+ * events it never had recorded were.
+ */
+import { fromUtf8, toHex, utf8 } from "../core/bytes.js";
+import { KeyProofError } from "../core/errors.js";
+import { sha256 } from "../core/hash.js";
+import { canonicalize } from "../core/jcs.js";
+
+export interface Answer {
+  results: unknown[];
+  checkpoint: string;
+}
+
+/** The fingerprint of a submission's events. */
+export function requestFingerprint(requests: unknown[]): string {
+  return toHex(sha256(utf8(canonicalize(requests))));
+}
+
+export function idempotencyKeyReused(): KeyProofError {
+  return new KeyProofError(
+    "IDEMPOTENCY_KEY_REUSED",
+    "this Idempotency-Key was first used with other events: a replay must send the same events, new events need a new key",
+  );
+}
+
+export function encodeReplay(fingerprint: string, answer: Answer): Uint8Array {
+  return utf8(JSON.stringify({ request: fingerprint, answer }));
+}
+
+/** The stored answer if `fingerprint` is the one it answered, else the reuse error. */
+export function replayOf<A extends Answer>(stored: Uint8Array, fingerprint: string): A | KeyProofError {
+  const v = JSON.parse(fromUtf8(stored)) as { request: string; answer: A } | A;
+  // Answers stored before fingerprints were kept are the bare answer: taken as they are.
+  if (!("answer" in v)) return v;
+  return v.request === fingerprint ? v.answer : idempotencyKeyReused();
+}
