@@ -3,14 +3,16 @@
  * send `anchor()` with the consistency proof from the chain's latest anchored
  * size, wait for the confirmations, record it as confirmed. A restart resumes
  * from the records and the chain, so a size is never anchored twice (and the
- * contract would refuse it anyway). While the RPC is down it backs off and
- * retries; the API keeps accepting events meanwhile.
+ * contract would refuse it anyway). A send that waits in the mempool past
+ * its timeout is sent again with higher fees in its place. While the RPC is
+ * down it backs off and retries; the API keeps accepting events meanwhile.
+ * docs/protocol-choices.md, "Anchoring faults".
  */
 import type { Logger } from "pino";
-import { toHex, toHex0x } from "../core/bytes.js";
+import { fromHex, toHex, toHex0x } from "../core/bytes.js";
 import type { Checkpoint } from "../core/note/checkpoint.js";
 import type { AnchorRecord, Ledger } from "../store/ledger.js";
-import type { AnchorClient, AnchoredEvent } from "./contract.js";
+import type { AnchorClient, AnchoredEvent, Replacement } from "./contract.js";
 
 export interface AnchorerOptions {
   ledger: Ledger;
@@ -88,10 +90,15 @@ export class Anchorer {
     }
   }
 
-  private async anchor(client: AnchorClient, checkpoint: Checkpoint): Promise<AnchorRecord | null> {
+  private async anchor(client: AnchorClient, current: Checkpoint): Promise<AnchorRecord | null> {
     const { ledger, logId, log } = this.opts;
     const onChain = await client.latest(logId);
-    await this.reconcile(client, onChain);
+    const stuck = await this.reconcile(client, onChain);
+    // A send still waiting is sent again as it was, with higher fees (the
+    // current checkpoint follows in the next round).
+    const checkpoint = stuck
+      ? { ...current, size: BigInt(stuck.rec.size), logRoot: fromHex(stuck.rec.logRoot, 32), mapRoot: fromHex(stuck.rec.mapRoot, 32) }
+      : current;
     if (checkpoint.size === 0n || onChain.size >= checkpoint.size) return null;
 
     const proof: string[] = [];
@@ -110,17 +117,27 @@ export class Anchorer {
       mapRoot: toHex(checkpoint.mapRoot),
       chainId: this.opts.chainId,
       contract: client.address,
-      txHash: null,
+      // Until the copy is out, the transaction in flight is the waiting one.
+      txHash: stuck?.rec.txHash ?? null,
       blockNumber: null,
       status: "pending",
     };
     await ledger.putAnchor(rec);
-    const tx = await client.sendAnchor(logId, checkpoint.size, toHex0x(checkpoint.logRoot), toHex0x(checkpoint.mapRoot), proof);
+    const tx = await client.sendAnchor(
+      logId,
+      checkpoint.size,
+      toHex0x(checkpoint.logRoot),
+      toHex0x(checkpoint.mapRoot),
+      proof,
+      stuck?.replacement,
+    );
     // From here on the size may be anchored even if this step fails: its view stays.
     let receipt;
     try {
       rec.txHash = tx.hash;
       await ledger.putAnchor(rec);
+      if (stuck)
+        log.warn({ size: rec.size, replaced: stuck.rec.txHash, txHash: tx.hash }, "anchor transaction sent again with higher fees");
       receipt = await tx.wait(this.opts.confirmations, (this.opts.txTimeoutSeconds ?? 300) * 1000);
     } catch (e) {
       throw new SentError(e);
@@ -135,30 +152,40 @@ export class Anchorer {
   /**
    * Brings the records in line with the chain before anything is sent. A
    * pending record (a crash, or a send that timed out) is confirmed if the
-   * chain holds its size and dropped otherwise. The transaction it names is
-   * taken from the chain's `Anchored` event, not from the record: a send taken
-   * for dropped may still be mined, after the next step sent the size again,
-   * and then the record names the second send, which reverted. For the same
-   * reason the chain's latest anchor is recorded when no record has it (taken
-   * for dropped while a larger size was pending, then mined first).
+   * chain holds its size; kept, and returned, if the node still holds its
+   * transaction unmined (the next send replaces it, with the same nonce:
+   * a new nonce would queue behind it and revert once both are mined);
+   * dropped otherwise. A confirmed record names the transaction of the
+   * chain's `Anchored` event for its size, not the last one sent: a send taken
+   * for dropped may still be mined, and then the record names a later send
+   * that failed, or none. For the same reason the chain's latest anchor is
+   * recorded when no record has it.
    */
-  private async reconcile(client: AnchorClient, onChain: { size: bigint; logRoot: string; mapRoot: string }): Promise<void> {
+  private async reconcile(
+    client: AnchorClient,
+    onChain: { size: bigint; logRoot: string; mapRoot: string },
+  ): Promise<{ rec: AnchorRecord; replacement: Replacement } | null> {
     const { ledger, logId } = this.opts;
     const ours = async () => (await ledger.anchors()).filter((r) => r.contract === client.address);
+    let stuck: { rec: AnchorRecord; replacement: Replacement } | null = null;
     for (const rec of await ours()) {
       if (rec.status !== "pending") continue;
       const at = await client.checkpointAt(logId, BigInt(rec.size));
       if (at.logRoot === `0x${rec.logRoot}`) {
         const event = await this.eventOf(client, rec.size, await ours());
         await ledger.putAnchor({ ...rec, status: "confirmed", txHash: event.txHash, blockNumber: event.blockNumber });
-      } else {
-        await ledger.deleteAnchor(rec.size);
+        continue;
       }
+      // (One below the chain's latest could only revert.)
+      const replacement: Replacement | null =
+        rec.txHash && !stuck && BigInt(rec.size) > onChain.size ? await client.waiting(rec.txHash) : null;
+      if (replacement) stuck = { rec, replacement };
+      else await ledger.deleteAnchor(rec.size);
     }
     const size = Number(onChain.size);
-    if (size === 0 || onChain.size > ledger.size || (await ours()).some((r) => r.size === size)) return;
+    if (size === 0 || onChain.size > ledger.size || (await ours()).some((r) => r.size === size)) return stuck;
     // Only our own history is recorded (a forked one is refused by the caller).
-    if (toHex0x(await ledger.log.root(onChain.size)) !== onChain.logRoot) return;
+    if (toHex0x(await ledger.log.root(onChain.size)) !== onChain.logRoot) return stuck;
     const event = await this.eventOf(client, size, await ours());
     await ledger.putAnchor({
       size,
@@ -170,6 +197,7 @@ export class Anchorer {
       blockNumber: event.blockNumber,
       status: "confirmed",
     });
+    return stuck;
   }
 
   /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */

@@ -27,6 +27,33 @@ const anchoredLog = z.object({
   args: z.tuple([bytes32, z.bigint(), bytes32, bytes32]),
 });
 
+/** What the node says of a sent transaction (fees null where its type has none). */
+const sentTx = z.object({
+  nonce: z.number().int().nonnegative(),
+  gasLimit: z.bigint().positive(),
+  blockNumber: z.number().int().nonnegative().nullable(),
+  gasPrice: z.bigint().nullable(),
+  maxFeePerGas: z.bigint().nullable(),
+  maxPriorityFeePerGas: z.bigint().nullable(),
+});
+const feeData = z.object({
+  gasPrice: z.bigint().nullable(),
+  maxFeePerGas: z.bigint().nullable(),
+  maxPriorityFeePerGas: z.bigint().nullable(),
+});
+
+/**
+ * What a transaction that takes the place of one waiting in the mempool
+ * keeps: its nonce, so at most one of the two is ever mined, and its gas
+ * limit (a node estimates gas on its pending state, where the waiting one
+ * already ran, so it would refuse the copy); and the fees it raises: 30 %
+ * above the old ones or the node's current ones, whichever is higher (nodes
+ * want at least 10 % more to replace a transaction).
+ */
+export type Replacement = { nonce: number; gasLimit: bigint } & (
+  { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint }
+);
+
 /** One `Anchored` event, as the chain logged it. */
 export interface AnchoredEvent {
   size: bigint;
@@ -79,9 +106,20 @@ export class AnchorClient {
     return { size, logRoot: logRoot.toLowerCase(), mapRoot: mapRoot.toLowerCase() };
   }
 
-  /** Sends `anchor` for (size, roots) with the consistency proof from the latest anchored size. */
-  async sendAnchor(logId: string, size: bigint, logRoot: string, mapRoot: string, proof: string[]): Promise<SentAnchor> {
-    const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof)) as {
+  /**
+   * Sends `anchor` for (size, roots) with the consistency proof from the
+   * latest anchored size; with `replacing`, in the place of the same
+   * transaction still waiting (see `waiting`).
+   */
+  async sendAnchor(
+    logId: string,
+    size: bigint,
+    logRoot: string,
+    mapRoot: string,
+    proof: string[],
+    replacing?: Replacement,
+  ): Promise<SentAnchor> {
+    const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof, { ...replacing })) as {
       hash: string;
       wait(c: number, timeout?: number): Promise<{ status: number | null; blockNumber: number; gasUsed: bigint } | null>;
     };
@@ -93,6 +131,48 @@ export class AnchorClient {
         return { blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
       },
     };
+  }
+
+  /**
+   * If the node still holds the transaction `hash` unmined: the nonce and fees
+   * that replace it. Null when it was mined (whatever its outcome) or the node
+   * no longer knows it (dropped).
+   */
+  async waiting(hash: string): Promise<Replacement | null> {
+    const provider = this.contract.runner?.provider;
+    if (!provider) throw new Error("the anchor client has no provider");
+    const raw = await provider.getTransaction(hash);
+    if (!raw) return null;
+    const tx = sentTx.parse({
+      nonce: raw.nonce,
+      gasLimit: raw.gasLimit,
+      blockNumber: raw.blockNumber,
+      gasPrice: raw.gasPrice,
+      maxFeePerGas: raw.maxFeePerGas,
+      maxPriorityFeePerGas: raw.maxPriorityFeePerGas,
+    });
+    if (tx.blockNumber !== null) return null;
+    const fees = await provider.getFeeData();
+    const now = feeData.parse({
+      gasPrice: fees.gasPrice,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+    const bump = (old: bigint | null, current: bigint | null): bigint => {
+      const raised = ((old ?? 0n) * 13n) / 10n + 1n;
+      return current !== null && current > raised ? current : raised;
+    };
+    if (tx.maxFeePerGas !== null && tx.maxPriorityFeePerGas !== null) {
+      const maxPriorityFeePerGas = bump(tx.maxPriorityFeePerGas, now.maxPriorityFeePerGas);
+      const maxFeePerGas = bump(tx.maxFeePerGas, now.maxFeePerGas);
+      return {
+        nonce: tx.nonce,
+        gasLimit: tx.gasLimit,
+        maxPriorityFeePerGas,
+        maxFeePerGas: maxFeePerGas > maxPriorityFeePerGas ? maxFeePerGas : maxPriorityFeePerGas,
+      };
+    }
+    return { nonce: tx.nonce, gasLimit: tx.gasLimit, gasPrice: bump(tx.gasPrice, now.gasPrice) };
   }
 
   /**

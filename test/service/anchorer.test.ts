@@ -1,9 +1,22 @@
 import { expect } from "chai";
 import pino from "pino";
 import { Anchorer } from "../../service/chain/anchorer.js";
-import type { AnchorClient } from "../../service/chain/contract.js";
+import type { AnchorClient, AnchoredEvent } from "../../service/chain/contract.js";
+import { toHex, toHex0x } from "../../service/core/index.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
+
+/** An anchorer of `ledger` on chain 31337 through `client`, stepped by hand (anchorNow). */
+const anchorerOn = (ledger: Ledger, client: AnchorClient): Anchorer =>
+  new Anchorer({
+    ledger,
+    logId: `0x${"00".repeat(32)}`,
+    chainId: 31337,
+    confirmations: 1,
+    intervalSeconds: 3600,
+    log: pino({ level: "silent" }),
+    connect: () => Promise.resolve(client),
+  });
 
 describe("anchorer and kept map views", () => {
   let dir: string;
@@ -20,15 +33,7 @@ describe("anchorer and kept map views", () => {
     expect(ledger.keepMapView(anchored)).to.equal(true); // as a successful anchor left it
     // The RPC is down: every step fails after it has kept the newest size's view.
     const down = { address: "0x0000000000000000000000000000000000000001", latest: () => Promise.reject(new Error("connect ECONNREFUSED")) };
-    const anchorer = new Anchorer({
-      ledger,
-      logId: `0x${"00".repeat(32)}`,
-      chainId: 31337,
-      confirmations: 1,
-      intervalSeconds: 3600,
-      log: pino({ level: "silent" }),
-      connect: () => Promise.resolve(down as unknown as AnchorClient),
-    });
+    const anchorer = anchorerOn(ledger, down as unknown as AnchorClient);
     const failed: bigint[] = [];
     for (let i = 1; i <= 6; i++) {
       await issue(i);
@@ -43,5 +48,61 @@ describe("anchorer and kept map views", () => {
     // The failed sizes have no view left (the newest one went when the next batch landed).
     for (const size of failed) expect(ledger.keepMapView(size)).to.equal(false);
     await anchorer.stop();
+  });
+});
+
+describe("anchorer records follow the chain", () => {
+  let dir: string;
+  let ledger: Ledger;
+  beforeEach(async () => ({ dir, ledger } = await openTestLedger()));
+  afterEach(() => closeTestLedger(ledger, dir));
+
+  const CONTRACT = "0x0000000000000000000000000000000000000002";
+  const MINED = `0x${"ab".repeat(32)}`;
+  /** A chain that holds `size` with `logRoot` and logged its Anchored event in MINED, block 7; sending fails the test. */
+  const chainHolding = (size: bigint, logRoot: string, mapRoot: string) => {
+    const event: AnchoredEvent = { size, logRoot, mapRoot, blockNumber: 7, txHash: MINED };
+    return {
+      address: CONTRACT,
+      latest: () => Promise.resolve({ size, logRoot, mapRoot }),
+      checkpointAt: (_: string, at: bigint) =>
+        Promise.resolve(
+          at === size ? { logRoot, mapRoot, timestamp: 1n } : { logRoot: toHex0x(new Uint8Array(32)), mapRoot, timestamp: 0n },
+        ),
+      anchoredAt: (_: string, at: bigint) => Promise.resolve(at === size ? event : undefined),
+      waiting: () => Promise.resolve(null),
+      sendAnchor: () => Promise.reject(new Error("nothing is to be sent")),
+    } as unknown as AnchorClient;
+  };
+  const anchorer = (client: AnchorClient) => anchorerOn(ledger, client);
+  const current = async () => {
+    await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "CHAIN-0001-KEY", sku: "s" }] });
+    const { size, logRoot, mapRoot } = ledger.checkpoint.checkpoint;
+    return { size, logRoot: toHex(logRoot), mapRoot: toHex(mapRoot) };
+  };
+
+  it("records the chain's latest anchor that no record has (a send taken for dropped, mined later)", async () => {
+    const cp = await current();
+    expect(await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow()).to.equal(null);
+    expect(await ledger.anchors()).to.deep.equal([
+      { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, txHash: MINED, blockNumber: 7, status: "confirmed" },
+    ]);
+  });
+
+  it("confirms a pending record with the transaction that stored its size, not the last one it sent", async () => {
+    const cp = await current();
+    const rec = { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, blockNumber: null, status: "pending" as const };
+    await ledger.putAnchor({ ...rec, txHash: `0x${"cd".repeat(32)}` }); // a second send of the size, which reverted
+    await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow();
+    expect(await ledger.anchors()).to.deep.equal([{ ...rec, txHash: MINED, blockNumber: 7, status: "confirmed" }]);
+  });
+
+  it("records no anchor of another history", async () => {
+    const cp = await current();
+    const forked = anchorer(chainHolding(cp.size - 1n, `0x${"ee".repeat(32)}`, `0x${cp.mapRoot}`));
+    let error: unknown;
+    await forked.anchorNow().catch((e: unknown) => (error = e));
+    expect((error as Error).message).to.match(/different log root/);
+    expect(await ledger.anchors()).to.deep.equal([]);
   });
 });
