@@ -27,8 +27,10 @@ export const configSchema = z.object({
   ANCHOR_INTERVAL: z.coerce.number().min(0).default(30),
   ANCHORING: z.enum(["on", "off"]).default("on"),
   CONFIRMATIONS: z.coerce.number().int().min(0).default(1),
-  /** Seconds to wait for an anchor transaction before treating it as dropped and re-sending. */
+  /** Seconds to wait for an anchor transaction before sending it again with higher fees (or anew, if the node dropped it). */
   ANCHOR_TX_TIMEOUT: z.coerce.number().min(1).default(300),
+  /** The highest fee per gas an anchor offers, in gwei (first sends and the raises of a stuck one); none by default. */
+  ANCHOR_MAX_FEE_GWEI: z.coerce.number().positive().max(1_000_000).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
   BODY_LIMIT: z.string().default("5mb"),

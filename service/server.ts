@@ -108,6 +108,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       },
       confirmations: config.CONFIRMATIONS,
       txTimeoutSeconds: config.ANCHOR_TX_TIMEOUT,
+      maxFeePerGas: config.ANCHOR_MAX_FEE_GWEI === undefined ? undefined : BigInt(Math.round(config.ANCHOR_MAX_FEE_GWEI * 1e9)),
       intervalSeconds: config.ANCHOR_INTERVAL,
       log,
       connect,

@@ -12,7 +12,8 @@ import type { Logger } from "pino";
 import { fromHex, toHex, toHex0x } from "../core/bytes.js";
 import type { Checkpoint } from "../core/note/checkpoint.js";
 import type { AnchorRecord, Ledger } from "../store/ledger.js";
-import type { AnchorClient, AnchoredEvent, Replacement } from "./contract.js";
+import type { AnchorClient, AnchoredEvent, SendOptions, Waiting } from "./contract.js";
+import { raisedFees, underCeiling } from "./fees.js";
 
 export interface AnchorerOptions {
   ledger: Ledger;
@@ -22,6 +23,8 @@ export interface AnchorerOptions {
   /** How long to wait for a sent anchor before taking it as dropped (the next round re-sends). */
   txTimeoutSeconds?: number;
   intervalSeconds: number;
+  /** The highest fee per gas (wei) an anchor may offer, first sends and raises alike; none if unset. */
+  maxFeePerGas?: bigint;
   log: Logger;
   /** Re-resolves the contract (redeploying when the chain lost it). */
   connect: () => Promise<AnchorClient>;
@@ -100,6 +103,21 @@ export class Anchorer {
       ? { ...current, size: BigInt(stuck.rec.size), logRoot: fromHex(stuck.rec.logRoot, 32), mapRoot: fromHex(stuck.rec.mapRoot, 32) }
       : current;
     if (checkpoint.size === 0n || onChain.size >= checkpoint.size) return null;
+    const ceiling = this.opts.maxFeePerGas;
+    let send: SendOptions = {};
+    if (stuck) {
+      const fees = raisedFees(stuck.tx.fees, await client.fees(), ceiling);
+      if (!fees) {
+        log.warn(
+          { size: stuck.rec.size, txHash: stuck.rec.txHash },
+          "anchor transaction waits in the mempool at the fee ceiling (ANCHOR_MAX_FEE_GWEI)",
+        );
+        return null;
+      }
+      send = { nonce: stuck.tx.nonce, gasLimit: stuck.tx.gasLimit, fees };
+    } else if (ceiling !== undefined) {
+      send = { fees: underCeiling(await client.fees(), ceiling) };
+    }
 
     const proof: string[] = [];
     if (onChain.size > 0n) {
@@ -123,14 +141,7 @@ export class Anchorer {
       status: "pending",
     };
     await ledger.putAnchor(rec);
-    const tx = await client.sendAnchor(
-      logId,
-      checkpoint.size,
-      toHex0x(checkpoint.logRoot),
-      toHex0x(checkpoint.mapRoot),
-      proof,
-      stuck?.replacement,
-    );
+    const tx = await client.sendAnchor(logId, checkpoint.size, toHex0x(checkpoint.logRoot), toHex0x(checkpoint.mapRoot), proof, send);
     // From here on the size may be anchored even if this step fails: its view stays.
     let receipt;
     try {
@@ -164,10 +175,10 @@ export class Anchorer {
   private async reconcile(
     client: AnchorClient,
     onChain: { size: bigint; logRoot: string; mapRoot: string },
-  ): Promise<{ rec: AnchorRecord; replacement: Replacement } | null> {
+  ): Promise<{ rec: AnchorRecord; tx: Waiting } | null> {
     const { ledger, logId } = this.opts;
     const ours = async () => (await ledger.anchors()).filter((r) => r.contract === client.address);
-    let stuck: { rec: AnchorRecord; replacement: Replacement } | null = null;
+    let stuck: { rec: AnchorRecord; tx: Waiting } | null = null;
     for (const rec of await ours()) {
       if (rec.status !== "pending") continue;
       const at = await client.checkpointAt(logId, BigInt(rec.size));
@@ -177,9 +188,8 @@ export class Anchorer {
         continue;
       }
       // (One below the chain's latest could only revert.)
-      const replacement: Replacement | null =
-        rec.txHash && !stuck && BigInt(rec.size) > onChain.size ? await client.waiting(rec.txHash) : null;
-      if (replacement) stuck = { rec, replacement };
+      const tx: Waiting | null = rec.txHash && !stuck && BigInt(rec.size) > onChain.size ? await client.waiting(rec.txHash) : null;
+      if (tx) stuck = { rec, tx };
       else await ledger.deleteAnchor(rec.size);
     }
     const size = Number(onChain.size);

@@ -2,8 +2,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Contract, ContractFactory, type ContractRunner, type Signer } from "ethers";
+import { Contract, ContractFactory, type ContractRunner, type Provider, type Signer } from "ethers";
 import { z } from "zod";
+import type { Fees } from "./fees.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -42,17 +43,28 @@ const feeData = z.object({
   maxPriorityFeePerGas: z.bigint().nullable(),
 });
 
-/**
- * What a transaction that takes the place of one waiting in the mempool
- * keeps: its nonce, so at most one of the two is ever mined, and its gas
- * limit (a node estimates gas on its pending state, where the waiting one
- * already ran, so it would refuse the copy); and the fees it raises: 30 %
- * above the old ones or the node's current ones, whichever is higher (nodes
- * want at least 10 % more to replace a transaction).
- */
-export type Replacement = { nonce: number; gasLimit: bigint } & (
-  { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint }
-);
+/** EIP-1559 fees where the node or transaction has them, else its gas price. */
+function toFees(f: z.infer<typeof feeData>): Fees {
+  if (f.maxFeePerGas !== null && f.maxPriorityFeePerGas !== null)
+    return { maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas };
+  if (f.gasPrice === null) throw new Error("the node reported no gas price");
+  return { gasPrice: f.gasPrice };
+}
+
+/** A send the node holds unmined: what a send in its place keeps and raises (service/chain/fees.ts). */
+export interface Waiting {
+  nonce: number;
+  /** Kept as it was: a node estimates gas on its pending state, where the waiting send already ran, so the copy would not pass. */
+  gasLimit: bigint;
+  fees: Fees;
+}
+
+/** How an anchor is sent: in the place of a waiting one (nonce and gas limit), and at what fees (the node's otherwise). */
+export interface SendOptions {
+  nonce?: number;
+  gasLimit?: bigint;
+  fees?: Fees;
+}
 
 /** One `Anchored` event, as the chain logged it. */
 export interface AnchoredEvent {
@@ -108,8 +120,7 @@ export class AnchorClient {
 
   /**
    * Sends `anchor` for (size, roots) with the consistency proof from the
-   * latest anchored size; with `replacing`, in the place of the same
-   * transaction still waiting (see `waiting`).
+   * latest anchored size.
    */
   async sendAnchor(
     logId: string,
@@ -117,9 +128,13 @@ export class AnchorClient {
     logRoot: string,
     mapRoot: string,
     proof: string[],
-    replacing?: Replacement,
+    options: SendOptions = {},
   ): Promise<SentAnchor> {
-    const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof, { ...replacing })) as {
+    const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof, {
+      ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+      ...(options.gasLimit !== undefined ? { gasLimit: options.gasLimit } : {}),
+      ...options.fees,
+    })) as {
       hash: string;
       wait(c: number, timeout?: number): Promise<{ status: number | null; blockNumber: number; gasUsed: bigint } | null>;
     };
@@ -133,15 +148,15 @@ export class AnchorClient {
     };
   }
 
-  /**
-   * If the node still holds the transaction `hash` unmined: the nonce and fees
-   * that replace it. Null when it was mined (whatever its outcome) or the node
-   * no longer knows it (dropped).
-   */
-  async waiting(hash: string): Promise<Replacement | null> {
-    const provider = this.contract.runner?.provider;
-    if (!provider) throw new Error("the anchor client has no provider");
-    const raw = await provider.getTransaction(hash);
+  /** The node's fees now. */
+  async fees(): Promise<Fees> {
+    const f = await this.provider().getFeeData();
+    return toFees(feeData.parse({ gasPrice: f.gasPrice, maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas }));
+  }
+
+  /** The transaction `hash` if the node holds it unmined; null when it was mined (whatever its outcome) or the node no longer knows it (dropped). */
+  async waiting(hash: string): Promise<Waiting | null> {
+    const raw = await this.provider().getTransaction(hash);
     if (!raw) return null;
     const tx = sentTx.parse({
       nonce: raw.nonce,
@@ -151,28 +166,13 @@ export class AnchorClient {
       maxFeePerGas: raw.maxFeePerGas,
       maxPriorityFeePerGas: raw.maxPriorityFeePerGas,
     });
-    if (tx.blockNumber !== null) return null;
-    const fees = await provider.getFeeData();
-    const now = feeData.parse({
-      gasPrice: fees.gasPrice,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-    });
-    const bump = (old: bigint | null, current: bigint | null): bigint => {
-      const raised = ((old ?? 0n) * 13n) / 10n + 1n;
-      return current !== null && current > raised ? current : raised;
-    };
-    if (tx.maxFeePerGas !== null && tx.maxPriorityFeePerGas !== null) {
-      const maxPriorityFeePerGas = bump(tx.maxPriorityFeePerGas, now.maxPriorityFeePerGas);
-      const maxFeePerGas = bump(tx.maxFeePerGas, now.maxFeePerGas);
-      return {
-        nonce: tx.nonce,
-        gasLimit: tx.gasLimit,
-        maxPriorityFeePerGas,
-        maxFeePerGas: maxFeePerGas > maxPriorityFeePerGas ? maxFeePerGas : maxPriorityFeePerGas,
-      };
-    }
-    return { nonce: tx.nonce, gasLimit: tx.gasLimit, gasPrice: bump(tx.gasPrice, now.gasPrice) };
+    return tx.blockNumber === null ? { nonce: tx.nonce, gasLimit: tx.gasLimit, fees: toFees(tx) } : null;
+  }
+
+  private provider(): Provider {
+    const provider = this.contract.runner?.provider;
+    if (!provider) throw new Error("the anchor client has no provider");
+    return provider;
   }
 
   /**
@@ -194,9 +194,7 @@ export class AnchorClient {
     step = 10_000,
     onRange?: (done: number, total: number) => void,
   ): Promise<AnchoredEvent[]> {
-    const provider = this.contract.runner?.provider;
-    if (!provider) throw new Error("the anchor client has no provider");
-    const head = await provider.getBlockNumber();
+    const head = await this.provider().getBlockNumber();
     const filter = this.contract.filters.Anchored!(...topics);
     const out: AnchoredEvent[] = [];
     for (let from = fromBlock; from <= head; from += step) {

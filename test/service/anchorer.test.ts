@@ -1,13 +1,14 @@
 import { expect } from "chai";
 import pino from "pino";
-import { Anchorer } from "../../service/chain/anchorer.js";
-import type { AnchorClient, AnchoredEvent } from "../../service/chain/contract.js";
+import { Anchorer, type AnchorerOptions } from "../../service/chain/anchorer.js";
+import type { AnchorClient, AnchoredEvent, SendOptions, Waiting } from "../../service/chain/contract.js";
+import type { Fees } from "../../service/chain/fees.js";
 import { toHex, toHex0x } from "../../service/core/index.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
 
 /** An anchorer of `ledger` on chain 31337 through `client`, stepped by hand (anchorNow). */
-const anchorerOn = (ledger: Ledger, client: AnchorClient): Anchorer =>
+const anchorerOn = (ledger: Ledger, client: AnchorClient, options: Partial<AnchorerOptions> = {}): Anchorer =>
   new Anchorer({
     ledger,
     logId: `0x${"00".repeat(32)}`,
@@ -16,6 +17,7 @@ const anchorerOn = (ledger: Ledger, client: AnchorClient): Anchorer =>
     intervalSeconds: 3600,
     log: pino({ level: "silent" }),
     connect: () => Promise.resolve(client),
+    ...options,
   });
 
 describe("anchorer and kept map views", () => {
@@ -95,6 +97,57 @@ describe("anchorer records follow the chain", () => {
     await ledger.putAnchor({ ...rec, txHash: `0x${"cd".repeat(32)}` }); // a second send of the size, which reverted
     await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow();
     expect(await ledger.anchors()).to.deep.equal([{ ...rec, txHash: MINED, blockNumber: 7, status: "confirmed" }]);
+  });
+
+  const gwei = (n: number): bigint => BigInt(Math.round(n * 1e9));
+  /** A chain that holds nothing yet, whose node has `fees` and holds `stuck` unmined; it records what is sent. */
+  const emptyChain = (fees: Fees, stuck?: { hash: string; tx: Waiting }) => {
+    const zero = toHex0x(new Uint8Array(32));
+    const sent: SendOptions[] = [];
+    const client = {
+      address: CONTRACT,
+      latest: () => Promise.resolve({ size: 0n, logRoot: zero, mapRoot: zero }),
+      checkpointAt: () => Promise.resolve({ logRoot: zero, mapRoot: zero, timestamp: 0n }),
+      waiting: (hash: string) => Promise.resolve(hash === stuck?.hash ? stuck.tx : null),
+      fees: () => Promise.resolve(fees),
+      sendAnchor: (_l: string, _s: bigint, _r: string, _m: string, _p: string[], options: SendOptions) => {
+        sent.push(options);
+        return Promise.resolve({ hash: MINED, wait: () => Promise.resolve({ blockNumber: 9, gasUsed: 1n }) });
+      },
+    } as unknown as AnchorClient;
+    return { client, sent };
+  };
+
+  it("sends a send still waiting in the mempool again in its place, raising its fees up to ANCHOR_MAX_FEE_GWEI, and no further", async () => {
+    const cp = await current();
+    const STUCK = `0x${"cd".repeat(32)}`;
+    const rec = {
+      ...cp,
+      size: Number(cp.size),
+      chainId: 31337,
+      contract: CONTRACT,
+      txHash: STUCK,
+      blockNumber: null,
+      status: "pending" as const,
+    };
+    await ledger.putAnchor(rec);
+    const fees = { maxFeePerGas: gwei(10), maxPriorityFeePerGas: gwei(1) };
+    const { client, sent } = emptyChain(fees, { hash: STUCK, tx: { nonce: 3, gasLimit: 90_000n, fees } });
+    // A 10 % raise is all 11 gwei allows: too little for a node to replace it, so it waits as it is.
+    expect(await anchorerOn(ledger, client, { maxFeePerGas: gwei(11) }).anchorNow()).to.equal(null);
+    expect(sent).to.deep.equal([]);
+    expect(await ledger.anchors()).to.deep.equal([rec]);
+    const anchored = await anchorerOn(ledger, client, { maxFeePerGas: gwei(12) }).anchorNow();
+    expect(sent).to.deep.equal([{ nonce: 3, gasLimit: 90_000n, fees: { maxFeePerGas: gwei(12), maxPriorityFeePerGas: gwei(1.3) + 1n } }]);
+    expect(anchored).to.deep.equal({ ...rec, txHash: MINED, blockNumber: 9, status: "confirmed" });
+  });
+
+  it("offers the node's fees on a first send, held under ANCHOR_MAX_FEE_GWEI", async () => {
+    await current();
+    const { client, sent } = emptyChain({ maxFeePerGas: gwei(30), maxPriorityFeePerGas: gwei(2) });
+    await anchorerOn(ledger, client, { maxFeePerGas: gwei(20) }).anchorNow();
+    await anchorerOn(ledger, client).anchorNow(); // without a ceiling: the node's fees, as ethers sets them
+    expect(sent).to.deep.equal([{ fees: { maxFeePerGas: gwei(20), maxPriorityFeePerGas: gwei(2) } }, {}]);
   });
 
   it("records no anchor of another history", async () => {

@@ -19,6 +19,17 @@ describe("service configuration", () => {
     });
   }
 
+  it("reads the anchor fee ceiling in gwei, none by default", () => {
+    expect(loadConfig({}).ANCHOR_MAX_FEE_GWEI).to.equal(undefined);
+    expect(loadConfig({ ANCHOR_MAX_FEE_GWEI: "2.5" }).ANCHOR_MAX_FEE_GWEI).to.equal(2.5);
+  });
+
+  for (const bad of ["0", "-1", "lots", "2e6"]) {
+    it(`refuses ANCHOR_MAX_FEE_GWEI=${bad}, naming the variable`, () => {
+      expect(() => loadConfig({ ANCHOR_MAX_FEE_GWEI: bad })).to.throw(/ANCHOR_MAX_FEE_GWEI: /);
+    });
+  }
+
   it("names every bad variable at once", () => {
     expect(() => loadConfig({ PORT: "70000", LOG_LEVEL: "loud" })).to.throw(/PORT: [^\n]+\n {2}LOG_LEVEL: /);
   });
