@@ -44,7 +44,7 @@ describe("anchor fees", () => {
       fc.property(fees, fees, fc.option(wei, { nil: undefined }), (was, now, ceiling) => {
         const r = raisedFees(was, now, ceiling);
         if (r === null) {
-          expect(ceiling).to.not.equal(undefined);
+          expect(ceiling !== undefined, "only a ceiling leaves a send waiting").to.equal(true);
           return;
         }
         const pairs: [bigint, bigint][] =
