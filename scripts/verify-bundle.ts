@@ -3,6 +3,11 @@
  * buyer's browser; optionally also against the chain through an RPC URL.
  *
  *   npm run verify-bundle -- evidence.json --code XXXX-XXXX [--order REF] [--rpc-url URL]
+ *                            [--verifier-key KEY] [--contract 0x…]
+ *
+ * A bundle names its own log (verifier key, anchor contract): anyone can run
+ * a log and anchor it on a contract of their own. In a dispute, pin the
+ * platform's published values; without them the output prints the bundle's.
  *
  * Exit codes: 0 verified, 1 verification failed, 2 bad usage or unreadable file.
  */
@@ -20,12 +25,19 @@ const program = new Command("verify-bundle")
   .requiredOption("--code <code>", "the card key the bundle is about (never stored or printed)")
   .option("--order <ref>", "your order reference, to check the sale")
   .option("--rpc-url <url>", "also check checkpointAt on the bundle's contract through this JSON-RPC endpoint")
+  .option("--verifier-key <key>", "the log's verifier key as the platform publishes it: the bundle must be signed under it")
+  .option("--contract <address>", "the platform's anchor contract: the bundle must name it")
   .option("--json", "print the full report as JSON");
 
 const options = z.object({
   code: z.string().min(1),
   order: z.string().min(1).max(256).optional(),
   rpcUrl: z.url().optional(),
+  verifierKey: z.string().min(1).optional(),
+  contract: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, "--contract is not an Ethereum address")
+    .optional(),
   json: z.boolean().optional(),
 });
 
@@ -47,12 +59,17 @@ async function main(): Promise<void> {
     readAnchor = (logId, size) => client.checkpointAt(logId, size);
   }
   try {
+    const trusted = { ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}), ...(o.contract ? { contract: o.contract } : {}) };
     const report = await verifyBundle(bundle, {
       code: o.code,
+      trusted,
       ...(o.order ? { order: o.order } : {}),
       ...(readAnchor ? { readAnchor } : {}),
     });
-    if (o.json) console.log(JSON.stringify({ ok: report.ok, checks: report.checks, facts: report.facts ?? null }, null, 2));
+    if (o.json)
+      console.log(
+        JSON.stringify({ ok: report.ok, checks: report.checks, facts: report.facts ?? null, log: report.bundle?.log ?? null }, null, 2),
+      );
     else {
       for (const c of report.checks)
         console.log(`${c.ok === true ? "PASS" : c.ok === false ? "FAIL" : "----"}  ${c.id.padEnd(10)} ${c.detail}`);
@@ -61,6 +78,13 @@ async function main(): Promise<void> {
         console.log("");
         console.log(`key: ${f.status}${f.expired ? " (expired)" : ""}, issued by ${f.issuer} (${f.sku}) at ${f.issuedAt}`);
         if (f.sale) console.log(`sold by ${f.sale.seller} at ${f.sale.time}`);
+      }
+      const log = report.bundle?.log;
+      if (log && (!o.verifierKey || (log.contract !== null && !o.contract))) {
+        // A bundle vouches for its own log: who runs it is for the reader to check.
+        console.log("");
+        console.log(`log: ${log.verifierKey}, anchor contract ${log.contract ?? "(none)"} on chain ${log.chainId ?? "(none)"}`);
+        console.log("     taken from the bundle: compare with what the platform publishes, or pass --verifier-key and --contract");
       }
       console.log("");
       console.log(report.ok ? "VERIFIED: the bundle proves this key's record." : "NOT VERIFIED: see the FAIL lines above.");

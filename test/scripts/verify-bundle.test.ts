@@ -12,6 +12,7 @@ describe("scripts/verify-bundle.ts", function () {
   const file = path.join(dir, "bundle.json");
   const tampered = path.join(dir, "tampered.json");
   const code = "CLI-0001-KEY";
+  let verifierKey = "";
 
   before(async () => {
     const ledger = await withParticipants(await openLedger(path.join(dir, "ledger")));
@@ -27,6 +28,7 @@ describe("scripts/verify-bundle.ts", function () {
       { origin: ORIGIN, verifierKey: ledger.verifierKey, logId: logIdOf(ORIGIN), chainId: null, contract: null },
       code,
     );
+    verifierKey = ledger.verifierKey;
     await ledger.close();
     writeFileSync(file, JSON.stringify(bundle));
     writeFileSync(tampered, JSON.stringify({ ...bundle, state: { ...bundle.state, holder: "shop-b" } }));
@@ -37,6 +39,25 @@ describe("scripts/verify-bundle.ts", function () {
     const r = await runScript("verify-bundle", [file, "--code", "cli 0001 key", "--order", "ORD-1"]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain("VERIFIED").and.contain("PASS  order");
+  });
+
+  it("verifies only under the trusted log's verifier key and contract when they are given", async () => {
+    const shown = await runScript("verify-bundle", [file, "--code", code]);
+    expect(shown.stdout).to.contain(`log: ${verifierKey}`).and.contain("compare with what the platform publishes");
+    const pinned = await runScript("verify-bundle", [file, "--code", code, "--verifier-key", verifierKey]);
+    expect(pinned.code, pinned.stderr).to.equal(0);
+    expect(pinned.stdout).to.contain("PASS  log").and.contain("trusted verifier key").and.not.contain("compare with");
+    const other = `${ORIGIN}+00000000+${Buffer.alloc(33, 1).toString("base64")}`;
+    const wrongKey = await runScript("verify-bundle", [file, "--code", code, "--verifier-key", other]);
+    expect(wrongKey.code).to.equal(1);
+    expect(wrongKey.stdout).to.contain("FAIL  log").and.contain("is not the trusted");
+    const contract = `0x${"12".repeat(20)}`;
+    const wrongContract = await runScript("verify-bundle", [file, "--code", code, "--contract", contract]);
+    expect(wrongContract.code).to.equal(1);
+    expect(wrongContract.stdout).to.contain("the bundle's anchor contract (none) is not the trusted");
+    const bad = await runScript("verify-bundle", [file, "--code", code, "--contract", "0x12"]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain("--contract is not an Ethereum address");
   });
 
   it("fails a tampered bundle, a wrong code and a missing file with non-zero exit codes", async () => {

@@ -57,6 +57,13 @@ export interface VerifyOptions {
   order?: string;
   /** Omit when no chain is reachable; the anchor check then reads "not checked". */
   readAnchor?: AnchorReader;
+  /**
+   * The log the verifier trusts, known from elsewhere (the platform's
+   * published values): the bundle must name this verifier key and anchor
+   * contract. Without them a bundle vouches for its own log, and anyone can
+   * run a log, sign with their own key and anchor on their own contract.
+   */
+  trusted?: { verifierKey?: string; contract?: string };
   now?: Date;
 }
 
@@ -138,7 +145,15 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
   attempt(checks, "log", () => {
     if (b.log.logId !== logIdOf(b.log.origin)) throw new Error("logId is not H(origin)");
     if (!b.log.verifierKey.startsWith(`${b.log.origin}+`)) throw new Error("verifier key is not the log's");
-    return `log ${b.log.origin}`;
+    const { verifierKey, contract } = opts.trusted ?? {};
+    if (verifierKey !== undefined && b.log.verifierKey !== verifierKey) {
+      throw new Error(`the bundle's verifier key ${b.log.verifierKey} is not the trusted ${verifierKey}`);
+    }
+    if (contract !== undefined && b.log.contract?.toLowerCase() !== contract.toLowerCase()) {
+      throw new Error(`the bundle's anchor contract ${b.log.contract ?? "(none)"} is not the trusted ${contract}`);
+    }
+    const pinned = [verifierKey !== undefined && "verifier key", contract !== undefined && "contract"].filter(Boolean);
+    return `log ${b.log.origin}${pinned.length ? ` (trusted ${pinned.join(" and ")})` : ""}`;
   });
 
   let cp: Checkpoint | undefined;
