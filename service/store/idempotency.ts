@@ -1,13 +1,13 @@
 /**
- * What an Idempotency-Key stores: the first answer, and the SHA-256 of the JCS
- * of the events it answered. A replay must carry the same events: a key
- * reused for other events is refused (IETF httpapi idempotency-key draft:
- * 422), where answering with the first answer would tell the client that
- * events it never had recorded were.
+ * What an Idempotency-Key stores: the first answer, and a fingerprint of the
+ * events it answered. A replay must carry the same events: a key reused for
+ * other events is refused (IETF httpapi idempotency-key draft: 422), where
+ * answering with the first answer would tell the client that events it never
+ * had recorded were.
  */
 import { fromUtf8, toHex, utf8 } from "../core/bytes.js";
 import { KeyProofError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { hmacSha256With } from "../core/hash.js";
 import { canonicalize } from "../core/jcs.js";
 
 export interface Answer {
@@ -15,9 +15,15 @@ export interface Answer {
   checkpoint: string;
 }
 
-/** The fingerprint of a submission's events. */
-export function requestFingerprint(requests: unknown[]): string {
-  return toHex(sha256(utf8(canonicalize(requests))));
+/**
+ * The fingerprint of a submission's events: HMAC-SHA256 under the service's
+ * pepper of their JCS. Events hold card codes, and a plain hash of them could
+ * be searched for the code by anyone holding the data files (the code index is
+ * keyed by the pepper for the same reason).
+ */
+export function fingerprintWith(pepper: Uint8Array): (requests: unknown[]) => string {
+  const mac = hmacSha256With(pepper);
+  return (requests) => toHex(mac(utf8(`keyproof/idempotency/v1\n${canonicalize(requests)}`)));
 }
 
 export function idempotencyKeyReused(): KeyProofError {

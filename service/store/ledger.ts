@@ -27,7 +27,7 @@ import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
-import { encodeReplay, idempotencyKeyReused, replayOf, requestFingerprint } from "./idempotency.js";
+import { encodeReplay, fingerprintWith, idempotencyKeyReused, replayOf } from "./idempotency.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
@@ -191,6 +191,7 @@ export class Ledger {
   private readonly maxBatchEvents: number;
   private readonly salts = new SaltPool();
   private readonly codeLookup: (code: string) => Uint8Array;
+  private readonly fingerprint: (requests: unknown[]) => string;
   /** Token hash (hex) -> participant id, for tokens seen before (see `participantForToken`). */
   private readonly tokens = new LRUCache<string, string>({ max: 10_000 });
   private anchorList: AnchorRecord[] | null = null;
@@ -208,6 +209,7 @@ export class Ledger {
     this.verifierKey = formatVerifierKey(this.signer);
     this.now = opts.now ?? (() => new Date());
     this.codeLookup = codeLookupWith(opts.pepper);
+    this.fingerprint = fingerprintWith(opts.pepper);
     this.maxBatchEvents = opts.maxBatchEvents ?? 20_000;
   }
 
@@ -469,7 +471,7 @@ export class Ledger {
     const answers: (SubmitAnswer | KeyProofError | undefined)[] = new Array(subs.length);
     // Idempotent replays: answered from the stored first answer, appending nothing.
     const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
-    const fingerprints = subs.map((s) => (s.idempotencyKey ? requestFingerprint(s.requests) : ""));
+    const fingerprints = subs.map((s) => (s.idempotencyKey ? this.fingerprint(s.requests) : ""));
     const stored = await this.readMany(idemKeys.filter((k) => k !== undefined) as Uint8Array[]);
     let si = 0;
     const inGroup = new Map<string, number>();

@@ -15,6 +15,9 @@ import {
   keyCommitment,
   keyState,
   utf8,
+  fromUtf8,
+  sha256,
+  canonicalize,
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { K } from "../../service/store/keys.js";
@@ -212,6 +215,22 @@ describe("ledger store", () => {
     expect(await ledger.submit(first)).to.deep.equal((a as PromiseFulfilledResult<SubmitAnswer>).value);
     expect(ledger.size).to.equal(size);
     expect(await ledger.lookupCode("IDEM-0003")).to.equal(undefined);
+  });
+
+  it("keeps the fingerprint of an idempotent request's events under the pepper, not as a hash a code could be searched in", async () => {
+    const requests = [{ type: "issue", code: "IDEM-0004", sku: "s" }];
+    const stored = async (l: Ledger): Promise<string> => {
+      await l.submit({ actor: "acme", idempotencyKey: "batch-4", requests });
+      return (JSON.parse(fromUtf8((await l.db.get(K.idempotency("acme", "batch-4")))!)) as { request: string }).request;
+    };
+    const here = await stored(ledger);
+    expect(here).to.not.equal(toHex(sha256(utf8(canonicalize(requests)))));
+    const other = await openTestLedger({ pepper: new Uint8Array(32).fill(7) });
+    try {
+      expect(await stored(other.ledger)).to.not.equal(here);
+    } finally {
+      await closeTestLedger(other.ledger, other.dir);
+    }
   });
 
   it("replays an answer stored before idempotency keys kept a fingerprint of their events", async () => {
