@@ -31,6 +31,8 @@ export const configSchema = z.object({
   ANCHOR_TX_TIMEOUT: z.coerce.number().min(1).default(300),
   /** The highest fee per gas an anchor offers, in gwei (first sends and the raises of a stuck one); none by default. */
   ANCHOR_MAX_FEE_GWEI: z.coerce.number().positive().max(1_000_000).optional(),
+  /** Days an Idempotency-Key's answer is kept (0: forever). A request that comes again later is taken as new. */
+  IDEMPOTENCY_TTL_DAYS: z.coerce.number().min(0).max(3650).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
   BODY_LIMIT: z.string().default("5mb"),

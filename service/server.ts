@@ -31,6 +31,9 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** How often expired Idempotency-Key answers are forgotten (IDEMPOTENCY_TTL_DAYS). */
+const SWEEP_INTERVAL_MS = 3_600_000;
+
 function normHex(h: string | undefined): string | undefined {
   return h === undefined ? undefined : h.replace(/^0x/, "").toLowerCase();
 }
@@ -50,6 +53,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   let anchorer: Anchorer | null = null;
   let provider: JsonRpcProvider | null = null;
   let server: Server | null = null;
+  let sweeper: NodeJS.Timeout | null = null;
   // What the service holds, given back by `stop` and by a start that fails
   // part way (an embedded chain left running would hold its port against the
   // next start).
@@ -61,6 +65,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
         listening.closeAllConnections();
       });
     }
+    if (sweeper) clearInterval(sweeper);
     await anchorer?.stop();
     provider?.destroy();
     await ledger.close(); // finishes the running batch first
@@ -156,6 +161,18 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     }
     return null;
   });
+  if (config.IDEMPOTENCY_TTL_DAYS > 0) {
+    const ttlMs = config.IDEMPOTENCY_TTL_DAYS * 86_400_000;
+    const sweep = (): void => {
+      ledger
+        .forgetReplaysBefore(new Date(Date.now() - ttlMs))
+        .then((n) => n > 0 && log.info({ forgotten: n, days: config.IDEMPOTENCY_TTL_DAYS }, "forgot expired Idempotency-Key answers"))
+        .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "could not expire Idempotency-Key answers"));
+    };
+    sweep();
+    sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+    sweeper.unref();
+  }
   const addr = server.address();
   const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
   log.info(

@@ -33,8 +33,15 @@ export function idempotencyKeyReused(): KeyProofError {
   );
 }
 
-export function encodeReplay(fingerprint: string, answer: Answer): Uint8Array {
-  return utf8(JSON.stringify({ request: fingerprint, answer }));
+/** The stored record: the fingerprint, when it was stored (ISO 8601, for expiry) and the first answer. */
+export function encodeReplay(fingerprint: string, at: string, answer: Answer): Uint8Array {
+  return utf8(JSON.stringify({ request: fingerprint, at, answer }));
+}
+
+/** Whether a stored record was stored before `before` (ISO 8601). Records from before times were kept never expire. */
+export function storedBefore(stored: Uint8Array, before: string): boolean {
+  const at = (JSON.parse(fromUtf8(stored)) as { at?: unknown }).at;
+  return typeof at === "string" && at < before;
 }
 
 /** The stored answer if `fingerprint` is the one it answered, else the reuse error. */

@@ -57,6 +57,7 @@ export const K = {
   anchor: (size: bigint | number) => concatBytes(p("a"), u64be(size)),
   anchorRange: { gte: p("a"), lt: p("b") },
   idempotency: (actor: string, key: string) => concatBytes(p("d"), utf8(actor), Uint8Array.of(0), utf8(key)),
+  idempotencyRange: { gte: p("d"), lt: p("e") },
   meta: p("M"),
 };
 

@@ -27,7 +27,7 @@ import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
-import { encodeReplay, fingerprintWith, idempotencyKeyReused, replayOf } from "./idempotency.js";
+import { encodeReplay, fingerprintWith, idempotencyKeyReused, replayOf, storedBefore } from "./idempotency.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
@@ -581,9 +581,10 @@ export class Ledger {
       const twin = inGroup.get(toHex(k))!;
       answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
     });
+    const storedAt = idemKeys.some((k) => k !== undefined) ? this.now().toISOString() : "";
     for (const i of live) {
       const k = idemKeys[i];
-      if (k) put(k, encodeReplay(fingerprints[i]!, answers[i] as SubmitAnswer));
+      if (k) put(k, encodeReplay(fingerprints[i]!, storedAt, answers[i] as SubmitAnswer));
     }
 
     // Stage for the next group; publish for readers only once durable.
@@ -825,6 +826,30 @@ export class Ledger {
    * once stored, so known tokens are remembered; unknown ones are not (a token
    * may be issued a moment later, and a flood of wrong tokens must not fill memory).
    */
+  /**
+   * Forgets the answers of Idempotency-Keys stored before `before`; returns
+   * how many. A request that comes again after that is taken as new, and the
+   * state machine refuses what it already did (DUPLICATE_KEY, DOUBLE_SALE,
+   * ALREADY_REDEEMED...). Answers are read and deleted 1,000 at a time.
+   */
+  async forgetReplaysBefore(before: Date): Promise<number> {
+    const cutoff = before.toISOString();
+    let forgotten = 0;
+    let expired: Uint8Array[] = [];
+    const flush = async (): Promise<void> => {
+      if (expired.length === 0) return;
+      await this.db.batch(expired.map((key) => ({ type: "del" as const, key })));
+      forgotten += expired.length;
+      expired = [];
+    };
+    for await (const [key, value] of this.db.iterator(K.idempotencyRange)) {
+      if (storedBefore(value, cutoff)) expired.push(key);
+      if (expired.length >= 1000) await flush();
+    }
+    await flush();
+    return forgotten;
+  }
+
   async participantForToken(token: string): Promise<Participant | undefined> {
     const hash = tokenHash(token);
     const id = toHex(hash);

@@ -30,6 +30,12 @@ describe("service configuration", () => {
     });
   }
 
+  it("keeps Idempotency-Key answers 30 days unless told (0: forever)", () => {
+    expect(loadConfig({}).IDEMPOTENCY_TTL_DAYS).to.equal(30);
+    expect(loadConfig({ IDEMPOTENCY_TTL_DAYS: "0" }).IDEMPOTENCY_TTL_DAYS).to.equal(0);
+    expect(() => loadConfig({ IDEMPOTENCY_TTL_DAYS: "-1" })).to.throw(/IDEMPOTENCY_TTL_DAYS: /);
+  });
+
   it("names every bad variable at once", () => {
     expect(() => loadConfig({ PORT: "70000", LOG_LEVEL: "loud" })).to.throw(/PORT: [^\n]+\n {2}LOG_LEVEL: /);
   });

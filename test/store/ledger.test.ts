@@ -233,10 +233,40 @@ describe("ledger store", () => {
     }
   });
 
+  it("forgets Idempotency-Key answers stored before a time; a request that comes again later is taken as new", async () => {
+    let now = new Date("2026-12-01T00:00:00Z");
+    const clocked = await openTestLedger({ now: () => now });
+    try {
+      const sub = { actor: "acme", idempotencyKey: "batch-5", requests: [{ type: "issue", code: "IDEM-0005", sku: "s" }] };
+      const first = await clocked.ledger.submit(sub);
+      now = new Date("2026-12-20T00:00:00Z");
+      await clocked.ledger.submit({ ...sub, idempotencyKey: "batch-6", requests: [{ type: "issue", code: "IDEM-0006", sku: "s" }] });
+      expect(await clocked.ledger.forgetReplaysBefore(new Date("2026-11-30T00:00:00Z"))).to.equal(0);
+      expect(await clocked.ledger.submit(sub)).to.deep.equal(first); // still a replay
+      expect(await clocked.ledger.forgetReplaysBefore(new Date("2026-12-10T00:00:00Z"))).to.equal(1);
+      const size = clocked.ledger.size;
+      // Taken as new: the state machine refuses what it already did, and nothing is appended.
+      expect(codes(await clocked.ledger.submit(sub))).to.deep.equal(["DUPLICATE_KEY"]);
+      expect(clocked.ledger.size).to.equal(size);
+      // The newer one is kept: its events replay.
+      const again = await clocked.ledger.submit({
+        ...sub,
+        idempotencyKey: "batch-6",
+        requests: [{ type: "issue", code: "IDEM-0006", sku: "s" }],
+      });
+      expect(codes(again)).to.deep.equal(["ok"]);
+      expect(clocked.ledger.size).to.equal(size);
+    } finally {
+      await closeTestLedger(clocked.ledger, clocked.dir);
+    }
+  });
+
   it("replays an answer stored before idempotency keys kept a fingerprint of their events", async () => {
     const answer = { results: [{ ok: true, index: 4, key: null, leafHash: "00".repeat(32) }], checkpoint: "old" };
     await ledger.db.put(K.idempotency("acme", "legacy-1"), utf8(JSON.stringify(answer)));
     expect(await ledger.submit({ actor: "acme", idempotencyKey: "legacy-1", requests: [] })).to.deep.equal(answer);
+    // Nothing says when it was stored: it never expires.
+    expect(await ledger.forgetReplaysBefore(new Date("2100-01-01T00:00:00Z"))).to.equal(0);
   });
 
   it("pipelined groups see each other: issue and sell in concurrent submissions, duplicates across groups", async () => {
