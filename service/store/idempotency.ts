@@ -38,7 +38,7 @@ export function encodeReplay(fingerprint: string, at: string, answer: Answer): U
   return utf8(JSON.stringify({ request: fingerprint, at, answer }));
 }
 
-/** Whether a stored record was stored before `before` (ISO 8601). Records from before times were kept never expire. */
+/** Whether a record was stored before `before` (ISO 8601). Records stored before they carried a time never expire. */
 export function storedBefore(stored: Uint8Array, before: string): boolean {
   const at = (JSON.parse(fromUtf8(stored)) as { at?: unknown }).at;
   return typeof at === "string" && at < before;
