@@ -13,6 +13,8 @@ export function parseTilePath(p: string): TilePath | undefined {
   const m = /^(entries|[0-9]|[1-5][0-9]|6[0-3])\/((?:x\d{3}\/)*\d{3})(?:\.p\/(\d{1,3}))?$/.exec(p);
   if (!m) return undefined;
   const index = BigInt(m[2]!.replace(/x|\//g, ""));
+  // One path per tile: "x000/001" names tile 1 too, but is not its encoding.
+  if (formatTileIndex(index) !== m[2]) return undefined;
   const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
   if (width < 1 || width > TILE_WIDTH - 1 + (m[3] === undefined ? 1 : 0)) return undefined;
   if (m[3] !== undefined && String(width) !== m[3]) return undefined; // no leading zeros
