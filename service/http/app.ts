@@ -209,8 +209,10 @@ export function createApp(o: AppOptions): express.Express {
     wrap(async (req, res) => {
       const key = req.params.key as string;
       if (!/^[0-9a-f]{64}$/.test(key)) throw new KeyProofError("INVALID_INPUT", "key must be 64 lowercase hex digits");
-      // The state and the proof must both be as of `size`: retry if an append moved the key meanwhile.
-      for (;;) {
+      // The state and the proof must both be as of `size`: retry if an append
+      // moved the key meanwhile (a bounded number of times, as bundles do: a
+      // disagreement that persists is a fault to report, not to wait on).
+      for (let attempt = 0; attempt < 20; attempt++) {
         const size = ledger.size;
         const state = await ledger.keyState(key);
         const usable = state === null || BigInt(state.index) < size;
@@ -221,6 +223,7 @@ export function createApp(o: AppOptions): express.Express {
         }
         await new Promise((r) => setImmediate(r));
       }
+      throw new Error(`could not read a consistent state and map proof for key ${key.slice(0, 8)}…`);
     }),
   );
 
