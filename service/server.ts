@@ -54,6 +54,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   let provider: JsonRpcProvider | null = null;
   let server: Server | null = null;
   let sweeper: NodeJS.Timeout | null = null;
+  let sweeping: Promise<unknown> = Promise.resolve();
   // What the service holds, given back by `stop` and by a start that fails
   // part way (an embedded chain left running would hold its port against the
   // next start).
@@ -66,6 +67,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       });
     }
     if (sweeper) clearInterval(sweeper);
+    await sweeping; // before the ledger closes under it
     await anchorer?.stop();
     provider?.destroy();
     await ledger.close(); // finishes the running batch first
@@ -164,7 +166,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   if (config.IDEMPOTENCY_TTL_DAYS > 0) {
     const ttlMs = config.IDEMPOTENCY_TTL_DAYS * 86_400_000;
     const sweep = (): void => {
-      ledger
+      sweeping = ledger
         .forgetReplaysBefore(new Date(Date.now() - ttlMs))
         .then((n) => n > 0 && log.info({ forgotten: n, days: config.IDEMPOTENCY_TTL_DAYS }, "forgot expired Idempotency-Key answers"))
         .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "could not expire Idempotency-Key answers"));
