@@ -20,7 +20,7 @@ export interface AnchorerOptions {
   logId: string;
   chainId: number;
   confirmations: number;
-  /** How long to wait for a sent anchor before taking it as dropped (the next round re-sends). */
+  /** How long to wait for a sent anchor; the next round sends it again with higher fees, or anew if the node dropped it. */
   txTimeoutSeconds?: number;
   intervalSeconds: number;
   /** The highest fee per gas (wei) an anchor may offer, first sends and raises alike; none if unset. */

@@ -822,11 +822,6 @@ export class Ledger {
   }
 
   /**
-   * Every write request looks its token up. A token's binding never changes
-   * once stored, so known tokens are remembered; unknown ones are not (a token
-   * may be issued a moment later, and a flood of wrong tokens must not fill memory).
-   */
-  /**
    * Forgets the answers of Idempotency-Keys stored before `before`; returns
    * how many. A request that comes again after that is taken as new, and the
    * state machine refuses what it already did (DUPLICATE_KEY, DOUBLE_SALE,
@@ -850,6 +845,11 @@ export class Ledger {
     return forgotten;
   }
 
+  /**
+   * Every write request looks its token up. A token's binding never changes
+   * once stored, so known tokens are remembered; unknown ones are not (a token
+   * may be issued a moment later, and a flood of wrong tokens must not fill memory).
+   */
   async participantForToken(token: string): Promise<Participant | undefined> {
     const hash = tokenHash(token);
     const id = toHex(hash);
