@@ -10,12 +10,12 @@ export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { ga
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
-/** `fees`, none above `ceiling` (wei per gas). */
-export function underCeiling(fees: Fees, ceiling?: bigint): Fees {
+/** `fees`, of the same kind, none above `ceiling` (wei per gas). */
+export function underCeiling<F extends Fees>(fees: F, ceiling?: bigint): F {
   if (ceiling === undefined) return fees;
-  if ("gasPrice" in fees) return { gasPrice: min(fees.gasPrice, ceiling) };
+  if ("gasPrice" in fees) return { gasPrice: min(fees.gasPrice, ceiling) } as F;
   const maxFeePerGas = min(fees.maxFeePerGas, ceiling);
-  return { maxFeePerGas, maxPriorityFeePerGas: min(fees.maxPriorityFeePerGas, maxFeePerGas) };
+  return { maxFeePerGas, maxPriorityFeePerGas: min(fees.maxPriorityFeePerGas, maxFeePerGas) } as F;
 }
 
 /** 30 % up, so that a few rounds catch up with a fee market that moved. */
@@ -32,7 +32,7 @@ const replaces = (now: bigint, old: bigint): boolean => now * 1000n >= old * 112
 export function raisedFees(old: Fees, current: Fees, ceiling?: bigint): Fees | null {
   if ("gasPrice" in old) {
     const now = "gasPrice" in current ? current.gasPrice : current.maxFeePerGas;
-    const { gasPrice } = underCeiling({ gasPrice: max(raise(old.gasPrice), now) }, ceiling) as { gasPrice: bigint };
+    const { gasPrice } = underCeiling({ gasPrice: max(raise(old.gasPrice), now) }, ceiling);
     return replaces(gasPrice, old.gasPrice) ? { gasPrice } : null;
   }
   const now = "gasPrice" in current ? { maxFeePerGas: current.gasPrice, maxPriorityFeePerGas: current.gasPrice } : current;
@@ -40,6 +40,6 @@ export function raisedFees(old: Fees, current: Fees, ceiling?: bigint): Fees | n
   const fees = underCeiling(
     { maxFeePerGas: max(max(raise(old.maxFeePerGas), now.maxFeePerGas), maxPriorityFeePerGas), maxPriorityFeePerGas },
     ceiling,
-  ) as { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  );
   return replaces(fees.maxFeePerGas, old.maxFeePerGas) && replaces(fees.maxPriorityFeePerGas, old.maxPriorityFeePerGas) ? fees : null;
 }

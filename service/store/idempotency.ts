@@ -38,16 +38,20 @@ export function encodeReplay(fingerprint: string, at: string, answer: Answer): U
   return utf8(JSON.stringify({ request: fingerprint, at, answer }));
 }
 
-/** Whether a record was stored before `before` (ISO 8601). Records stored before they carried a time never expire. */
-export function storedBefore(stored: Uint8Array, before: string): boolean {
-  const at = (JSON.parse(fromUtf8(stored)) as { at?: unknown }).at;
-  return typeof at === "string" && at < before;
+/** A stored record. Answers stored before fingerprints and times were kept are the bare answer. */
+function decodeReplay<A extends Answer>(stored: Uint8Array): { request?: string; at?: string; answer: A } {
+  const v = JSON.parse(fromUtf8(stored)) as { request: string; at?: string; answer: A } | A;
+  return "answer" in v ? v : { answer: v };
 }
 
-/** The stored answer if `fingerprint` is the one it answered, else the reuse error. */
+/** Whether a record was stored before `before` (ISO 8601). Records stored before they carried a time never expire. */
+export function storedBefore(stored: Uint8Array, before: string): boolean {
+  const { at } = decodeReplay(stored);
+  return at !== undefined && at < before;
+}
+
+/** The stored answer if `fingerprint` is the one it answered (or it predates fingerprints), else the reuse error. */
 export function replayOf<A extends Answer>(stored: Uint8Array, fingerprint: string): A | KeyProofError {
-  const v = JSON.parse(fromUtf8(stored)) as { request: string; answer: A } | A;
-  // Answers stored before fingerprints were kept are the bare answer: taken as they are.
-  if (!("answer" in v)) return v;
-  return v.request === fingerprint ? v.answer : idempotencyKeyReused();
+  const { request, answer } = decodeReplay<A>(stored);
+  return request === undefined || request === fingerprint ? answer : idempotencyKeyReused();
 }
