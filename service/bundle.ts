@@ -17,11 +17,18 @@ export interface LogInfo {
   contract: string | null;
 }
 
+/**
+ * How often a reader retries when an append moved what it read between two
+ * reads (state, checkpoint, proofs); past that, a disagreement is a fault to
+ * report, not to wait on.
+ */
+export const CONSISTENT_READ_ATTEMPTS = 20;
+
 export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): Promise<EvidenceBundle> {
   const ref = await ledger.lookupCode(code);
   if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
   // Reads race with appends; retry until state, checkpoint and proofs agree.
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
     const state = await ledger.keyState(ref.commitment);
     if (!state) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
     const latest = ledger.checkpoint;

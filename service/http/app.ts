@@ -16,7 +16,7 @@ import { KeyProofError } from "../core/errors.js";
 import { checkInput } from "../core/validate.js";
 import { participantId, role } from "../core/ledger/schema.js";
 import type { Anchorer } from "../chain/anchorer.js";
-import { buildBundle, type LogInfo } from "../bundle.js";
+import { buildBundle, CONSISTENT_READ_ATTEMPTS, type LogInfo } from "../bundle.js";
 import { tokenHash, type Ledger } from "../store/ledger.js";
 import { withInclusion } from "./answers.js";
 import { sendError, statusOf } from "./errors.js";
@@ -209,10 +209,8 @@ export function createApp(o: AppOptions): express.Express {
     wrap(async (req, res) => {
       const key = req.params.key as string;
       if (!/^[0-9a-f]{64}$/.test(key)) throw new KeyProofError("INVALID_INPUT", "key must be 64 lowercase hex digits");
-      // The state and the proof must both be as of `size`: retry if an append
-      // moved the key meanwhile (a bounded number of times, as bundles do: a
-      // disagreement that persists is a fault to report, not to wait on).
-      for (let attempt = 0; attempt < 20; attempt++) {
+      // The state and the proof must both be as of `size`: retry if an append moved the key meanwhile.
+      for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
         const size = ledger.size;
         const state = await ledger.keyState(key);
         const usable = state === null || BigInt(state.index) < size;
