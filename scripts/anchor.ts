@@ -4,7 +4,10 @@
  *   OPERATOR_PRIVATE_KEY=0x… npm run anchor -- --log http://127.0.0.1:8080 --rpc-url https://rpc.example --contract 0x…
  *   npm run anchor -- --log … --network localhost --contract 0x… --interval 300
  *
- * Prints each transaction's hash and gas used. Exit codes: 0 done (or already
+ * Prints each transaction's hash and gas used. A send still unmined after
+ * --tx-timeout seconds is sent again in its place (same nonce) with 30 %
+ * higher fees, never above --max-fee-gwei; one the node dropped is sent anew.
+ * Exit codes: 0 done (or already
  * anchored), 1 the anchor was refused or failed, 2 bad usage.
  */
 import { Command } from "commander";
@@ -13,6 +16,7 @@ import { z } from "zod";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
+import { gweiToWei } from "../service/chain/fees.js";
 import { anchorCheckpoint } from "../service/tools/anchor-checkpoint.js";
 import { fail, parseOptions } from "./cli.js";
 import { signerFor } from "./signer.js";
@@ -25,6 +29,8 @@ const program = new Command("anchor")
   .option("--network <name>", "a network from hardhat.config.ts instead of --rpc-url")
   .option("--interval <seconds>", "keep anchoring every so many seconds (Ctrl-C stops)")
   .option("--confirmations <n>", "blocks to wait for", "1")
+  .option("--tx-timeout <seconds>", "how long a send may wait unmined before it is sent again with higher fees", "300")
+  .option("--max-fee-gwei <gwei>", "the highest fee per gas any send may offer, in gwei (default: no ceiling)")
   .option("--verifier-key <key>", "the log's verifier key to trust (default: the one it publishes)")
   .addHelpText("after", "\nEnvironment:\n  OPERATOR_PRIVATE_KEY  the key of the log's registered operator (required with --rpc-url)\n");
 
@@ -35,6 +41,8 @@ const options = z.object({
   network: z.string().min(1).optional(),
   interval: z.coerce.number().min(1, "--interval is at least 1 second").optional(),
   confirmations: z.coerce.number().int().min(0).max(64),
+  txTimeout: z.coerce.number().min(1, "--tx-timeout is at least 1 second"),
+  maxFeeGwei: z.coerce.number().positive("--max-fee-gwei must be positive").max(1_000_000).optional(),
   verifierKey: z.string().min(1).optional(),
 });
 
@@ -63,8 +71,19 @@ async function main(): Promise<void> {
           api,
           client,
           confirmations: o.confirmations,
+          txTimeoutSeconds: o.txTimeout,
+          ...(o.maxFeeGwei !== undefined ? { maxFeePerGas: gweiToWei(o.maxFeeGwei) } : {}),
           ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}),
-          onSent: (hash, size) => console.log(`sent anchor of size ${size}: tx ${hash}`),
+          onSent: (hash, size, again) =>
+            console.log(
+              !again
+                ? `sent anchor of size ${size}: tx ${hash}`
+                : "replaces" in again
+                  ? `sent anchor of size ${size} again with higher fees: tx ${hash} (in place of ${again.replaces}, unmined after ${o.txTimeout} s)`
+                  : `sent anchor of size ${size} anew: tx ${hash} (the node dropped ${again.dropped})`,
+            ),
+          onStuck: (hash, size) =>
+            console.warn(`anchor of size ${size} (tx ${hash}) still waits unmined; --max-fee-gwei leaves no higher fee to offer`),
         });
         if (r.status === "up-to-date") console.log(`the chain already holds size ${r.size}: nothing to anchor`);
         else console.log(`anchored size ${r.size} (from ${r.from}) in block ${r.blockNumber}: tx ${r.txHash}, gas used ${r.gasUsed}`);

@@ -12,6 +12,7 @@ import { Anchorer } from "./chain/anchorer.js";
 import { startAnvil, type EmbeddedChain } from "./chain/anvil.js";
 import type { AnchorClient } from "./chain/contract.js";
 import { ensureDeployment } from "./chain/deployment.js";
+import { gweiToWei } from "./chain/fees.js";
 import { DEV_PRIVATE_KEY, type Config } from "./config.js";
 import { logIdOf } from "./core/bundle/verify.js";
 import { createApp } from "./http/app.js";
@@ -115,7 +116,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       },
       confirmations: config.CONFIRMATIONS,
       txTimeoutSeconds: config.ANCHOR_TX_TIMEOUT,
-      maxFeePerGas: config.ANCHOR_MAX_FEE_GWEI === undefined ? undefined : BigInt(Math.round(config.ANCHOR_MAX_FEE_GWEI * 1e9)),
+      maxFeePerGas: config.ANCHOR_MAX_FEE_GWEI === undefined ? undefined : gweiToWei(config.ANCHOR_MAX_FEE_GWEI),
       intervalSeconds: config.ANCHOR_INTERVAL,
       log,
       connect,

@@ -37,6 +37,11 @@ const sentTx = z.object({
   maxFeePerGas: z.bigint().nullable(),
   maxPriorityFeePerGas: z.bigint().nullable(),
 });
+const minedReceipt = z.object({
+  status: z.number().int().nullable(),
+  blockNumber: z.number().int().nonnegative(),
+  gasUsed: z.bigint().nonnegative(),
+});
 const feeData = z.object({
   gasPrice: z.bigint().nullable(),
   maxFeePerGas: z.bigint().nullable(),
@@ -152,6 +157,19 @@ export class AnchorClient {
   async fees(): Promise<Fees> {
     const f = await this.provider().getFeeData();
     return toFees(feeData.parse({ gasPrice: f.gasPrice, maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas }));
+  }
+
+  /** The chain's newest block number. */
+  head(): Promise<number> {
+    return this.provider().getBlockNumber();
+  }
+
+  /** The mined transaction `hash` once it has `confirmations`; throws if it reverted, or after `timeoutMs`. */
+  async mined(hash: string, confirmations: number, timeoutMs?: number): Promise<{ blockNumber: number; gasUsed: bigint }> {
+    const r = await this.provider().waitForTransaction(hash, confirmations, timeoutMs);
+    const receipt = minedReceipt.parse(r && { status: r.status, blockNumber: r.blockNumber, gasUsed: r.gasUsed });
+    if (receipt.status !== 1) throw new Error(`anchor transaction ${hash} failed`);
+    return { blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
   }
 
   /** The transaction `hash` if the node holds it unmined; null when it was mined (whatever its outcome) or the node no longer knows it (dropped). */

@@ -43,3 +43,6 @@ export function raisedFees(old: Fees, current: Fees, ceiling?: bigint): Fees | n
   );
   return replaces(fees.maxFeePerGas, old.maxFeePerGas) && replaces(fees.maxPriorityFeePerGas, old.maxPriorityFeePerGas) ? fees : null;
 }
+
+/** A fee per gas given in gwei (ANCHOR_MAX_FEE_GWEI, `--max-fee-gwei`), in wei. */
+export const gweiToWei = (gwei: number): bigint => BigInt(Math.round(gwei * 1e9));

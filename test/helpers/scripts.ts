@@ -14,21 +14,21 @@ export function runScript(script: string, args: string[], env: Record<string, st
   return startScript(script, args, env, timeoutMs).done;
 }
 
-/** Starts a tool without waiting for it: `child` can be signalled, `done` resolves on exit. */
+/** Starts a tool without waiting for it: `child` can be signalled, `stderr()` read so far, `done` resolves on exit. */
 export function startScript(
   script: string,
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 120_000,
-): { child: ChildProcess; done: Promise<ScriptRun> } {
+): { child: ChildProcess; stderr: () => string; done: Promise<ScriptRun> } {
   const child = spawn(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  let stdout = "";
+  let stderr = "";
   const done = new Promise<ScriptRun>((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
@@ -38,5 +38,5 @@ export function startScript(
       resolve({ code, stdout, stderr });
     });
   });
-  return { child, done };
+  return { child, stderr: () => stderr, done };
 }

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import path from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { formatUnits, JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
 import { startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
 import { AnchorClient } from "../../service/chain/contract.js";
@@ -13,6 +13,7 @@ import { configSchema, DEV_PRIVATE_KEY } from "../../service/config.js";
 import { logIdOf } from "../../service/core/index.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { inPool, rpc as rpcAt, waitFor } from "../helpers/anvil-rpc.js";
 import { freePort } from "../helpers/ports.js";
 import { runScript, startScript } from "../helpers/scripts.js";
 
@@ -112,15 +113,90 @@ describe("scripts/anchor.ts and an audit of a live log", function () {
     expect(out.code).to.equal(0);
   });
 
+  describe("a send that waits unmined (automine off)", () => {
+    const rpc = (method: string, params: unknown[] = []) => rpcAt(chain.rpcUrl, method, params);
+    const args = (...more: string[]) => ["--log", svc.url, "--rpc-url", chain.rpcUrl, "--contract", client.address, ...more];
+    const firstInPool = () => waitFor("the anchor transaction in the mempool", async () => (await inPool(chain.rpcUrl))[0]);
+    const mineAndWait = async (run: ReturnType<typeof startScript>) => {
+      await rpc("evm_mine");
+      await rpc("evm_setAutomine", [true]);
+      return run.done;
+    };
+    beforeEach(() => rpc("evm_setAutomine", [false]));
+    afterEach(() => rpc("evm_setAutomine", [true]));
+
+    it("is sent again past --tx-timeout in its place (same nonce, higher fees), and the one mined is printed", async () => {
+      await issue(2);
+      const size = await onChainSize();
+      const run = startScript("anchor", args("--tx-timeout", "2"), { OPERATOR_PRIVATE_KEY: DEV_PRIVATE_KEY });
+      const first = await firstInPool();
+      const second = await waitFor("the replacement", async () => {
+        const txs = await inPool(chain.rpcUrl);
+        return txs.length === 1 && txs[0]!.hash !== first.hash ? txs[0] : undefined;
+      });
+      expect(BigInt(second.nonce)).to.equal(BigInt(first.nonce));
+      expect(BigInt(second.maxFeePerGas) > BigInt(first.maxFeePerGas)).to.equal(true);
+      const out = await mineAndWait(run);
+      expect(out.code, out.stderr).to.equal(0);
+      expect(out.stdout).to.contain(`again with higher fees: tx ${second.hash} (in place of ${first.hash}`);
+      expect(out.stdout).to.match(new RegExp(`anchored size \\d+ \\(from ${size}\\) in block \\d+: tx ${second.hash}, gas used \\d+`));
+      expect((await onChainSize()) > size).to.equal(true);
+    });
+
+    it("is sent anew when the node dropped it", async () => {
+      await issue(1);
+      const run = startScript("anchor", args("--tx-timeout", "2"), { OPERATOR_PRIVATE_KEY: DEV_PRIVATE_KEY });
+      const first = await firstInPool();
+      await rpc("anvil_dropAllTransactions");
+      expect(await inPool(chain.rpcUrl)).to.deep.equal([]);
+      // (The same nonce, fees and calldata: it may well be the same transaction, broadcast again.)
+      const second = await waitFor("the new send", async () => (await inPool(chain.rpcUrl))[0]);
+      const out = await mineAndWait(run);
+      expect(out.code, out.stderr).to.equal(0);
+      expect(out.stdout).to.contain(`anew: tx ${second.hash} (the node dropped ${first.hash})`);
+      expect(out.stdout).to.contain(`: tx ${second.hash}, gas used`);
+    });
+
+    it("is left as it is when --max-fee-gwei leaves no raise a node would take, and still counts once mined", async () => {
+      await issue(1);
+      const size = await onChainSize();
+      // The ceiling is what the node asks now: the first send offers it, and no raise fits under it.
+      const { maxFeePerGas } = await provider.getFeeData();
+      const run = startScript("anchor", args("--tx-timeout", "1", "--max-fee-gwei", formatUnits(maxFeePerGas!, "gwei")), {
+        OPERATOR_PRIVATE_KEY: DEV_PRIVATE_KEY,
+      });
+      const first = await firstInPool();
+      expect(BigInt(first.maxFeePerGas)).to.equal(maxFeePerGas);
+      await waitFor("the warning", async () => (run.stderr().includes("leaves no higher fee") ? true : undefined));
+      expect((await inPool(chain.rpcUrl)).map((t) => t.hash)).to.deep.equal([first.hash]);
+      const out = await mineAndWait(run);
+      expect(out.code, out.stderr).to.equal(0);
+      expect(out.stdout).to.match(new RegExp(`anchored size \\d+ \\(from ${size}\\) in block \\d+: tx ${first.hash}`));
+    });
+  });
+
+  it("refuses bad --tx-timeout and --max-fee-gwei values with a usage error", async () => {
+    for (const bad of [
+      ["--tx-timeout", "0"],
+      ["--max-fee-gwei", "-1"],
+      ["--max-fee-gwei", "lots"],
+    ]) {
+      const r = await anchor(bad);
+      expect(r.code, bad.join(" ")).to.equal(2);
+      expect(r.stderr).to.match(/--tx-timeout|--max-fee-gwei|maxFeeGwei|txTimeout/);
+    }
+  });
+
   it("refuses a key that is not the log's operator, and a missing key", async () => {
     await issue(1);
+    const anchored = await onChainSize();
     const wrong = await anchor([], OTHER_KEY);
     expect(wrong.code).to.equal(1);
     expect(wrong.stderr).to.contain("is not the operator");
     const none = await anchor([], "");
     expect(none.code).to.equal(2);
     expect(none.stderr).to.contain("OPERATOR_PRIVATE_KEY");
-    expect(await onChainSize()).to.equal(13n);
+    expect(await onChainSize()).to.equal(anchored);
   });
 
   it("the audit of the live log finds it clean, every anchor checked", async () => {
@@ -141,6 +217,6 @@ describe("scripts/anchor.ts and an audit of a live log", function () {
     ]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.contain("CLEAN");
-    expect(r.stdout).to.match(/anchors checked: \d+ \(sizes 6, 9, .*14\)/);
+    expect(r.stdout).to.match(new RegExp(`anchors checked: \\d+ \\(sizes 6, 9, .*${await onChainSize()}\\)`));
   });
 });

@@ -14,20 +14,11 @@ import { configSchema } from "../../service/config.js";
 import { logIdOf, toHex } from "../../service/core/index.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
+import { inPool, rpc as rpcAt, waitFor } from "../helpers/anvil-rpc.js";
 import { freePort } from "../helpers/ports.js";
 
 const OPERATOR = "operator-token-for-chain-faults-0123";
 const ORIGIN = "faults.keyproof.example/log";
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Every Anchored event of the log on a contract: the sizes, in chain order. */
 async function anchoredSizes(rpcUrl: string, contract: string): Promise<number[]> {
@@ -124,16 +115,7 @@ describe("chain faults and shutdown", function () {
   });
 
   /** A JSON-RPC call to the test chain (anvil's own methods included). */
-  const rpc = async (method: string, params: unknown[] = []) => {
-    const res = await fetch(chain.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result;
-  };
+  const rpc = (method: string, params: unknown[] = []) => rpcAt(chain.rpcUrl, method, params);
   /** Sends a contract call as the service's own address (anvil impersonation: no key needed). */
   const asAdmin = async (fn: string, args: unknown[] = []) => {
     const admin = ((await rpc("eth_accounts")) as string[])[0]!;
@@ -146,9 +128,7 @@ describe("chain faults and shutdown", function () {
 
   /** Waits until the service's anchor transaction waits in the mempool (automine off). */
   const anchorInMempool = () =>
-    waitFor("the anchor transaction in the mempool", async () =>
-      Object.keys(((await rpc("txpool_content")) as { pending: Record<string, unknown> }).pending).length > 0 ? true : undefined,
-    );
+    waitFor("the anchor transaction in the mempool", async () => ((await inPool(chain.rpcUrl)).length > 0 ? true : undefined));
 
   it("an anchor that reverts (log paused on chain) is retried once it can succeed, never twice for a size", async () => {
     await asAdmin("pauseLog", [logIdOf(ORIGIN)]);
@@ -181,21 +161,16 @@ describe("chain faults and shutdown", function () {
   });
 
   it("an anchor transaction stuck in the mempool is replaced (same nonce, higher fees), and the record names the one mined", async () => {
-    type PoolTx = { hash: string; nonce: string; maxFeePerGas: string };
-    const inPool = async (): Promise<PoolTx[]> =>
-      Object.values(((await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolTx>> }).pending).flatMap((byNonce) =>
-        Object.values(byNonce),
-      );
     await rpc("evm_setAutomine", [false]);
     try {
       await issue(token, 3);
       const size = svc.ledger.size;
       await anchorInMempool();
-      const [first] = await inPool();
+      const [first] = await inPool(chain.rpcUrl);
       // Past ANCHOR_TX_TIMEOUT (3 s) the next step sends the size again in
       // its place: a new nonce would wait behind it, and revert once both are mined.
       const second = await waitFor("the replacement", async () => {
-        const txs = await inPool();
+        const txs = await inPool(chain.rpcUrl);
         return txs.length === 1 && txs[0]!.hash !== first!.hash ? txs[0] : undefined;
       });
       expect(BigInt(second.nonce)).to.equal(BigInt(first!.nonce));
