@@ -27,7 +27,15 @@ import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
-import { encodeReplay, fingerprintWith, idempotencyKeyReused, replayOf, storedBefore } from "./idempotency.js";
+import {
+  encodeReplay,
+  encodeWholeReplay,
+  fingerprintWith,
+  idempotencyKeyReused,
+  openReplay,
+  storedBefore,
+  type Replay,
+} from "./idempotency.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
@@ -472,16 +480,15 @@ export class Ledger {
     // Idempotent replays: answered from the stored first answer, appending nothing.
     const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
     const fingerprints = subs.map((s) => (s.idempotencyKey ? this.fingerprint(s.requests) : ""));
-    const stored = await this.readMany(idemKeys.filter((k) => k !== undefined) as Uint8Array[]);
-    let si = 0;
+    const replays = await this.replays(idemKeys, fingerprints);
     const inGroup = new Map<string, number>();
     const live: number[] = [];
-    subs.forEach((s, i) => {
+    subs.forEach((_, i) => {
       const k = idemKeys[i];
       if (k) {
-        const v = stored[si++];
-        if (v) {
-          answers[i] = replayOf<SubmitAnswer>(v, fingerprints[i]!);
+        const replay = replays.get(i);
+        if (replay) {
+          answers[i] = replay;
           return;
         }
         const ks = toHex(k);
@@ -584,7 +591,10 @@ export class Ledger {
     const storedAt = idemKeys.some((k) => k !== undefined) ? this.now().toISOString() : "";
     for (const i of live) {
       const k = idemKeys[i];
-      if (k) put(k, encodeReplay(fingerprints[i]!, storedAt, answers[i] as SubmitAnswer));
+      if (!k) continue;
+      const answer = answers[i] as SubmitAnswer;
+      batch.put(k, encodeReplay(fingerprints[i]!, storedAt, answer, Number(latest.checkpoint.size)));
+      staged.push([latin1(k), encodeWholeReplay(fingerprints[i]!, storedAt, answer)]);
     }
 
     // Stage for the next group; publish for readers only once durable.
@@ -603,6 +613,34 @@ export class Ledger {
       events: Number(accepted),
       started,
     };
+  }
+
+  /**
+   * The stored answers of the submissions whose Idempotency-Key has one (by
+   * submission), rebuilt from the records they refer to in one more read;
+   * the reuse error where the events differ.
+   */
+  private async replays(idemKeys: (Uint8Array | undefined)[], fingerprints: string[]): Promise<Map<number, SubmitAnswer | KeyProofError>> {
+    const withKey = [...idemKeys.keys()].filter((i) => idemKeys[i]);
+    const out = new Map<number, SubmitAnswer | KeyProofError>();
+    if (withKey.length === 0) return out;
+    const stored = await this.readMany(withKey.map((i) => idemKeys[i]!));
+    const rebuild: { i: number; replay: Replay; from: number }[] = [];
+    const reads: Uint8Array[] = [];
+    stored.forEach((v, j) => {
+      if (!v) return;
+      const i = withKey[j]!;
+      const replay = openReplay(v);
+      if (replay.request !== undefined && replay.request !== fingerprints[i]) {
+        out.set(i, idempotencyKeyReused());
+        return;
+      }
+      rebuild.push({ i, replay, from: reads.length });
+      for (const k of replay.reads) reads.push(k);
+    });
+    const got = reads.length > 0 ? await this.readMany(reads) : [];
+    for (const { i, replay, from } of rebuild) out.set(i, replay.answer(got.slice(from, from + replay.reads.length)) as SubmitAnswer);
+    return out;
   }
 
   /** getMany that sees the batches not yet durable. */

@@ -261,6 +261,49 @@ describe("ledger store", () => {
     }
   });
 
+  it("keeps an Idempotency-Key answer by reference (bytes, not kilobytes, for 1,000 events) and rebuilds it exactly, refusals in place, after a restart too", async () => {
+    const requests = Array.from({ length: 1000 }, (_, i) =>
+      // Every 100th row repeats an earlier code: refused, between accepted events.
+      ({ type: "issue", code: `REF-${i % 100 === 99 ? i - 1 : i}`, sku: "s" }),
+    );
+    const sub = { actor: "acme", idempotencyKey: "import-1", requests };
+    const first = await ledger.submit(sub);
+    expect(codes(first).filter((c) => c === "DUPLICATE_KEY")).to.have.length(10);
+    const stored = (await ledger.db.get(K.idempotency("acme", "import-1")))!;
+    // The whole answer was 175 bytes an event; by reference it is the refusals and a few numbers.
+    expect(stored.length).to.be.below(2000);
+    expect(await ledger.submit(sub)).to.deep.equal(first);
+    await ledger.close();
+    ledger = await openLedger(dir);
+    expect(await ledger.submit(sub)).to.deep.equal(first);
+    expect(ledger.size).to.equal(4n + 990n);
+    // All refused: the answer refers to the checkpoint it carried.
+    const refused = { actor: "acme", idempotencyKey: "import-2", requests: [requests[0], { type: "sell", code: "NO-SUCH", order: "o-1" }] };
+    const none = await ledger.submit(refused);
+    expect(codes(none)).to.deep.equal(["DUPLICATE_KEY", "UNKNOWN_KEY"]);
+    expect(await ledger.submit(refused)).to.deep.equal(none);
+  });
+
+  it("replays an answer whose batch is still being written (the next group sees it staged)", async () => {
+    const prepared = watchPrepared(ledger);
+    const release = slowNextWrite(ledger);
+    const issue = (code: string) => ({ type: "issue", code, sku: "s" });
+    const sub = { actor: "acme", idempotencyKey: "staged-1", requests: [issue("STAGED-1"), issue("STAGED-1")] };
+    const first = ledger.submit(sub);
+    await prepared(1);
+    // In the next group, with a submission that makes it a group the watcher counts.
+    const again = ledger.submit(sub);
+    const other = ledger.submit({ actor: "acme", requests: [issue("STAGED-2")] });
+    await prepared(2);
+    expect(await ledger.db.get(K.idempotency("acme", "staged-1"))).to.equal(undefined); // not on disk yet
+    release();
+    const [a, b] = await Promise.all([first, again, other]);
+    expect(codes(a!)).to.deep.equal(["ok", "DUPLICATE_KEY"]);
+    expect(b).to.deep.equal(a);
+    expect(ledger.size).to.equal(6n);
+    expect(await ledger.submit(sub)).to.deep.equal(a);
+  });
+
   it("replays an answer stored before idempotency keys kept a fingerprint of their events", async () => {
     const answer = { results: [{ ok: true, index: 4, key: null, leafHash: "00".repeat(32) }], checkpoint: "old" };
     await ledger.db.put(K.idempotency("acme", "legacy-1"), utf8(JSON.stringify(answer)));
