@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   let stopping = false;
   process.once("SIGINT", () => {
     stopping = true;
-    console.log("stopping after this round");
+    console.log("stopping after this round (Ctrl-C again quits now)");
   });
   try {
     if ((await signer.provider!.getCode(contract)) === "0x") fail(`no contract at ${contract}`);

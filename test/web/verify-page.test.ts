@@ -85,9 +85,10 @@ describe("buyer verify page (chromium)", function () {
     cleanup(dir);
   });
 
-  async function open(locale = "en-US"): Promise<Page> {
+  async function open(locale = "en-US", before?: (page: Page) => Promise<void>): Promise<Page> {
     const context = await browser.newContext({ locale, viewport: { width: 390, height: 844 } }); // a phone
     const page = await context.newPage();
+    await before?.(page);
     await page.goto(svc.url);
     await page.waitForSelector("body[data-ready=true]");
     return page;
@@ -172,6 +173,24 @@ describe("buyer verify page (chromium)", function () {
     expect(text).to.contain("Verification failed").and.contain("✗").and.not.contain("Genuine");
     expect(text).to.contain("The status does not follow from the history");
     await page.context().close();
+  });
+
+  it("takes nothing malformed from /v1/log: no chain to read, the record still checked, the chain check left out", async () => {
+    for (const info of [null, { rpcUrl: { href: "x" }, contract: 42 }, { rpcUrl: "javascript:alert(1)", contract: "0x1" }]) {
+      const requested: string[] = [];
+      const page = await open("en-US", async (p) => {
+        await p.route("**/v1/log", (route) => route.fulfill({ json: info }));
+      });
+      page.on("request", (r) => requested.push(new URL(r.url()).pathname));
+      const text = await verify(page, CODES.sold, "ORDER-B");
+      expect(text, JSON.stringify(info)).to.contain("Genuine").and.not.contain("✗").and.not.contain("The blockchain holds");
+      // (/v1/log is asked again after each check while it names no chain.)
+      expect(
+        requested.filter((p) => p !== "/v1/log"),
+        JSON.stringify(info),
+      ).to.deep.equal(["/v1/verify"]);
+      await page.context().close();
+    }
   });
 
   it("chooses Chinese from the browser language and switches language", async () => {

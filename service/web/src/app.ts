@@ -5,6 +5,7 @@
  * The code is sent in a POST body only: never in a URL, never stored.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
@@ -15,10 +16,22 @@ type Outcome =
   | { kind: "rateLimited" }
   | { kind: "error"; message: string };
 
-interface LogInfo {
-  rpcUrl: string | null;
-  contract: string | null;
-}
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+/** What the page takes from GET /v1/log: where to read the chain. Anything else there is read as absent. */
+const logInfoSchema = z.object({
+  rpcUrl: z
+    .string()
+    .regex(/^https?:\/\//)
+    .nullable()
+    .catch(null),
+  contract: address.nullable().catch(null),
+});
+type LogInfo = z.infer<typeof logInfoSchema>;
+const NO_CHAIN: LogInfo = { rpcUrl: null, contract: null };
+const fetchLogInfo = (): Promise<LogInfo> =>
+  fetch("/v1/log")
+    .then((r) => r.json())
+    .then((v: unknown) => logInfoSchema.catch(NO_CHAIN).parse(v));
 
 // checkpointAt(bytes32,uint64) through a bare eth_call: the page needs one
 // read-only call, not an Ethereum library.
@@ -28,9 +41,7 @@ const ANSWER_RE = /^0x[0-9a-f]{192}$/i;
 
 let lang: Lang = pickLanguage(navigator.languages ?? [navigator.language]);
 let last: Outcome | null = null;
-let logInfo: Promise<LogInfo> = fetch("/v1/log")
-  .then((r) => r.json() as Promise<LogInfo>)
-  .catch(() => ({ rpcUrl: null, contract: null }));
+let logInfo: Promise<LogInfo> = fetchLogInfo().catch(() => NO_CHAIN);
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -71,7 +82,8 @@ async function check(code: string, order: string): Promise<Outcome> {
   if (res.status === 404 && body?.error?.code === "UNKNOWN_KEY") return { kind: "unknown" };
   if (!res.ok) return { kind: "error", message: body?.error?.message ?? `HTTP ${res.status}` };
   const info = await logInfo;
-  const bundleContract = (body as { log?: { contract?: string | null } }).log?.contract ?? info.contract;
+  const named = address.safeParse((body as { log?: { contract?: unknown } }).log?.contract);
+  const bundleContract = named.success ? named.data : info.contract;
   const readAnchor = bundleContract ? anchorReader(info, bundleContract) : undefined;
   const report = await verifyBundle(body, { code, ...(order ? { order } : {}), ...(readAnchor ? { readAnchor } : {}) });
   return { kind: "report", report, order };
@@ -198,7 +210,7 @@ $("form").addEventListener("submit", (ev) => {
       button.disabled = false;
       button.textContent = WORDS[lang].verify;
       // Retry fetching the log's chain details if the first try failed.
-      logInfo = logInfo.then((i) => (i.rpcUrl || i.contract ? i : fetch("/v1/log").then((r) => r.json() as Promise<LogInfo>)));
+      logInfo = logInfo.then((i) => (i.rpcUrl || i.contract ? i : fetchLogInfo().catch(() => NO_CHAIN)));
     });
 });
 
