@@ -20,6 +20,7 @@ export function anchorArtifact(): { abi: unknown[]; bytecode: string } {
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 /** RPC answers are outside input too: checked before use. */
 const checkpointAnswer = z.tuple([bytes32, bytes32, z.bigint()]);
+const logInfoAnswer = z.tuple([z.string().regex(/^0x[0-9a-fA-F]{40}$/), z.string()]);
 const latestAnswer = z.tuple([z.bigint(), bytes32, bytes32, z.bigint()]);
 const anchoredLog = z.object({
   blockNumber: z.number().int().nonnegative(),
@@ -232,8 +233,9 @@ export class AnchorClient {
     return out;
   }
 
+  /** The log's registered operator (the zero address for a log not registered). */
   async operatorOf(logId: string): Promise<string> {
-    const [operator] = (await this.contract.getFunction("logInfo")(logId)) as [string, string];
+    const [operator] = logInfoAnswer.parse([...(await this.contract.getFunction("logInfo")(logId))]);
     return operator;
   }
 }
