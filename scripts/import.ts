@@ -15,7 +15,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { Command, Option } from "commander";
 import { z } from "zod";
 import { ApiError, KeyProofApi } from "../service/client/api.js";
-import { IMPORT_MODES, ImportError, importCsv, type ImportState } from "../service/tools/csv-import.js";
+import { IMPORT_MODES, ImportError, importCsv, isEncoding, type ImportState } from "../service/tools/csv-import.js";
 import { fail, parseOptions } from "./cli.js";
 
 const program = new Command("import")
@@ -27,6 +27,7 @@ const program = new Command("import")
   .option("--batch-size <n>", "rows per request (1 to 10000)", "1000")
   .option("--state <file>", "where progress is kept (default: <file>.<mode>.import-state.json)")
   .option("--restart", "ignore the saved progress and import the file from the top")
+  .option("--encoding <label>", "the file's character encoding (gb18030 for a CSV saved by Excel on Chinese Windows, big5, ...)", "utf-8")
   .option("--report <file>", "also write the summary and every problem as JSON")
   .option("--no-progress", "no progress bar")
   .addHelpText(
@@ -49,6 +50,7 @@ const options = z.object({
   batchSize: z.coerce.number().int().min(1).max(10_000),
   state: z.string().optional(),
   restart: z.boolean().optional(),
+  encoding: z.string().refine(isEncoding, "--encoding is not an encoding this tool knows (utf-8, gb18030, big5, ...)"),
   report: z.string().optional(),
   progress: z.boolean(),
 });
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
       batchSize: o.batchSize,
       statePath,
       restart: o.restart ?? false,
+      encoding: o.encoding,
       onNotice: (m) => process.stderr.write(`note: ${m}\n`),
       onProgress: (value, total) => {
         if (!bar) return;

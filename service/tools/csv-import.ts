@@ -11,6 +11,7 @@
  * twice.
  */
 import { createHash } from "node:crypto";
+import { Transform } from "node:stream";
 import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { parse, type Info } from "csv-parse";
 import { z } from "zod";
@@ -82,6 +83,8 @@ export interface ImportOptions {
   statePath: string;
   /** Ignore an existing state file and start from the top. */
   restart?: boolean;
+  /** The file's character encoding, a WHATWG label (default utf-8; Excel on Chinese Windows saves gb18030). */
+  encoding?: string;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   onNotice?: (message: string) => void;
 }
@@ -99,10 +102,70 @@ export class ImportError extends Error {
   override name = "ImportError";
 }
 
-function sha256File(file: string): string {
-  const h = createHash("sha256");
-  h.update(readFileSync(file));
-  return h.digest("hex");
+/**
+ * The file's SHA-256, once its bytes are known to be text in `encoding`:
+ * a name decoded wrongly would be committed to the log for good, so a file
+ * that is not is refused before anything is sent.
+ */
+function readChecked(file: string, encoding: string): string {
+  if (!isEncoding(encoding)) throw new ImportError(`unknown encoding ${encoding} (utf-8, gb18030, big5, ...)`);
+  const bytes = readFileSync(file);
+  const decoder = new TextDecoder(encoding, { fatal: true });
+  const CHUNK = 1 << 20;
+  for (let at = 0; at < bytes.length; at += CHUNK) {
+    try {
+      decoder.decode(bytes.subarray(at, at + CHUNK), { stream: at + CHUNK < bytes.length });
+    } catch {
+      const hint =
+        decoder.encoding === "utf-8"
+          ? "; a CSV saved by Excel on Chinese Windows is GB18030: pass --encoding gb18030"
+          : "; pass its --encoding";
+      throw new ImportError(`${file} is not ${decoder.encoding} text (line ${badLine(bytes, at, decoder.encoding)})${hint}`);
+    }
+  }
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The first line at or after the one holding byte `from` that does not decode alone (lines split at LF, which no trail byte of UTF-8 or GB18030 is). */
+function badLine(bytes: Uint8Array, from: number, encoding: string): number {
+  // (lastIndexOf counts a negative start from the end.)
+  let start = from === 0 ? 0 : bytes.lastIndexOf(0x0a, from - 1) + 1;
+  let line = 1;
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i < start; i = bytes.indexOf(0x0a, i + 1)) line++;
+  for (;;) {
+    const end = bytes.indexOf(0x0a, start);
+    try {
+      new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(start, end < 0 ? bytes.length : end));
+    } catch {
+      return line;
+    }
+    if (end < 0) return line;
+    start = end + 1;
+    line++;
+  }
+}
+
+/** Whether `label` names an encoding a TextDecoder reads (WHATWG Encoding labels). */
+export function isEncoding(label: string): boolean {
+  try {
+    new TextDecoder(label);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Text in another encoding, as UTF-8 for the CSV parser. */
+function toUtf8(encoding: string): Transform {
+  const decoder = new TextDecoder(encoding);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      done(null, decoder.decode(chunk, { stream: true }));
+    },
+    flush(done) {
+      done(null, decoder.decode());
+    },
+  });
 }
 
 /** Written to a temporary file, flushed, then renamed: a crash leaves the old or the new state, never half of one. */
@@ -166,7 +229,8 @@ interface Pending {
 export async function importCsv(o: ImportOptions): Promise<ImportResult> {
   if (!existsSync(o.file)) throw new ImportError(`${o.file} does not exist`);
   const totalBytes = statSync(o.file).size;
-  const fileSha256 = sha256File(o.file);
+  const encoding = o.encoding ?? "utf-8";
+  const fileSha256 = readChecked(o.file, encoding);
   let state = o.restart ? null : loadState(o.statePath);
   if (state) {
     if (state.fileSha256 !== fileSha256)
@@ -237,7 +301,9 @@ export async function importCsv(o: ImportOptions): Promise<ImportResult> {
     settle(last + 1);
   };
 
-  const parser = createReadStream(o.file).pipe(
+  const source = createReadStream(o.file);
+  const text = new TextDecoder(encoding).encoding === "utf-8" ? source : source.pipe(toUtf8(encoding));
+  const parser = text.pipe(
     parse({
       bom: true,
       columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
@@ -267,7 +333,8 @@ export async function importCsv(o: ImportOptions): Promise<ImportResult> {
       headerChecked = true;
     }
     const line = info.lines;
-    o.onProgress?.(info.bytes, totalBytes);
+    // (The parser counts UTF-8 bytes, which a file in another encoding is not.)
+    o.onProgress?.(Math.min(source.bytesRead, totalBytes), totalBytes);
     const fresh = line >= st.nextLine;
     const converted = rowToRequest(o.mode, record);
     if ("error" in converted) {

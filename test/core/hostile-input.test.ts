@@ -99,10 +99,13 @@ describe("hostile input: CSV import", () => {
             { maxLength: 12 },
           )
           .map((rows) => `code,sku,batch,expires,face\n${rows.join("\n")}`),
+        // Bytes that may be no text at all, read as UTF-8 or GB18030.
+        fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.concat([Buffer.from("code,sku\n"), b])),
       );
+      const encoding = fc.constantFrom(undefined, "utf-8", "gb18030");
       let n = 0;
       await fc.assert(
-        fc.asyncProperty(csvText, async (text) => {
+        fc.asyncProperty(csvText, encoding, async (text, encoding) => {
           const file = path.join(dir, `f${n++}.csv`);
           writeFileSync(file, text);
           const sent: unknown[] = [];
@@ -114,7 +117,14 @@ describe("hostile input: CSV import", () => {
             },
           } as unknown as KeyProofApi;
           try {
-            const r = await importCsv({ file, mode: "issue", api, batchSize: 3, statePath: `${file}.state` });
+            const r = await importCsv({
+              file,
+              mode: "issue",
+              api,
+              batchSize: 3,
+              statePath: `${file}.state`,
+              ...(encoding ? { encoding } : {}),
+            });
             const c = r.state.counts;
             expect(c.accepted + c.badRows + c.duplicates).to.equal(c.rows);
           } catch (e) {

@@ -67,6 +67,28 @@ describe("scripts/import.ts", function () {
     cleanup(dir);
   });
 
+  it("reads a CSV in GB18030 with --encoding, and refuses it as UTF-8 before sending anything", async () => {
+    const before = (await logEvents()).length;
+    // "点卡" (game card) in GB18030, as Excel on Chinese Windows saves a CSV.
+    const card = Buffer.from([0xb5, 0xe3, 0xbf, 0xa8]);
+    const file = path.join(dir, "gb18030.csv");
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from("code,sku\r\nGBK-0001-AAAA,"), card, Buffer.from("-100\r\nGBK-0002-BBBB,"), card, Buffer.from("-50\r\n")]),
+    );
+    const refused = await importAs("acme", file);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain("is not utf-8 text (line 2)").and.contain("--encoding gb18030");
+    expect((await logEvents()).length).to.equal(before);
+    const unknown = await importAs("acme", file, "--encoding", "klingon");
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.contain("--encoding");
+    const r = await importAs("acme", file, "--encoding", "gb18030");
+    expect(r.code, r.stderr).to.equal(0);
+    const added = (await logEvents()).slice(before);
+    expect(added.map((e) => (e.type === "issue" ? e.attrs.sku : null))).to.deep.equal(["点卡-100", "点卡-50"]);
+  });
+
   it("issues the good rows and reports bad rows and duplicates with their line numbers", async () => {
     const before = (await logEvents()).length;
     const file = csv(
