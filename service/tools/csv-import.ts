@@ -12,7 +12,18 @@
  */
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
-import { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+} from "node:fs";
 import { parse, type Info } from "csv-parse";
 import { z } from "zod";
 import { normalizeCode } from "../core/commitment.js";
@@ -105,43 +116,59 @@ export class ImportError extends Error {
 /**
  * The file's SHA-256, once its bytes are known to be text in `encoding`:
  * a name decoded wrongly would be committed to the log for good, so a file
- * that is not is refused before anything is sent.
+ * that is not is refused before anything is sent. Read 1 MiB at a time.
  */
 function readChecked(file: string, encoding: string): string {
   if (!isEncoding(encoding)) throw new ImportError(`unknown encoding ${encoding} (utf-8, gb18030, big5, ...)`);
-  const bytes = readFileSync(file);
+  const hash = createHash("sha256");
   const decoder = new TextDecoder(encoding, { fatal: true });
-  const CHUNK = 1 << 20;
-  for (let at = 0; at < bytes.length; at += CHUNK) {
-    try {
-      decoder.decode(bytes.subarray(at, at + CHUNK), { stream: at + CHUNK < bytes.length });
-    } catch {
-      const hint =
-        decoder.encoding === "utf-8"
-          ? "; a CSV saved by Excel on Chinese Windows is GB18030: pass --encoding gb18030"
-          : "; pass its --encoding";
-      throw new ImportError(`${file} is not ${decoder.encoding} text (line ${badLine(bytes, at, decoder.encoding)})${hint}`);
+  const chunk = Buffer.alloc(1 << 20);
+  // The bytes of the line the chunk starts in (its start, up to 64 KiB), and that line's number.
+  let pending: Buffer = Buffer.alloc(0);
+  let line = 1;
+  const fd = openSync(file, "r");
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      const bytes = chunk.subarray(0, n);
+      hash.update(bytes);
+      try {
+        decoder.decode(bytes, { stream: n > 0 });
+      } catch {
+        const hint =
+          decoder.encoding === "utf-8"
+            ? "; a CSV saved by Excel on Chinese Windows is GB18030: pass --encoding gb18030"
+            : "; pass its --encoding";
+        const at = line + badLine(Buffer.concat([pending, bytes]), decoder.encoding);
+        throw new ImportError(`${file} is not ${decoder.encoding} text (line ${at})${hint}`);
+      }
+      if (n === 0) break;
+      const last = bytes.lastIndexOf(0x0a);
+      if (last < 0) {
+        if (pending.length < 1 << 16) pending = Buffer.concat([pending, bytes.subarray(0, (1 << 16) - pending.length)]);
+        continue;
+      }
+      for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) line++;
+      pending = Buffer.from(bytes.subarray(last + 1, last + 1 + (1 << 16)));
     }
+  } finally {
+    closeSync(fd);
   }
-  return createHash("sha256").update(bytes).digest("hex");
+  return hash.digest("hex");
 }
 
-/** The first line at or after the one holding byte `from` that does not decode alone (lines split at LF, which no trail byte of UTF-8 or GB18030 is). */
-function badLine(bytes: Uint8Array, from: number, encoding: string): number {
-  // (lastIndexOf counts a negative start from the end.)
-  let start = from === 0 ? 0 : bytes.lastIndexOf(0x0a, from - 1) + 1;
-  let line = 1;
-  for (let i = bytes.indexOf(0x0a); i >= 0 && i < start; i = bytes.indexOf(0x0a, i + 1)) line++;
-  for (;;) {
+/** How many lines into `bytes` the first one is that does not decode alone (lines split at LF, which no trail byte of UTF-8 or GB18030 is). */
+function badLine(bytes: Uint8Array, encoding: string): number {
+  let start = 0;
+  for (let skipped = 0; ; skipped++) {
     const end = bytes.indexOf(0x0a, start);
     try {
       new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(start, end < 0 ? bytes.length : end));
     } catch {
-      return line;
+      return skipped;
     }
-    if (end < 0) return line;
+    if (end < 0) return skipped;
     start = end + 1;
-    line++;
   }
 }
 

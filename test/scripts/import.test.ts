@@ -89,6 +89,28 @@ describe("scripts/import.ts", function () {
     expect(added.map((e) => (e.type === "issue" ? e.attrs.sku : null))).to.deep.equal(["点卡-100", "点卡-50"]);
   });
 
+  it("names the line of a byte that is not text, in a line across the file's 1 MiB reads and at its very end", async () => {
+    const rows = ["code,sku", ...Array.from({ length: 60_000 }, (_, i) => `LONG-${i}-AAAAAAAA,sku`)];
+    const text = Buffer.from(`${rows.join("\n")}\n`);
+    const lineAt = (byte: number) => text.subarray(0, byte).toString().split("\n").length;
+    // The first read ends on a lead byte whose continuation, in the second read, is not one.
+    const across = (1 << 20) - 1;
+    expect(text[across]).to.not.equal(0x0a);
+    const cases: [Buffer, number][] = [
+      [Buffer.concat([text.subarray(0, across), Buffer.from([0xe7]), text.subarray(across + 1)]), lineAt(across)],
+      [Buffer.concat([text, Buffer.from("LAST-0001-AAAA,x\xe7".split("").map((c) => c.charCodeAt(0)))]), rows.length + 1],
+    ];
+    for (const [bytes, line] of cases) {
+      const file = path.join(dir, "bad-bytes.csv");
+      writeFileSync(file, bytes);
+      const api = { postEvents: () => expect.fail("nothing is sent") } as unknown as KeyProofApi;
+      const err = await importCsv({ file, mode: "issue", api, batchSize: 100, statePath: `${file}.state`, restart: true }).catch(
+        (e: Error) => e,
+      );
+      expect(String(err)).to.contain(`is not utf-8 text (line ${line})`);
+    }
+  });
+
   it("issues the good rows and reports bad rows and duplicates with their line numbers", async () => {
     const before = (await logEvents()).length;
     const file = csv(
