@@ -13,6 +13,7 @@
 import { Command } from "commander";
 import { getAddress } from "ethers";
 import { z } from "zod";
+import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
@@ -36,7 +37,7 @@ const program = new Command("anchor")
 
 const options = z.object({
   log: z.url(),
-  contract: z.string().refine((a) => /^0x[0-9a-fA-F]{40}$/.test(a), "--contract is not an Ethereum address"),
+  contract: z.string().regex(ETH_ADDRESS, "--contract is not an Ethereum address"),
   rpcUrl: z.url().optional(),
   network: z.string().min(1).optional(),
   interval: z.coerce.number().min(1, "--interval is at least 1 second").optional(),

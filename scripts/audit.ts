@@ -12,6 +12,7 @@ import { Presets, SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { JsonRpcProvider, getAddress } from "ethers";
 import { z } from "zod";
+import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
@@ -34,10 +35,7 @@ const options = z
   .object({
     log: z.url(),
     rpcUrl: z.url().optional(),
-    contract: z
-      .string()
-      .refine((a) => /^0x[0-9a-fA-F]{40}$/.test(a), "--contract is not an Ethereum address")
-      .optional(),
+    contract: z.string().regex(ETH_ADDRESS, "--contract is not an Ethereum address").optional(),
     fromBlock: z.coerce.number().int().nonnegative(),
     verifierKey: z.string().min(1).optional(),
     checkpoint: z.array(z.string()).optional(),

@@ -12,6 +12,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { getAddress } from "ethers";
 import { z } from "zod";
+import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { fail, parseOptions } from "./cli.js";
@@ -21,10 +22,7 @@ const options = z.object({
   origin: z.string().regex(/^[\x21-\x7e]{1,255}$/, "an origin is printable ASCII without spaces, e.g. keyproof.example.com/log"),
   network: z.string().min(1).optional(),
   rpcUrl: z.url().optional(),
-  operator: z
-    .string()
-    .refine((a) => /^0x[0-9a-fA-F]{40}$/.test(a), "not an Ethereum address")
-    .optional(),
+  operator: z.string().regex(ETH_ADDRESS, "not an Ethereum address").optional(),
   out: z.string().default("deployments"),
 });
 

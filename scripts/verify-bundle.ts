@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
+import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { fail, parseOptions } from "./cli.js";
@@ -34,10 +35,7 @@ const options = z.object({
   order: z.string().min(1).max(256).optional(),
   rpcUrl: z.url().optional(),
   verifierKey: z.string().min(1).optional(),
-  contract: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, "--contract is not an Ethereum address")
-    .optional(),
+  contract: z.string().regex(ETH_ADDRESS, "--contract is not an Ethereum address").optional(),
   json: z.boolean().optional(),
 });
 

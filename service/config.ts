@@ -1,5 +1,6 @@
 /** Service configuration from environment variables, validated with zod. */
 import { z } from "zod";
+import { ethAddress } from "./core/bundle/schema.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const hex32 = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex");
@@ -19,10 +20,7 @@ export const configSchema = z.object({
   /** The RPC URL handed to browsers (defaults to RPC_URL or the embedded chain). */
   PUBLIC_RPC_URL: z.url().optional(),
   CHAIN_PRIVATE_KEY: hex32.optional(),
-  CONTRACT: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed address")
-    .optional(),
+  CONTRACT: ethAddress.optional(),
   CHAIN_PORT: port.default(8545),
   ANCHOR_INTERVAL: z.coerce.number().min(0).default(30),
   ANCHORING: z.enum(["on", "off"]).default("on"),

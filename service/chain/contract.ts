@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Contract, ContractFactory, type ContractRunner, type Provider, type Signer } from "ethers";
 import { z } from "zod";
+import { ethAddress } from "../core/bundle/schema.js";
 import type { Fees } from "./fees.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -20,7 +21,7 @@ export function anchorArtifact(): { abi: unknown[]; bytecode: string } {
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 /** RPC answers are outside input too: checked before use. */
 const checkpointAnswer = z.tuple([bytes32, bytes32, z.bigint()]);
-const logInfoAnswer = z.tuple([z.string().regex(/^0x[0-9a-fA-F]{40}$/), z.string()]);
+const logInfoAnswer = z.tuple([ethAddress, z.string()]);
 const latestAnswer = z.tuple([z.bigint(), bytes32, bytes32, z.bigint()]);
 const anchoredLog = z.object({
   blockNumber: z.number().int().nonnegative(),

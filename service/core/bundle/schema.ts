@@ -3,7 +3,9 @@ import { z } from "zod";
 import { hex32, keyState } from "../ledger/schema.js";
 
 const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x-prefixed bytes32");
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed address");
+/** An Ethereum address, any letter case (checksummed or not). */
+export const ETH_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+export const ethAddress = z.string().regex(ETH_ADDRESS, "must be a 0x-prefixed address");
 const index = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const mapProofSchema = z.strictObject({
@@ -18,7 +20,7 @@ export const bundleSchema = z.strictObject({
     verifierKey: z.string().min(1),
     logId: bytes32,
     chainId: z.union([z.null(), z.number().int().min(0)]),
-    contract: z.union([z.null(), address]),
+    contract: z.union([z.null(), ethAddress]),
   }),
   checkpoint: z
     .string()

@@ -7,6 +7,7 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
+import { ethAddress } from "../../core/bundle/schema.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
@@ -16,7 +17,6 @@ type Outcome =
   | { kind: "rateLimited" }
   | { kind: "error"; message: string };
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 /** What the page takes from GET /v1/log: where to read the chain. Anything else there is read as absent. */
 const logInfoSchema = z.object({
   rpcUrl: z
@@ -24,7 +24,7 @@ const logInfoSchema = z.object({
     .regex(/^https?:\/\//)
     .nullable()
     .catch(null),
-  contract: address.nullable().catch(null),
+  contract: ethAddress.nullable().catch(null),
 });
 type LogInfo = z.infer<typeof logInfoSchema>;
 const NO_CHAIN: LogInfo = { rpcUrl: null, contract: null };
@@ -82,7 +82,7 @@ async function check(code: string, order: string): Promise<Outcome> {
   if (res.status === 404 && body?.error?.code === "UNKNOWN_KEY") return { kind: "unknown" };
   if (!res.ok) return { kind: "error", message: body?.error?.message ?? `HTTP ${res.status}` };
   const info = await logInfo;
-  const named = address.safeParse((body as { log?: { contract?: unknown } }).log?.contract);
+  const named = ethAddress.safeParse((body as { log?: { contract?: unknown } }).log?.contract);
   const bundleContract = named.success ? named.data : info.contract;
   const readAnchor = bundleContract ? anchorReader(info, bundleContract) : undefined;
   const report = await verifyBundle(body, { code, ...(order ? { order } : {}), ...(readAnchor ? { readAnchor } : {}) });
