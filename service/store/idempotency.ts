@@ -13,19 +13,12 @@
  * whole answer, 175 KB until expiry; by reference it is 166 bytes.
  */
 import { fromUtf8, toHex, utf8 } from "../core/bytes.js";
-import { KeyProofError } from "../core/errors.js";
+import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { hmacSha256With } from "../core/hash.js";
 import { canonicalize } from "../core/jcs.js";
 import { leafHash } from "../core/log/hashing.js";
 import { K } from "./keys.js";
-
-export type AcceptedResult = { ok: true; index: number; key: string | null; leafHash: string };
-export type Result = AcceptedResult | { ok: false; error: unknown };
-
-export interface Answer {
-  results: Result[];
-  checkpoint: string;
-}
+import type { EventResult, SubmitAnswer } from "./ledger.js";
 
 /**
  * The fingerprint of a submission's events: HMAC-SHA256 under the service's
@@ -51,13 +44,13 @@ interface AnswerRef {
   size: number;
   first: number;
   count: number;
-  refused: [number, unknown][];
+  refused: [number, ErrorBody][];
 }
 
-type Stored = { request?: string; at?: string } & ({ answer: Answer } | { ref: AnswerRef });
+type Stored = { request?: string; at?: string } & ({ answer: SubmitAnswer } | { ref: AnswerRef });
 
-function refTo(answer: Answer, size: number): AnswerRef | null {
-  const refused: [number, unknown][] = [];
+function refTo(answer: SubmitAnswer, size: number): AnswerRef | null {
+  const refused: [number, ErrorBody][] = [];
   let first = -1;
   let next = -1;
   for (const [i, r] of answer.results.entries()) {
@@ -75,19 +68,19 @@ function refTo(answer: Answer, size: number): AnswerRef | null {
  * The record to write: the answer by reference to the checkpoint of `size`
  * and its entries (or whole, should its accepted events not be consecutive).
  */
-export function encodeReplay(fingerprint: string, at: string, answer: Answer, size: number): Uint8Array {
+export function encodeReplay(fingerprint: string, at: string, answer: SubmitAnswer, size: number): Uint8Array {
   const ref = refTo(answer, size);
   return utf8(JSON.stringify(ref ? { request: fingerprint, at, ref } : { request: fingerprint, at, answer }));
 }
 
 /** The record with the answer whole: what a group stages for the next ones until its batch is durable (the entries are not staged). */
-export function encodeWholeReplay(fingerprint: string, at: string, answer: Answer): Uint8Array {
+export function encodeWholeReplay(fingerprint: string, at: string, answer: SubmitAnswer): Uint8Array {
   return utf8(JSON.stringify({ request: fingerprint, at, answer }));
 }
 
 /** A stored record. Answers stored before fingerprints and times were kept are the bare answer. */
 function decode(stored: Uint8Array): Stored {
-  const v = JSON.parse(fromUtf8(stored)) as Stored | Answer;
+  const v = JSON.parse(fromUtf8(stored)) as Stored | SubmitAnswer;
   return "answer" in v || "ref" in v ? v : { answer: v };
 }
 
@@ -102,7 +95,7 @@ export interface Replay {
   request?: string;
   reads: Uint8Array[];
   /** The answer, given what was read at `reads`. */
-  answer(read: (Uint8Array | undefined)[]): Answer;
+  answer(read: (Uint8Array | undefined)[]): SubmitAnswer;
 }
 
 export function openReplay(stored: Uint8Array): Replay {
@@ -121,11 +114,12 @@ export function openReplay(stored: Uint8Array): Replay {
         return v;
       });
       const errors = new Map(refused);
-      const results: Result[] = [];
+      const results: EventResult[] = [];
       let k = 0;
       for (let i = 0; i < count; i++) {
-        if (errors.has(i)) {
-          results.push({ ok: false, error: errors.get(i) });
+        const error = errors.get(i);
+        if (error) {
+          results.push({ ok: false, error });
           continue;
         }
         const entry = entries[k]!;
@@ -135,9 +129,4 @@ export function openReplay(stored: Uint8Array): Replay {
       return { results, checkpoint: fromUtf8(note!) };
     },
   };
-}
-
-/** The answer to replay if `fingerprint` is the one the record answered (or it predates fingerprints), else the reuse error. */
-export function replayAnswer(replay: Replay, read: (Uint8Array | undefined)[], fingerprint: string): Answer | KeyProofError {
-  return replay.request === undefined || replay.request === fingerprint ? replay.answer(read) : idempotencyKeyReused();
 }

@@ -639,7 +639,7 @@ export class Ledger {
       for (const k of replay.reads) reads.push(k);
     });
     const got = reads.length > 0 ? await this.readMany(reads) : [];
-    for (const { i, replay, from } of rebuild) out.set(i, replay.answer(got.slice(from, from + replay.reads.length)) as SubmitAnswer);
+    for (const { i, replay, from } of rebuild) out.set(i, replay.answer(got.slice(from, from + replay.reads.length)));
     return out;
   }
 
