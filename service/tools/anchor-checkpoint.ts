@@ -78,6 +78,12 @@ export async function anchorCheckpoint(o: AnchorCheckpointOptions): Promise<Anch
     if (event.logRoot !== toHex0x(cp.logRoot)) throw new Error(`the chain holds another log root at size ${cp.size}: the log forked`);
     return anchored(event.txHash, await client.mined(event.txHash, confirmations));
   };
+  /** A failed wait or send is no failure if one of our sends was mined meanwhile. */
+  const minedOrThrow = async (e: unknown): Promise<AnchorOutcome> => {
+    const mined = await minedMeanwhile();
+    if (mined) return mined;
+    throw e;
+  };
 
   let tx = await send(await freshFees());
   o.onSent?.(tx.hash, cp.size);
@@ -85,11 +91,7 @@ export async function anchorCheckpoint(o: AnchorCheckpointOptions): Promise<Anch
     try {
       return anchored(tx.hash, await tx.wait(confirmations, (o.txTimeoutSeconds ?? 300) * 1000));
     } catch (e) {
-      if (!isError(e, "TIMEOUT")) {
-        const mined = await minedMeanwhile();
-        if (mined) return mined;
-        throw e;
-      }
+      if (!isError(e, "TIMEOUT")) return minedOrThrow(e);
     }
     const waiting = await client.waiting(tx.hash);
     if (!waiting) {
@@ -117,9 +119,7 @@ export async function anchorCheckpoint(o: AnchorCheckpointOptions): Promise<Anch
       tx = await send({ nonce: waiting.nonce, gasLimit: waiting.gasLimit, fees });
     } catch (e) {
       // Refused ("nonce too low") when the waiting send was mined just now.
-      const mined = await minedMeanwhile();
-      if (mined) return mined;
-      throw e;
+      return minedOrThrow(e);
     }
     o.onSent?.(tx.hash, cp.size, { replaces: replaced });
   }
