@@ -126,6 +126,15 @@ describe("chain faults and shutdown", function () {
     for (let i = 0; i < 50 && !(await rpc("eth_getTransactionReceipt", [hash])); i++) await new Promise((r) => setTimeout(r, 100));
   };
 
+  /** Runs `fn` with anvil mining only when told to (sends wait in the mempool), then automatically again. */
+  const withoutAutomine = async (fn: () => Promise<void>) => {
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await fn();
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+  };
   /** Waits until the service's anchor transaction waits in the mempool (automine off). */
   const anchorInMempool = () =>
     waitFor("the anchor transaction in the mempool", async () => ((await inPool(chain.rpcUrl)).length > 0 ? true : undefined));
@@ -144,8 +153,7 @@ describe("chain faults and shutdown", function () {
   });
 
   it("a dropped anchor transaction is noticed after ANCHOR_TX_TIMEOUT and sent again", async () => {
-    await rpc("evm_setAutomine", [false]);
-    try {
+    await withoutAutomine(async () => {
       await issue(token, 3);
       const size = svc.ledger.size;
       await anchorInMempool();
@@ -155,14 +163,11 @@ describe("chain faults and shutdown", function () {
       const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
       expect(new Set(sizes).size).to.equal(sizes.length);
       expect(sizes.at(-1)).to.equal(Number(size));
-    } finally {
-      await rpc("evm_setAutomine", [true]);
-    }
+    });
   });
 
   it("an anchor transaction stuck in the mempool is replaced (same nonce, higher fees), and the record names the one mined", async () => {
-    await rpc("evm_setAutomine", [false]);
-    try {
+    await withoutAutomine(async () => {
       await issue(token, 3);
       const size = svc.ledger.size;
       await anchorInMempool();
@@ -191,9 +196,7 @@ describe("chain faults and shutdown", function () {
       }
       const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
       expect(new Set(sizes).size).to.equal(sizes.length);
-    } finally {
-      await rpc("evm_setAutomine", [true]);
-    }
+    });
   });
 
   it("re-deploys and re-anchors the current checkpoint when the chain was reset", async () => {
