@@ -36,7 +36,7 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
       await new Promise((r) => setImmediate(r));
       continue;
     }
-    const anchors = (await ledger.anchors())
+    const anchors = (await ledger.anchors.list())
       .filter(
         (a) => a.status === "confirmed" && a.contract === log.contract && a.size > state.index && BigInt(a.size) <= latest.checkpoint.size,
       )

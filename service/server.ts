@@ -98,7 +98,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     const connect = async (): Promise<AnchorClient> => {
       const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
       // A reset chain took its anchors with it (a redeployment may even reuse the address).
-      if (d.vanished) await ledger.deleteAnchorsOf(d.chainId, d.vanished);
+      if (d.vanished) await ledger.anchors.removeContract(d.chainId, d.vanished);
       chainId = d.chainId;
       contract = d.address;
       return d.client;
@@ -156,10 +156,10 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   // Last: a generated token is shown once by the caller of a start that
   // succeeded, so none may be stored by a start that then fails.
   const operatorToken = await orRelease(async (): Promise<string | null> => {
-    if (config.OPERATOR_TOKEN) await ledger.setOperatorToken(config.OPERATOR_TOKEN);
-    else if (!(await ledger.hasOperatorToken())) {
+    if (config.OPERATOR_TOKEN) await ledger.tokens.bindOperator(config.OPERATOR_TOKEN);
+    else if (!(await ledger.tokens.hasOperator())) {
       const token = randomBytes(32).toString("base64url");
-      await ledger.setOperatorToken(token);
+      await ledger.tokens.bindOperator(token);
       return token;
     }
     return null;

@@ -11,7 +11,8 @@
 import type { Logger } from "pino";
 import { fromHex, toHex, toHex0x } from "../core/bytes.js";
 import type { Checkpoint } from "../core/note/checkpoint.js";
-import type { AnchorRecord, Ledger } from "../store/ledger.js";
+import type { AnchorRecord } from "../store/anchor-records.js";
+import type { Ledger } from "../store/ledger.js";
 import type { AnchorClient, AnchoredEvent, SendOptions, Waiting } from "./contract.js";
 import { raisedFees, underCeiling } from "./fees.js";
 
@@ -140,13 +141,13 @@ export class Anchorer {
       blockNumber: null,
       status: "pending",
     };
-    await ledger.putAnchor(rec);
+    await ledger.anchors.put(rec);
     const tx = await client.sendAnchor(logId, checkpoint.size, toHex0x(checkpoint.logRoot), toHex0x(checkpoint.mapRoot), proof, send);
     // From here on the size may be anchored even if this step fails: its view stays.
     let receipt;
     try {
       rec.txHash = tx.hash;
-      await ledger.putAnchor(rec);
+      await ledger.anchors.put(rec);
       if (stuck)
         log.warn({ size: rec.size, replaced: stuck.rec.txHash, txHash: tx.hash }, "anchor transaction sent again with higher fees");
       receipt = await tx.wait(this.opts.confirmations, (this.opts.txTimeoutSeconds ?? 300) * 1000);
@@ -155,7 +156,7 @@ export class Anchorer {
     }
     rec.blockNumber = receipt.blockNumber;
     rec.status = "confirmed";
-    await ledger.putAnchor(rec);
+    await ledger.anchors.put(rec);
     log.info({ size: rec.size, txHash: rec.txHash, block: rec.blockNumber, gasUsed: receipt.gasUsed.toString() }, "anchored");
     return rec;
   }
@@ -177,27 +178,27 @@ export class Anchorer {
     onChain: { size: bigint; logRoot: string; mapRoot: string },
   ): Promise<{ rec: AnchorRecord; tx: Waiting } | null> {
     const { ledger, logId } = this.opts;
-    const ours = async () => (await ledger.anchors()).filter((r) => r.contract === client.address);
+    const ours = async () => (await ledger.anchors.list()).filter((r) => r.contract === client.address);
     let stuck: { rec: AnchorRecord; tx: Waiting } | null = null;
     for (const rec of await ours()) {
       if (rec.status !== "pending") continue;
       const at = await client.checkpointAt(logId, BigInt(rec.size));
       if (at.logRoot === `0x${rec.logRoot}`) {
         const event = await this.eventOf(client, rec.size, await ours());
-        await ledger.putAnchor({ ...rec, status: "confirmed", txHash: event.txHash, blockNumber: event.blockNumber });
+        await ledger.anchors.put({ ...rec, status: "confirmed", txHash: event.txHash, blockNumber: event.blockNumber });
         continue;
       }
       // (One below the chain's latest could only revert.)
       const tx: Waiting | null = rec.txHash && !stuck && BigInt(rec.size) > onChain.size ? await client.waiting(rec.txHash) : null;
       if (tx) stuck = { rec, tx };
-      else await ledger.deleteAnchor(rec.size);
+      else await ledger.anchors.remove(rec.size);
     }
     const size = Number(onChain.size);
     if (size === 0 || onChain.size > ledger.size || (await ours()).some((r) => r.size === size)) return stuck;
     // Only our own history is recorded (a forked one is refused by the caller).
     if (toHex0x(await ledger.log.root(onChain.size)) !== onChain.logRoot) return stuck;
     const event = await this.eventOf(client, size, await ours());
-    await ledger.putAnchor({
+    await ledger.anchors.put({
       size,
       logRoot: onChain.logRoot.slice(2),
       mapRoot: onChain.mapRoot.slice(2),

@@ -17,7 +17,8 @@ import { checkInput } from "../core/validate.js";
 import { participantId, role } from "../core/ledger/schema.js";
 import type { Anchorer } from "../chain/anchorer.js";
 import { buildBundle, CONSISTENT_READ_ATTEMPTS, type LogInfo } from "../bundle.js";
-import { tokenHash, type Ledger } from "../store/ledger.js";
+import type { Ledger } from "../store/ledger.js";
+import { tokenHash } from "../store/tokens.js";
 import { withInclusion } from "./answers.js";
 import { sendError, statusOf } from "./errors.js";
 import { parseTilePath, TILE_WIDTH } from "./tiles.js";
@@ -86,7 +87,7 @@ export function createApp(o: AppOptions): express.Express {
       help: "Entries not yet covered by a confirmed anchor",
       registers: [registry],
       async collect() {
-        const confirmed = (await ledger.anchors()).filter((a) => a.status === "confirmed").map((a) => a.size);
+        const confirmed = (await ledger.anchors.list()).filter((a) => a.status === "confirmed").map((a) => a.size);
         this.set(Number(ledger.size) - (confirmed.length ? Math.max(...confirmed) : 0));
       },
     }),
@@ -229,7 +230,7 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/anchors",
     wrap(async (_req, res) => {
       const contract = o.info().contract;
-      const anchors = (await ledger.anchors()).filter((a) => a.contract === contract);
+      const anchors = (await ledger.anchors.list()).filter((a) => a.contract === contract);
       res.json({
         anchors: anchors.map((a) => ({
           size: a.size,

@@ -9,12 +9,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
-import { LRUCache } from "lru-cache";
 import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
 import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitment.js";
 import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
 import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
 import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
 import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
@@ -36,10 +34,12 @@ import {
   storedBefore,
   type Replay,
 } from "./idempotency.js";
+import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
+import { TokenIndex } from "./tokens.js";
 
 export interface LedgerOptions {
   dir: string;
@@ -53,17 +53,6 @@ export interface LedgerOptions {
 }
 
 export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
-
-export interface AnchorRecord {
-  size: number;
-  logRoot: string;
-  mapRoot: string;
-  chainId: number;
-  contract: string;
-  txHash: string | null;
-  blockNumber: number | null;
-  status: "pending" | "confirmed";
-}
 
 export interface SubmitAnswer {
   results: EventResult[];
@@ -176,6 +165,8 @@ export class Ledger {
   readonly map: MapStore;
   readonly signer: NoteSigner;
   readonly verifierKey: string;
+  readonly anchors: AnchorRecords;
+  readonly tokens: TokenIndex;
   // Durable state, what readers see.
   private range!: CompactRange;
   private latest!: { note: string; checkpoint: Checkpoint };
@@ -200,10 +191,6 @@ export class Ledger {
   private readonly salts = new SaltPool();
   private readonly codeLookup: (code: string) => Uint8Array;
   private readonly fingerprint: (requests: unknown[]) => string;
-  /** Token hash (hex) -> participant id, for tokens seen before (see `participantForToken`). */
-  private readonly tokens = new LRUCache<string, string>({ max: 10_000 });
-  private anchorList: AnchorRecord[] | null = null;
-  private anchorVersion = 0;
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
   onBatch?: (info: { events: number; requests: number; ms: number; write: number }) => void;
 
@@ -213,6 +200,8 @@ export class Ledger {
   ) {
     this.log = new LogStore(db);
     this.map = new MapStore(db, opts.mapCacheSize);
+    this.anchors = new AnchorRecords(db);
+    this.tokens = new TokenIndex(db);
     this.signer = createNodeSigner(opts.origin, opts.signingSeed);
     this.verifierKey = formatVerifierKey(this.signer);
     this.now = opts.now ?? (() => new Date());
@@ -817,48 +806,6 @@ export class Ledger {
     return fromUtf8(v);
   }
 
-  /** Anchor records are written before a transaction is sent and after it confirms. */
-  async putAnchor(rec: AnchorRecord): Promise<void> {
-    await this.db.put(K.anchor(rec.size), utf8(JSON.stringify(rec)), { sync: true });
-    this.anchorsChanged();
-  }
-
-  async deleteAnchor(size: number): Promise<void> {
-    await this.db.del(K.anchor(size), { sync: true });
-    this.anchorsChanged();
-  }
-
-  /** Forgets the anchors of a contract the chain no longer has. */
-  async deleteAnchorsOf(chainId: number, contract: string): Promise<void> {
-    const gone = (await this.anchors()).filter((a) => a.chainId === chainId && a.contract.toLowerCase() === contract.toLowerCase());
-    await this.db.batch(
-      gone.map((a) => ({ type: "del" as const, key: K.anchor(a.size) })),
-      { sync: true },
-    );
-    this.anchorsChanged();
-  }
-
-  /**
-   * The anchor records, oldest first. Every bundle asks for them and they
-   * change a few times an hour, so the list is kept until an anchor write; a
-   * read that overlapped a write does not keep what it read.
-   */
-  async anchors(): Promise<AnchorRecord[]> {
-    if (!this.anchorList) {
-      const version = this.anchorVersion;
-      const out: AnchorRecord[] = [];
-      for await (const v of this.db.values(K.anchorRange)) out.push(JSON.parse(fromUtf8(v)) as AnchorRecord);
-      if (version !== this.anchorVersion) return out;
-      this.anchorList = out;
-    }
-    return this.anchorList.map((a) => ({ ...a }));
-  }
-
-  private anchorsChanged(): void {
-    this.anchorVersion++;
-    this.anchorList = null;
-  }
-
   /**
    * Forgets the answers of Idempotency-Keys stored before `before`; returns
    * how many. A request that comes again after that is taken as new, and the
@@ -883,35 +830,9 @@ export class Ledger {
     return forgotten;
   }
 
-  /**
-   * Every write request looks its token up. A token's binding never changes
-   * once stored, so known tokens are remembered; unknown ones are not (a token
-   * may be issued a moment later, and a flood of wrong tokens must not fill memory).
-   */
+  /** The participant an API token was issued to, if any. */
   async participantForToken(token: string): Promise<Participant | undefined> {
-    const hash = tokenHash(token);
-    const id = toHex(hash);
-    let participantId = this.tokens.get(id);
-    if (participantId === undefined) {
-      const v = await this.db.get(K.token(hash));
-      if (!v) return undefined;
-      participantId = fromUtf8(v);
-      this.tokens.set(id, participantId);
-    }
-    return this.participants.get(participantId);
+    const id = await this.tokens.participantId(token);
+    return id === undefined ? undefined : this.participants.get(id);
   }
-
-  /** Binds a token to the operator (start-up); the token itself is never stored. */
-  async setOperatorToken(token: string): Promise<void> {
-    await this.db.put(K.token(tokenHash(token)), utf8(OPERATOR_ID), { sync: true });
-  }
-
-  async hasOperatorToken(): Promise<boolean> {
-    for await (const v of this.db.values(K.tokenRange)) if (fromUtf8(v) === OPERATOR_ID) return true;
-    return false;
-  }
-}
-
-export function tokenHash(token: string): Uint8Array {
-  return sha256(utf8(token));
 }

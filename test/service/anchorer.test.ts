@@ -86,7 +86,7 @@ describe("anchorer records follow the chain", () => {
   it("records the chain's latest anchor that no record has (a send taken for dropped, mined later)", async () => {
     const cp = await current();
     expect(await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow()).to.equal(null);
-    expect(await ledger.anchors()).to.deep.equal([
+    expect(await ledger.anchors.list()).to.deep.equal([
       { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, txHash: MINED, blockNumber: 7, status: "confirmed" },
     ]);
   });
@@ -94,9 +94,9 @@ describe("anchorer records follow the chain", () => {
   it("confirms a pending record with the transaction that stored its size, not the last one it sent", async () => {
     const cp = await current();
     const rec = { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, blockNumber: null, status: "pending" as const };
-    await ledger.putAnchor({ ...rec, txHash: `0x${"cd".repeat(32)}` }); // a second send of the size, which reverted
+    await ledger.anchors.put({ ...rec, txHash: `0x${"cd".repeat(32)}` }); // a second send of the size, which reverted
     await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow();
-    expect(await ledger.anchors()).to.deep.equal([{ ...rec, txHash: MINED, blockNumber: 7, status: "confirmed" }]);
+    expect(await ledger.anchors.list()).to.deep.equal([{ ...rec, txHash: MINED, blockNumber: 7, status: "confirmed" }]);
   });
 
   const gwei = (n: number): bigint => BigInt(Math.round(n * 1e9));
@@ -130,13 +130,13 @@ describe("anchorer records follow the chain", () => {
       blockNumber: null,
       status: "pending" as const,
     };
-    await ledger.putAnchor(rec);
+    await ledger.anchors.put(rec);
     const fees = { maxFeePerGas: gwei(10), maxPriorityFeePerGas: gwei(1) };
     const { client, sent } = emptyChain(fees, { hash: STUCK, tx: { nonce: 3, gasLimit: 90_000n, fees } });
     // A 10 % raise is all 11 gwei allows: too little for a node to replace it, so it waits as it is.
     expect(await anchorerOn(ledger, client, { maxFeePerGas: gwei(11) }).anchorNow()).to.equal(null);
     expect(sent).to.deep.equal([]);
-    expect(await ledger.anchors()).to.deep.equal([rec]);
+    expect(await ledger.anchors.list()).to.deep.equal([rec]);
     const anchored = await anchorerOn(ledger, client, { maxFeePerGas: gwei(12) }).anchorNow();
     expect(sent).to.deep.equal([{ nonce: 3, gasLimit: 90_000n, fees: { maxFeePerGas: gwei(12), maxPriorityFeePerGas: gwei(1.3) + 1n } }]);
     expect(anchored).to.deep.equal({ ...rec, txHash: MINED, blockNumber: 9, status: "confirmed" });
@@ -156,6 +156,6 @@ describe("anchorer records follow the chain", () => {
     let error: unknown;
     await forked.anchorNow().catch((e: unknown) => (error = e));
     expect((error as Error).message).to.match(/different log root/);
-    expect(await ledger.anchors()).to.deep.equal([]);
+    expect(await ledger.anchors.list()).to.deep.equal([]);
   });
 });
