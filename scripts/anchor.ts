@@ -18,6 +18,7 @@ import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { gweiToWei } from "../service/chain/fees.js";
+import { errorText } from "../service/chain/redact.js";
 import { anchorCheckpoint } from "../service/tools/anchor-checkpoint.js";
 import { fail, parseOptions } from "./cli.js";
 import { signerFor } from "./signer.js";
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
         if (r.status === "up-to-date") console.log(`the chain already holds size ${r.size}: nothing to anchor`);
         else console.log(`anchored size ${r.size} (from ${r.from}) in block ${r.blockNumber}: tx ${r.txHash}, gas used ${r.gasUsed}`);
       } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
+        const message = errorText(e);
         if (o.interval === undefined) fail(message, 1);
         console.error(`anchoring failed (retrying in ${o.interval} s): ${message}`);
       }

@@ -2,10 +2,11 @@
 import type { Command } from "commander";
 import type { z } from "zod";
 import { describeIssue } from "../service/core/validate.js";
+import { redactUrls } from "../service/chain/redact.js";
 
-/** Prints `message` and exits with status 2 (bad usage) or the given code. */
+/** Prints `message` (URLs redacted: an RPC URL may hold an API key) and exits with status 2 (bad usage) or the given code. */
 export function fail(message: string, code = 2): never {
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${redactUrls(message)}\n`);
   process.exit(code);
 }
 

@@ -1,5 +1,6 @@
 /** `npm start`: runs the KeyProof service until SIGINT/SIGTERM. */
 import pino from "pino";
+import { errorText } from "./chain/redact.js";
 import { loadConfig } from "./config.js";
 import { startService } from "./server.js";
 
@@ -16,7 +17,7 @@ try {
   service = await startService(config, log);
 } catch (e) {
   // startService has given back what it took (ledger, chain) before this.
-  log.fatal({ err: e instanceof Error ? e.message : String(e) }, "could not start");
+  log.fatal({ err: errorText(e) }, "could not start");
   process.exit(1);
 }
 if (service.operatorToken) {
@@ -29,7 +30,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     service.stop().then(
       () => process.exit(0),
       (e: unknown) => {
-        log.error({ err: (e as Error).message }, "shutdown failed");
+        log.error({ err: errorText(e) }, "shutdown failed");
         process.exit(1);
       },
     );

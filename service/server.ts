@@ -13,6 +13,7 @@ import { startAnvil, type EmbeddedChain } from "./chain/anvil.js";
 import type { AnchorClient } from "./chain/contract.js";
 import { ensureDeployment } from "./chain/deployment.js";
 import { gweiToWei } from "./chain/fees.js";
+import { errorText, isBareUrl, redactUrl } from "./chain/redact.js";
 import { DEV_PRIVATE_KEY, type Config } from "./config.js";
 import { logIdOf } from "./core/bundle/verify.js";
 import { createApp } from "./http/app.js";
@@ -106,7 +107,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     try {
       await connect();
     } catch (e) {
-      log.warn({ err: (e as Error).message }, "chain not reachable at start; anchoring will retry");
+      log.warn({ err: errorText(e) }, "chain not reachable at start; anchoring will retry");
     }
     anchorer = new Anchorer({
       ledger,
@@ -124,6 +125,14 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     if (config.ANCHOR_INTERVAL > 0) anchorer.start();
   }
 
+  // Browsers get RPC_URL only when nothing in it can be an API key (docs/protocol-choices.md, "Verify page").
+  const browserRpcUrl = config.PUBLIC_RPC_URL ?? (rpcUrl !== null && isBareUrl(rpcUrl) ? rpcUrl : null);
+  if (rpcUrl !== null && browserRpcUrl === null) {
+    log.warn(
+      { rpcUrl: redactUrl(rpcUrl) },
+      "RPC_URL has a path, query or user part (often an API key), so browsers are not given it: set PUBLIC_RPC_URL to a read-only endpoint for the verify page",
+    );
+  }
   const app = createApp({
     ledger,
     log,
@@ -137,7 +146,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       logId,
       chainId,
       contract,
-      rpcUrl: config.PUBLIC_RPC_URL ?? rpcUrl,
+      rpcUrl: browserRpcUrl,
     }),
   });
   // Not app.listen: Express 5 hands a listen error to the callback, which
@@ -170,7 +179,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       sweeping = ledger
         .forgetReplaysBefore(new Date(Date.now() - ttlMs))
         .then((n) => n > 0 && log.info({ forgotten: n, days: config.IDEMPOTENCY_TTL_DAYS }, "forgot expired Idempotency-Key answers"))
-        .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, "could not expire Idempotency-Key answers"));
+        .catch((e: unknown) => log.warn({ err: errorText(e) }, "could not expire Idempotency-Key answers"));
     };
     sweep();
     sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
@@ -179,7 +188,14 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   const addr = server.address();
   const url = `http://${config.HOST}:${typeof addr === "object" && addr ? addr.port : config.PORT}`;
   log.info(
-    { url, origin: config.ORIGIN, signingKey: secrets.sources.signingKey, pepper: secrets.sources.pepper, rpcUrl, contract },
+    {
+      url,
+      origin: config.ORIGIN,
+      signingKey: secrets.sources.signingKey,
+      pepper: secrets.sources.pepper,
+      rpcUrl: rpcUrl && redactUrl(rpcUrl),
+      contract,
+    },
     "KeyProof is serving",
   );
 

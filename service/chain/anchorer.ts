@@ -15,6 +15,7 @@ import type { AnchorRecord } from "../store/anchor-records.js";
 import type { Ledger } from "../store/ledger.js";
 import type { AnchorClient, AnchoredEvent, SendOptions, Waiting } from "./contract.js";
 import { raisedFees, underCeiling } from "./fees.js";
+import { errorText } from "./redact.js";
 
 export interface AnchorerOptions {
   ledger: Ledger;
@@ -56,7 +57,7 @@ export class Anchorer {
           this.failures++;
           this.client = null;
           const backoff = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-          this.opts.log.warn({ err: e instanceof Error ? e.message : String(e), retryInMs: backoff }, "anchoring failed; retrying");
+          this.opts.log.warn({ err: errorText(e), retryInMs: backoff }, "anchoring failed; retrying");
           this.schedule(backoff);
         });
     }, delayMs);

@@ -16,6 +16,7 @@ import { KeyProofError } from "../core/errors.js";
 import { checkInput } from "../core/validate.js";
 import { participantId, role } from "../core/ledger/schema.js";
 import type { Anchorer } from "../chain/anchorer.js";
+import { errorText } from "../chain/redact.js";
 import { buildBundle, CONSISTENT_READ_ATTEMPTS, type LogInfo } from "../bundle.js";
 import type { Ledger } from "../store/ledger.js";
 import { tokenHash } from "../store/tokens.js";
@@ -328,7 +329,7 @@ export function createApp(o: AppOptions): express.Express {
         const rec = await anchorer.anchorNow();
         res.json({ anchored: rec !== null, anchor: rec, size: Number(ledger.size) });
       } catch (e) {
-        sendError(res, "CHAIN_UNAVAILABLE", `anchoring failed: ${e instanceof Error ? e.message : String(e)}`);
+        sendError(res, "CHAIN_UNAVAILABLE", `anchoring failed: ${errorText(e)}`);
       }
     }),
   );

@@ -1,0 +1,32 @@
+/**
+ * JSON-RPC URLs of hosted nodes carry their API key (in the path, the query
+ * or the user part), and ethers puts the URL of a failed request in its error
+ * message (`info={"requestUrl": …}`). Whatever the service logs or answers
+ * about the chain, and whatever the tools print, goes through here first: a
+ * URL keeps its scheme, host and port, enough to tell which node failed.
+ */
+
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()[\]{},]+/gi;
+
+/** Whether a URL is only scheme, host and port: nothing in it can be a key. */
+export function isBareUrl(url: string): boolean {
+  const u = URL.parse(url);
+  return u !== null && u.username === "" && u.password === "" && u.pathname.replace(/\/+$/, "") === "" && u.search === "" && u.hash === "";
+}
+
+/** `https://host:port` of a URL, with "/…" when anything past it was dropped. */
+export function redactUrl(url: string): string {
+  const u = URL.parse(url);
+  if (u === null) return "<url>";
+  return `${u.protocol}//${u.host}${isBareUrl(url) ? "" : "/…"}`;
+}
+
+/** `text` with every URL in it redacted. */
+export function redactUrls(text: string): string {
+  return text.replace(URL_IN_TEXT, redactUrl);
+}
+
+/** An error's message, fit for a log line or an answer: URLs redacted. */
+export function errorText(e: unknown): string {
+  return redactUrls(e instanceof Error ? e.message : String(e));
+}
