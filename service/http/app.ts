@@ -54,6 +54,18 @@ const input = {
   participant: z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }),
 };
 
+/**
+ * What a request log names: the route's pattern (never its parameters), a
+ * file of the page by its path, and nothing of a path no route took, which
+ * is whatever a client put in a link (a code, mistakenly).
+ */
+function routeOf(req: Request, status: number): string {
+  const pattern: unknown = req.route?.path;
+  if (typeof pattern === "string") return pattern;
+  if (pattern instanceof RegExp) return pattern.source;
+  return status < 400 ? req.path : "(no route)";
+}
+
 type Handler = (req: Request, res: Response) => Promise<void> | void;
 const wrap =
   (h: Handler) =>
@@ -109,7 +121,7 @@ export function createApp(o: AppOptions): express.Express {
       log.info(
         {
           method: req.method,
-          route: req.route?.path ?? req.path.split("?")[0],
+          route: routeOf(req, res.statusCode),
           status: res.statusCode,
           ms: Math.round(performance.now() - t),
         },

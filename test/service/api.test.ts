@@ -267,6 +267,10 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
   });
 
   it("never writes a plaintext code to the data directory or the logs", async () => {
+    // A code sent where no route takes it (a mistaken link) is not logged either.
+    for (const p of [`/v1/verify/${CODES[0]}`, `/${CODES[1]}`, `/tile/0/${CODES[2]}`]) {
+      expect((await fetch(`${svc.url}${p}`)).status).to.equal(404);
+    }
     await svc.stop();
     const needles = [...CODES, "GLOBEX-KEY-001", "IDEM-KEY-0001"].flatMap((c) => [c, c.replace(/-/g, "")]);
     for (const f of [...filesUnder(config.DATA_DIR), logFile]) {
