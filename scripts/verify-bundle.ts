@@ -17,8 +17,9 @@ import { z } from "zod";
 import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
 import { AnchorClient } from "../service/chain/contract.js";
+import { errorText } from "../service/chain/redact.js";
 import { fail, parseOptions } from "./cli.js";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, Network } from "ethers";
 
 const program = new Command("verify-bundle")
   .description("Verify a KeyProof evidence bundle (SPEC §9) offline, and optionally against the chain.")
@@ -50,11 +51,27 @@ async function main(): Promise<void> {
   }
   let provider: JsonRpcProvider | undefined;
   let readAnchor: AnchorReader | undefined;
-  const contract = (bundle as { log?: { contract?: unknown } })?.log?.contract;
+  const { contract, chainId } = (bundle as { log?: { contract?: unknown; chainId?: unknown } })?.log ?? {};
   if (o.rpcUrl && typeof contract === "string") {
-    provider = new JsonRpcProvider(o.rpcUrl, undefined, { staticNetwork: true });
-    const client = new AnchorClient(contract, provider);
-    readAnchor = (logId, size) => client.checkpointAt(logId, size);
+    const chain = typeof chainId === "number" && Number.isSafeInteger(chainId) && chainId > 0 ? chainId : undefined;
+    // The bundle names its chain: no network detection (whose retries ethers prints on stdout, into --json output).
+    const rpc = new JsonRpcProvider(o.rpcUrl, chain === undefined ? undefined : Network.from(chain), { staticNetwork: true });
+    provider = rpc;
+    const client = new AnchorClient(contract, rpc);
+    readAnchor = async (logId, size) => {
+      try {
+        if (chain !== undefined) {
+          const served: unknown = await rpc.send("eth_chainId", []);
+          if (typeof served !== "string" || !/^0x[0-9a-f]+$/i.test(served))
+            throw new Error("the RPC answered eth_chainId with no chain id");
+          if (Number(served) !== chain) throw new Error(`the RPC serves chain ${Number(served)}, the bundle's anchor is on chain ${chain}`);
+        }
+        return await client.checkpointAt(logId, size);
+      } catch (e) {
+        // Printed in the anchor check: an RPC URL may hold an API key.
+        throw new Error(errorText(e), { cause: e });
+      }
+    };
   }
   try {
     const trusted = { ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}), ...(o.contract ? { contract: o.contract } : {}) };

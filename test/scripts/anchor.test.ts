@@ -4,8 +4,6 @@
  * audit of that real log against the real chain.
  */
 import { expect } from "chai";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { formatUnits, JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
@@ -15,7 +13,7 @@ import { configSchema, DEV_PRIVATE_KEY } from "../../service/config.js";
 import { logIdOf } from "../../service/core/index.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
-import { inPool, rpc as rpcAt, waitFor } from "../helpers/anvil-rpc.js";
+import { inPool, rpc as rpcAt, startRefusingNode, waitFor } from "../helpers/anvil-rpc.js";
 import { freePort } from "../helpers/ports.js";
 import { runScript, startScript } from "../helpers/scripts.js";
 
@@ -203,21 +201,20 @@ describe("scripts/anchor.ts and an audit of a live log", function () {
 
   it("names a node that refuses it by scheme, host and port only (the rest of an RPC URL may be its API key)", async () => {
     const secret = "k3y-0f-th3-h0st3d-n0d3-1a2b3c";
-    const node = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => res.writeHead(401, { "content-type": "text/plain" }).end("invalid project id"));
-    });
-    await new Promise<void>((r) => node.listen(0, "127.0.0.1", r));
+    const node = await startRefusingNode();
     try {
-      const host = `127.0.0.1:${(node.address() as AddressInfo).port}`;
-      const r = await runScript("anchor", ["--log", svc.url, "--rpc-url", `http://${host}/v3/${secret}`, "--contract", client.address], {
-        OPERATOR_PRIVATE_KEY: DEV_PRIVATE_KEY,
-      });
+      const r = await runScript(
+        "anchor",
+        ["--log", svc.url, "--rpc-url", `http://${node.host}/v3/${secret}`, "--contract", client.address],
+        {
+          OPERATOR_PRIVATE_KEY: DEV_PRIVATE_KEY,
+        },
+      );
       expect(r.code).to.not.equal(0);
-      expect(r.stderr).to.contain(`http://${host}/…`);
+      expect(r.stderr).to.contain(`http://${node.host}/…`);
       expect(r.stdout + r.stderr).not.to.contain(secret);
     } finally {
-      await new Promise((r) => node.close(r));
+      await node.close();
     }
   });
 

@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { logIdOf } from "../../service/core/index.js";
 import { buildBundle } from "../../service/bundle.js";
 import { cleanup, openLedger, ORIGIN, tempDir, withParticipants } from "../helpers/ledger.js";
+import { startRefusingNode } from "../helpers/anvil-rpc.js";
 import { runScript } from "../helpers/scripts.js";
 
 describe("scripts/verify-bundle.ts", function () {
@@ -70,5 +71,23 @@ describe("scripts/verify-bundle.ts", function () {
     const missing = await runScript("verify-bundle", [path.join(dir, "nope.json"), "--code", code]);
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.contain("cannot read");
+  });
+
+  it("names an unreachable chain's node by scheme, host and port only (the rest of an RPC URL may be its API key)", async () => {
+    const secret = "k3y-0f-th3-h0st3d-n0d3-4d5e6f";
+    const node = await startRefusingNode();
+    try {
+      const host = node.host;
+      const onChain = path.join(dir, "on-chain.json");
+      const bundle = JSON.parse(readFileSync(file, "utf8")) as { log: Record<string, unknown> };
+      writeFileSync(onChain, JSON.stringify({ ...bundle, log: { ...bundle.log, chainId: 1, contract: `0x${"11".repeat(20)}` } }));
+      const r = await runScript("verify-bundle", [onChain, "--code", code, "--rpc-url", `http://${host}/v3/${secret}`]);
+      expect(r.stdout).to.contain("chain not reachable").and.contain(`http://${host}/…`);
+      expect(r.stdout + r.stderr).not.to.contain(secret);
+      // The bundle names its chain, so nothing is detected (ethers prints failed detections on stdout).
+      expect(r.stdout).not.to.contain("detect network");
+    } finally {
+      await node.close();
+    }
   });
 });

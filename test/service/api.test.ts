@@ -4,7 +4,7 @@
  * boundaries, idempotency, restart, and no plaintext code on disk or in logs.
  */
 import { expect } from "chai";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
 import pino from "pino";
@@ -14,6 +14,7 @@ import { configSchema, type Config } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
 import { freePort } from "../helpers/ports.js";
+import { runScript } from "../helpers/scripts.js";
 
 const OPERATOR = "operator-token-for-tests-0123456789";
 const CODES = ["GAME-7777-ALPHA", "GIFT-8888-BRAVO", "CARD-9999-CHARLIE", "VOID-1111-DELTA"];
@@ -115,6 +116,15 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     const r2 = await verifyBundle(sold.json, { code, order: "ORDER-99", readAnchor });
     expect(r2.checks.find((c) => c.id === "anchor")!.ok).to.equal(true);
     expect(r2.checks.find((c) => c.id === "order")!.ok).to.equal(false);
+    // The dispute tool reads the same anchor through the RPC, on the chain the bundle names only.
+    const file = path.join(dir, "sold.json");
+    writeFileSync(file, JSON.stringify(sold.json));
+    const cli = await runScript("verify-bundle", [file, "--code", code, "--rpc-url", svc.rpcUrl!]);
+    expect(cli.code, cli.stdout + cli.stderr).to.equal(0);
+    expect(cli.stdout).to.match(/PASS {2}anchor/);
+    writeFileSync(file, JSON.stringify({ ...sold.json, log: { ...sold.json.log, chainId: 1 } }));
+    const elsewhere = await runScript("verify-bundle", [file, "--code", code, "--rpc-url", svc.rpcUrl!]);
+    expect(elsewhere.stdout).to.contain(`the RPC serves chain ${sold.json.log.chainId}, the bundle's anchor is on chain 1`);
 
     expect((await events(tokens.acme!, [{ type: "redeem", code }])).status).to.equal(200);
     const redeemed = await verifyBundle((await call("POST", "/v1/verify", { code })).json, { code, readAnchor });

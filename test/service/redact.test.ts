@@ -4,14 +4,12 @@
  * host and port only.
  */
 import { expect } from "chai";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import pino from "pino";
 import { errorText, isBareUrl, redactUrl, redactUrls } from "../../service/chain/redact.js";
 import { configSchema } from "../../service/config.js";
 import { startService } from "../../service/server.js";
-import { waitFor } from "../helpers/anvil-rpc.js";
+import { startRefusingNode, waitFor } from "../helpers/anvil-rpc.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
 
 const SECRET = "k3y-0f-th3-h0st3d-n0d3-9f8e7d";
@@ -43,13 +41,8 @@ describe("RPC URLs in logs, answers and /v1/log", function () {
   });
 
   it("never logs, answers or publishes a keyed RPC_URL; a bare one, or PUBLIC_RPC_URL, is what browsers get", async () => {
-    // A node that refuses every call, as a hosted node does with a wrong key.
-    const node: Server = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => res.writeHead(401, { "content-type": "text/plain" }).end("invalid project id"));
-    });
-    await new Promise<void>((r) => node.listen(0, "127.0.0.1", r));
-    const nodeHost = `127.0.0.1:${(node.address() as AddressInfo).port}`;
+    const node = await startRefusingNode();
+    const nodeHost = node.host;
     const lines: string[] = [];
     const log = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
     const start = (env: Record<string, string>) =>
@@ -101,7 +94,7 @@ describe("RPC URLs in logs, answers and /v1/log", function () {
         await published.stop();
       }
     } finally {
-      await new Promise((r) => node.close(r));
+      await node.close();
     }
   });
 });
