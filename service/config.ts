@@ -17,7 +17,7 @@ export const configSchema = z.object({
   SIGNING_KEY: hex32.optional(),
   PEPPER: hex32.optional(),
   RPC_URL: z.url().optional(),
-  /** The RPC URL handed to browsers (defaults to RPC_URL or the embedded chain). */
+  /** The RPC URL handed to browsers (default: the embedded chain, or RPC_URL when it is bare: see server.ts). */
   PUBLIC_RPC_URL: z.url().optional(),
   CHAIN_PRIVATE_KEY: hex32.optional(),
   CONTRACT: ethAddress.optional(),

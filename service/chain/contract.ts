@@ -214,7 +214,7 @@ export class AnchorClient {
     step = 10_000,
     onRange?: (done: number, total: number) => void,
   ): Promise<AnchoredEvent[]> {
-    const head = await this.provider().getBlockNumber();
+    const head = await this.head();
     const filter = this.contract.filters.Anchored!(...topics);
     const out: AnchoredEvent[] = [];
     for (let from = fromBlock; from <= head; from += step) {

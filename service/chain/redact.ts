@@ -8,17 +8,22 @@
 
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()[\]{},]+/gi;
 
+/** Nothing past scheme, host and port: no user part, path, query or fragment. */
+function bare(u: URL): boolean {
+  return u.username === "" && u.password === "" && u.pathname.replace(/\/+$/, "") === "" && u.search === "" && u.hash === "";
+}
+
 /** Whether a URL is only scheme, host and port: nothing in it can be a key. */
 export function isBareUrl(url: string): boolean {
   const u = URL.parse(url);
-  return u !== null && u.username === "" && u.password === "" && u.pathname.replace(/\/+$/, "") === "" && u.search === "" && u.hash === "";
+  return u !== null && bare(u);
 }
 
 /** `https://host:port` of a URL, with "/…" when anything past it was dropped. */
 export function redactUrl(url: string): string {
   const u = URL.parse(url);
   if (u === null) return "<url>";
-  return `${u.protocol}//${u.host}${isBareUrl(url) ? "" : "/…"}`;
+  return `${u.protocol}//${u.host}${bare(u) ? "" : "/…"}`;
 }
 
 /** `text` with every URL in it redacted. */

@@ -2,10 +2,10 @@
  * API tokens, stored only as their SHA-256: a token is looked up by its hash,
  * and comparing hashes of a random token leaks nothing about it.
  */
+import { LRUCache } from "lru-cache";
 import { fromUtf8, toHex, utf8 } from "../core/bytes.js";
 import { sha256 } from "../core/hash.js";
 import { OPERATOR_ID } from "../core/ledger/schema.js";
-import { LRUCache } from "lru-cache";
 import { K } from "./keys.js";
 import type { Db } from "./map-store.js";
 
