@@ -16,7 +16,8 @@ import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
-import { audit, type AuditReport } from "../service/tools/audit/auditor.js";
+import { redactUrl } from "../service/chain/redact.js";
+import { audit, type AuditedChain, type AuditReport } from "../service/tools/audit/auditor.js";
 import { fail, parseOptions } from "./cli.js";
 
 const program = new Command("audit")
@@ -52,12 +53,17 @@ function printSummary(r: AuditReport, out: string): void {
   const lines = [
     `log ${r.log.origin} (${r.log.base}), ${r.log.size} entries, ${r.keys} keys`,
     `verifier key ${r.log.verifierKeyPinned ? "pinned" : "as published by the log (pass --verifier-key to pin it)"}`,
+    `chain: ${r.chain ? `${r.chain.chainId}, contract ${r.chain.contract} from block ${r.chain.fromBlock}` : "not checked"}`,
     `anchors checked: ${r.anchors.length}${r.anchors.length ? ` (sizes ${r.anchors.map((a) => a.size).join(", ")})` : ""}`,
     `checkpoints checked: ${r.checkpoints.length}`,
     `entries replayed: ${r.entriesAudited}`,
   ];
   console.log(lines.join("\n"));
-  if (r.ok) console.log("\nCLEAN: every anchored and signed root matches the replayed log, and no rule is broken.");
+  for (const w of r.warnings) console.log(`warning: ${w}`);
+  if (r.ok)
+    console.log(
+      `\nCLEAN: every anchored and signed root matches the replayed log, and no rule is broken${r.warnings.length ? " (but see the warnings above)" : ""}.`,
+    );
   else {
     console.log(
       `\nFINDINGS: ${Object.entries(r.findingCounts)
@@ -102,19 +108,23 @@ async function main(): Promise<void> {
   let provider: JsonRpcProvider | null = null;
   try {
     let anchors = null;
+    let chain: AuditedChain | undefined;
     if (o.chain) {
       provider = new JsonRpcProvider(o.rpcUrl, undefined, { staticNetwork: true });
       const contract = getAddress(o.contract!);
-      if ((await provider.getCode(contract)) === "0x") fail(`no contract at ${contract} on ${o.rpcUrl}`);
+      const chainId = Number((await provider.getNetwork()).chainId);
+      if ((await provider.getCode(contract)) === "0x") fail(`no contract at ${contract} on chain ${chainId} (${redactUrl(o.rpcUrl!)})`);
+      chain = { chainId, contract, fromBlock: o.fromBlock };
       const info = await api.logInfo();
       const client = new AnchorClient(contract, provider);
       anchors = await client.anchoredEvents(logIdOf(info.origin), o.fromBlock, 10_000, (done, total) =>
         onProgress({ phase: "blocks", done, total }),
       );
-    } else console.error("note: --no-chain: the anchors are not checked");
+    }
     const report = await audit({
       api,
       anchors,
+      ...(chain ? { chain } : {}),
       ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}),
       checkpoints,
       onProgress,

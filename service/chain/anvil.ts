@@ -10,8 +10,9 @@ import path from "node:path";
 
 const require = createRequire(import.meta.url);
 
-const CHAIN_ID = 31337;
-const CHAIN_ID_HEX = `0x${CHAIN_ID.toString(16)}`;
+/** The embedded chain's id (Hardhat's and anvil's local default). */
+export const EMBEDDED_CHAIN_ID = 31337;
+const CHAIN_ID_HEX = `0x${EMBEDDED_CHAIN_ID.toString(16)}`;
 
 function anvilBinary(): string {
   const pkg = `@foundry-rs/anvil-${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
@@ -35,7 +36,7 @@ export async function startAnvil(opts: { stateDir: string; port: number; host?: 
       "--port",
       String(opts.port),
       "--chain-id",
-      String(CHAIN_ID),
+      String(EMBEDDED_CHAIN_ID),
       "--state",
       path.join(opts.stateDir, "anvil-state.json"),
       "--state-interval",

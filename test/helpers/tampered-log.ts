@@ -185,15 +185,29 @@ export async function anchorFixture(client: AnchorClient, operator: string, f: F
   for (const a of f.anchors) await (await client.sendAnchor(logId, BigInt(a.size), a.logRoot, a.mapRoot, a.proof)).wait(1);
 }
 
-/** Serves a fixture as a log would: /v1/log, /checkpoint, /v1/entries, /v1/proof/consistency. */
-export async function serveFixture(f: Fixture): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Serves a fixture as a log would: /v1/log, /checkpoint, /v1/entries, /v1/proof/consistency.
+ * `published`: the chain and contract /v1/log names (default none).
+ */
+export async function serveFixture(
+  f: Fixture,
+  published: { chainId: number; contract: string } | null = null,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const tree = new MemoryTree();
   for (const e of f.entries) tree.appendEntry(utf8(e));
   const size = f.entries.length;
   const refuse = (res: express.Response, message: string) => res.status(400).json({ error: { code: "INVALID_INPUT", message } });
   const app = express();
   app.get("/v1/log", (_req, res) => {
-    res.json({ origin: f.origin, verifierKey: f.verifierKey, logId: logIdOf(f.origin), size, chainId: null, contract: null, rpcUrl: null });
+    res.json({
+      origin: f.origin,
+      verifierKey: f.verifierKey,
+      logId: logIdOf(f.origin),
+      size,
+      chainId: published?.chainId ?? null,
+      contract: published?.contract ?? null,
+      rpcUrl: null,
+    });
   });
   app.get("/checkpoint", (_req, res) => {
     res.type("text/plain").send(f.checkpoint);

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
+import { EMBEDDED_CHAIN_ID as CHAIN_ID, startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
 import { AnchorClient } from "../../service/chain/contract.js";
 import { DEV_PRIVATE_KEY } from "../../service/config.js";
 import { createSigner, fromHex, logIdOf, sha256, signCheckpoint, utf8, type FindingCode } from "../../service/core/index.js";
@@ -109,6 +109,34 @@ describe("audit: tampered logs are caught with the right finding", function () {
     expect(r.findings[0]!.detail).to.contain("forged.txt");
   });
 
+  it("says where it read the anchors, and warns when that is not where the log says it anchors, or holds no anchor", async () => {
+    const f = served.clean!.fixture;
+    const published = await serveFixture(f, { chainId: CHAIN_ID, contract: client.address });
+    try {
+      const api = new KeyProofApi(published.url, { attempts: 1 });
+      const anchors = await client.anchoredEvents(logIdOf(f.origin));
+      const here = { chainId: CHAIN_ID, contract: client.address.toLowerCase(), fromBlock: 0 };
+      const same = await audit({ api, anchors, chain: here, verifierKey: f.verifierKey, workDir: dir });
+      expect(same.ok).to.equal(true);
+      expect(same.chain).to.deep.equal(here);
+      expect(same.warnings).to.deep.equal([]);
+
+      const elsewhere = { chainId: 1, contract: "0x000000000000000000000000000000000000dEaD", fromBlock: 0 };
+      const other = await audit({ api, anchors: [], chain: elsewhere, verifierKey: f.verifierKey, workDir: dir });
+      expect(other.ok, "no rule or root is broken").to.equal(true);
+      expect(other.warnings).to.have.length(3);
+      expect(other.warnings[0]).to.contain(`anchors on chain ${CHAIN_ID}`).and.contain("read on chain 1");
+      expect(other.warnings[1]).to.contain(client.address).and.contain(elsewhere.contract);
+      expect(other.warnings[2]).to.contain(`none of its ${f.entries.length} entries`);
+
+      const unchecked = await audit({ api, anchors: null, verifierKey: f.verifierKey, workDir: dir });
+      expect(unchecked.chain).to.equal(null);
+      expect(unchecked.warnings).to.deep.equal(["the anchors were not checked: no chain was given"]);
+    } finally {
+      await published.close();
+    }
+  });
+
   it("the script: exit 0 and a clean summary; exit 1 with the findings and a JSON report; exit 2 on bad usage", async () => {
     const common = (t: Tamper) => [
       "--log",
@@ -148,7 +176,16 @@ describe("audit: tampered logs are caught with the right finding", function () {
       path.join(dir, "x.json"),
     ]);
     expect(wrongContract.code).to.equal(2);
-    expect(wrongContract.stderr).to.contain("no contract");
+    expect(wrongContract.stderr).to.contain("no contract").and.contain(`on chain ${CHAIN_ID}`);
+    // A contract with no anchor of this log: nothing is broken, and the summary says nothing is anchored there.
+    const empty = await AnchorClient.deploy(new Wallet(DEV_PRIVATE_KEY, provider));
+    const unanchored = await runScript("audit", [...common("clean").slice(0, 5), empty.address, "--out", path.join(dir, "empty.json")]);
+    expect(unanchored.code, unanchored.stderr).to.equal(0);
+    expect(unanchored.stdout).to.contain(`chain: ${CHAIN_ID}, contract ${empty.address}`);
+    expect(unanchored.stdout).to.contain("warning: no anchor of this log").and.contain("see the warnings above");
+    const noChain = await runScript("audit", ["--log", served.clean!.url, "--no-chain", "--out", path.join(dir, "nochain.json")]);
+    expect(noChain.code, noChain.stderr).to.equal(0);
+    expect(noChain.stdout).to.contain("chain: not checked").and.contain("warning: the anchors were not checked");
     const help = await runScript("audit", ["--help"]);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.contain("--verifier-key");

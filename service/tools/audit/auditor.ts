@@ -22,7 +22,7 @@ import { verifyConsistency } from "../../core/log/verify.js";
 import { EMPTY_SUBTREE } from "../../core/map/hashing.js";
 import { openCheckpoint, parseCheckpoint } from "../../core/note/checkpoint.js";
 import { parseNote } from "../../core/note/note.js";
-import type { KeyProofApi } from "../../client/api.js";
+import type { KeyProofApi, LogInfo } from "../../client/api.js";
 import type { AnchoredEvent } from "../../chain/contract.js";
 import { K } from "../../store/keys.js";
 import { MapStore, type Db } from "../../store/map-store.js";
@@ -43,6 +43,8 @@ export interface AuditOptions {
   api: KeyProofApi;
   /** The log's `Anchored` events, in chain order (null: no chain given, anchors not checked). */
   anchors: AnchoredEvent[] | null;
+  /** Where `anchors` were read: reported, and compared with where the log says it anchors. */
+  chain?: AuditedChain;
   /** The verifier key the auditor trusts; default: the one the log publishes (reported as unpinned). */
   verifierKey?: string;
   /** Signed checkpoints collected elsewhere (buyers' bundles, earlier fetches) to check against the log. */
@@ -63,10 +65,24 @@ export interface SizeCheck {
   blockNumber?: number;
 }
 
+export interface AuditedChain {
+  chainId: number;
+  contract: string;
+  fromBlock: number;
+}
+
 export interface AuditReport {
   type: "keyproof/audit/v1";
   ok: boolean;
   log: { base: string; origin: string; logId: string; verifierKey: string; verifierKeyPinned: boolean; size: number };
+  /** The chain and contract the anchors were read from (null: not checked). */
+  chain: AuditedChain | null;
+  /**
+   * What weakens a clean result without being a broken rule or root: the
+   * auditor, not the log, picks the chain, so an audit of the wrong chain or
+   * contract finds no anchors and no fault, and says so here.
+   */
+  warnings: string[];
   entriesAudited: number;
   keys: number;
   anchors: SizeCheck[];
@@ -172,6 +188,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     }
     await checkAnchorConsistency(o.api, anchors, logSize, flag);
   }
+  const warnings = chainWarnings(o, info, logSize);
 
   const workDir = mkdtempSync(path.join(o.workDir ?? os.tmpdir(), "keyproof-audit-"));
   const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(workDir, { keyEncoding: "view", valueEncoding: "view", compression: false });
@@ -281,6 +298,8 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       type: "keyproof/audit/v1",
       ok: Object.keys(findingCounts).length === 0,
       log: { base: o.api.base, origin: info.origin, logId, verifierKey, verifierKeyPinned: o.verifierKey !== undefined, size: logSize },
+      chain: o.anchors ? (o.chain ?? null) : null,
+      warnings,
       entriesAudited: done,
       keys,
       anchors,
@@ -294,6 +313,19 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     await db.close();
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** Where the log says it anchors, against where its anchors were read, and an anchorless log. */
+function chainWarnings(o: AuditOptions, info: LogInfo, logSize: number): string[] {
+  if (!o.anchors) return ["the anchors were not checked: no chain was given"];
+  const warnings: string[] = [];
+  const where = o.chain ? ` on chain ${o.chain.chainId} at ${o.chain.contract}` : "";
+  if (o.chain && info.chainId !== null && info.chainId !== o.chain.chainId)
+    warnings.push(`the log says it anchors on chain ${info.chainId}; its anchors were read on chain ${o.chain.chainId}`);
+  if (o.chain && info.contract !== null && info.contract.toLowerCase() !== o.chain.contract.toLowerCase())
+    warnings.push(`the log names anchor contract ${info.contract}; its anchors were read at ${o.chain.contract}`);
+  if (o.anchors.length === 0 && logSize > 0) warnings.push(`no anchor of this log${where}: the chain binds none of its ${logSize} entries`);
+  return warnings;
 }
 
 /**
