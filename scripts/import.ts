@@ -2,8 +2,10 @@
  * Imports a card shop's CSV export into a KeyProof log through its API.
  *
  *   KEYPROOF_TOKEN=… npm run import -- keys.csv --api http://127.0.0.1:8080            # issue (code,sku,batch,expires,face)
+ *   KEYPROOF_TOKEN=… npm run import -- stock.csv --mode transfer --api …                # to a seller (code,to)
  *   KEYPROOF_TOKEN=… npm run import -- sales.csv --mode sell --api …                    # sales (code,order)
  *   KEYPROOF_TOKEN=… npm run import -- used.csv --mode redeem --api …                   # redemptions (code)
+ *   KEYPROOF_TOKEN=… npm run import -- dead.csv --mode void --api …                     # voids (code,reason)
  *
  * Re-running after a crash or Ctrl-C resumes where the last answered batch
  * ended, without duplicating or skipping a row (see service/tools/csv-import.ts).
@@ -19,7 +21,7 @@ import { IMPORT_MODES, ImportError, importCsv, isEncoding, type ImportState } fr
 import { fail, parseOptions } from "./cli.js";
 
 const program = new Command("import")
-  .description("Import keys, sales or redemptions from a CSV file into a KeyProof log, in resumable batches.")
+  .description("Import keys, transfers, sales, redemptions or voids from a CSV file into a KeyProof log, in resumable batches.")
   .argument("<file>", "the CSV file, with a header row")
   .addOption(new Option("--mode <mode>", "what the rows are").choices(IMPORT_MODES).default("issue"))
   .option("--api <url>", "the log's base URL (or KEYPROOF_API)")
@@ -34,9 +36,11 @@ const program = new Command("import")
     "after",
     `
 Columns (header names, any order; other columns are ignored):
-  issue   code, sku, batch?, expires? (RFC 3339), face?
-  sell    code, order
-  redeem  code
+  issue     code, sku, batch?, expires? (RFC 3339), face?   (an issuer's token)
+  transfer  code, to (a participant id)                    (the holder's token)
+  sell      code, order                                    (the holder's token)
+  redeem    code                                           (the issuer's token)
+  void      code, reason                                   (the issuer's or the holder's token)
 
 Environment:
   KEYPROOF_TOKEN  the participant's bearer token (never pass it on the command line)

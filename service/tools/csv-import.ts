@@ -1,6 +1,7 @@
 /**
  * Imports a card shop's CSV export through the API: issues (code, sku, batch,
- * expires, face), sales (code, order) or redemptions (code).
+ * expires, face), transfers (code, to), sales (code, order), redemptions
+ * (code) or voids (code, reason).
  *
  * Resumable without duplicates or gaps: rows are sent in batches of fixed
  * size, each with an Idempotency-Key made of the file's hash, the mode and the
@@ -31,13 +32,15 @@ import { eventRequest } from "../core/ledger/requests.js";
 import { describeIssue } from "../core/validate.js";
 import type { KeyProofApi } from "../client/api.js";
 
-export const IMPORT_MODES = ["issue", "sell", "redeem"] as const;
+export const IMPORT_MODES = ["issue", "transfer", "sell", "redeem", "void"] as const;
 export type ImportMode = (typeof IMPORT_MODES)[number];
 
 const COLUMNS: Record<ImportMode, { required: string[]; optional: string[] }> = {
   issue: { required: ["code", "sku"], optional: ["batch", "expires", "face"] },
+  transfer: { required: ["code", "to"], optional: [] },
   sell: { required: ["code", "order"], optional: [] },
   redeem: { required: ["code"], optional: [] },
+  void: { required: ["code", "reason"], optional: [] },
 };
 
 export interface ImportProblem {
@@ -237,7 +240,8 @@ export function rowToRequest(mode: ImportMode, row: Record<string, unknown>): { 
     if (col === "code") continue;
     const v = blankToUndefined(row[col]);
     if (v !== undefined) request[col] = v;
-    else if (COLUMNS[mode].required.includes(col)) return { error: `${col} is empty` };
+    else if (COLUMNS[mode].required.includes(col))
+      return { error: row[col] === undefined ? `${col} is missing: the row has fewer columns than the header` : `${col} is empty` };
   }
   const checked = eventRequest.safeParse(request);
   return checked.success ? { request } : { error: describeIssue(checked.error) };

@@ -125,6 +125,7 @@ describe("scripts/import.ts", function () {
         "MIX-0004-DDDD,game-100,b1,next tuesday,100,9", // 7 bad expiry
         "MIX-0005-EEEE,game-100,b2,,50,9", // 8
         "MIX-0002-BBBB,game-200,b2,,50,9", // 9 duplicate of 3
+        "MIX-0006-FFFF", // 10 the row stops after the code
       ].join("\n") + "\n",
     );
     const r = await importAs("acme", file, "--batch-size", "2", "--report", path.join(dir, "mixed.json"));
@@ -132,17 +133,18 @@ describe("scripts/import.ts", function () {
     expect(r.stderr).to.contain("ignoring column(s) price");
     for (const expected of [
       "accepted     3",
-      "bad rows     3",
+      "bad rows     4",
       "duplicates   2",
       "line 4: duplicate: same code as line 2",
       "line 5: bad-row: code must have 4 to 256 characters",
       "line 6: bad-row: sku is empty",
       "line 7: bad-row: expires: must be an RFC 3339 date-time",
       "line 9: duplicate: same code as line 3",
+      "line 10: bad-row: sku is missing: the row has fewer columns than the header",
     ])
       expect(r.stdout).to.contain(expected);
     const report = JSON.parse(readFileSync(path.join(dir, "mixed.json"), "utf8")) as ImportState;
-    expect(report.problems.map((p) => p.line).sort((a, b) => a - b)).to.deep.equal([4, 5, 6, 7, 9]);
+    expect(report.problems.map((p) => p.line).sort((a, b) => a - b)).to.deep.equal([4, 5, 6, 7, 9, 10]);
     const issued = (await logEvents()).slice(before);
     expect(issued.map((e) => e.type)).to.deep.equal(["issue", "issue", "issue"]);
     expect(issued.map((e) => (e.type === "issue" ? e.attrs.batch : null))).to.deep.equal(["b1", "b1", "b2"]);
@@ -178,6 +180,38 @@ describe("scripts/import.ts", function () {
     expect(byShop.stdout).to.match(/line 2: rejected (DOUBLE_SALE|NOT_HOLDER)/);
     const tail = (await logEvents()).slice(-4).map((e) => e.type);
     expect(tail).to.deep.equal(["sell", "sell", "redeem", "redeem"]);
+  });
+
+  it("transfers keys to a seller who sells them, and voids keys with a reason", async () => {
+    await importAs("acme", csv("keys3.csv", "code,sku\nMOVE-0001-AAAA,s\nMOVE-0002-BBBB,s\nMOVE-0003-CCCC,s\n"));
+    const moved = await importAs(
+      "acme",
+      csv("stock.csv", "code,to\nMOVE-0001-AAAA,shop-a\nMOVE-0002-BBBB,shop-a\nMOVE-0003-CCCC,nobody\n"),
+      "--mode",
+      "transfer",
+    );
+    expect(moved.code).to.equal(1);
+    expect(moved.stdout).to.contain("accepted     2");
+    expect(moved.stdout).to.match(/line 4: rejected UNKNOWN_PARTICIPANT/);
+    const sold = await importAs("shop-a", csv("sales-c.csv", "code,order\nMOVE-0001-AAAA,order-77\n"), "--mode", "sell");
+    expect(sold.code, sold.stdout).to.equal(0);
+    const voided = await importAs(
+      "acme",
+      csv("dead.csv", "code,reason\nMOVE-0002-BBBB,recalled by the issuer\nMOVE-0003-CCCC,\n"),
+      "--mode",
+      "void",
+    );
+    expect(voided.code).to.equal(1);
+    expect(voided.stdout).to.contain("accepted     1");
+    expect(voided.stdout).to.contain("line 3: bad-row: reason is empty");
+    const tail = (await logEvents()).slice(-4);
+    expect(tail.map((e) => e.type)).to.deep.equal(["transfer", "transfer", "sell", "void"]);
+    expect(tail.map((e) => (e.type === "transfer" ? e.attrs.to : e.type === "void" ? e.attrs.reason : null))).to.deep.equal([
+      "shop-a",
+      "shop-a",
+      null,
+      "recalled by the issuer",
+    ]);
   });
 
   it("resumes after being killed mid-import: no row twice, none skipped", async () => {
