@@ -11,7 +11,7 @@
  * same key and the service replays its first answer instead of appending it
  * twice.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Transform } from "node:stream";
 import {
   createReadStream,
@@ -70,6 +70,16 @@ const stateSchema = z.object({
   fileSha256: z.string().regex(/^[0-9a-f]{64}$/),
   mode: z.enum(IMPORT_MODES),
   api: z.string(),
+  /**
+   * This import's id, in every batch's Idempotency-Key: a resumed run keeps
+   * it, so a batch whose answer was lost is replayed; a --restart draws a new
+   * one, so its batches are sent anew instead of answered with the first
+   * run's refusals. (Absent in state files written before it was added.)
+   */
+  run: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
   batchSize: z.number().int().min(1).max(10_000),
   /** Every line before this one is settled: sent and answered, or reported. */
   nextLine: z.number().int().min(1),
@@ -276,6 +286,7 @@ export async function importCsv(o: ImportOptions): Promise<ImportResult> {
     fileSha256,
     mode: o.mode,
     api: o.api.base,
+    run: randomBytes(8).toString("hex"),
     batchSize: o.batchSize,
     nextLine: 1,
     done: false,
@@ -286,6 +297,9 @@ export async function importCsv(o: ImportOptions): Promise<ImportResult> {
   const resumedFromLine = state.nextLine;
   if (state.done) return { state, resumedFromLine, batches: 0 };
   const st = state;
+  // Saved before the first batch is sent: a crash during it resumes under the same run.
+  if (resumedFromLine === 1) saveState(o.statePath, st);
+  const keyPrefix = `kp-import:${fileSha256.slice(0, 32)}:${st.run === undefined ? "" : `${st.run}:`}${o.mode}`;
 
   const seen = new Map<string, number>();
   let headerChecked = false;
@@ -314,7 +328,7 @@ export async function importCsv(o: ImportOptions): Promise<ImportResult> {
     if (batch.length === 0) return;
     const first = batch[0]!.line;
     const last = batch[batch.length - 1]!.line;
-    const key = `kp-import:${fileSha256.slice(0, 32)}:${o.mode}:${first}-${last}`;
+    const key = `${keyPrefix}:${first}-${last}`;
     const { results } = await o.api.postEvents(
       batch.map((b) => b.request),
       key,
