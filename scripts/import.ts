@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     });
     bar?.stop();
     if (result.batches === 0 && result.resumedFromLine > 1 && result.state.done)
-      console.log(`already imported (${statePath}); nothing to do`);
+      console.log(`already imported (${statePath}); nothing to do (--restart sends the whole file again)`);
     else if (result.resumedFromLine > 1) console.log(`resumed at line ${result.resumedFromLine}`);
     printSummary(result.state, file);
     if (o.report) writeFileSync(o.report, `${JSON.stringify({ file, ...result.state }, null, 2)}\n`);

@@ -196,6 +196,8 @@ describe("scripts/import.ts", function () {
     expect(moved.code).to.equal(1);
     expect(moved.stdout).to.contain("accepted     2");
     expect(moved.stdout).to.match(/line 4: rejected UNKNOWN_PARTICIPANT/);
+    const again = await importAs("shop-a", sales, "--mode", "sell");
+    expect(again.stdout).to.contain("already imported").and.contain("--restart sends the whole file again");
     // Once the seller holds the key, a restart sends the sale again instead of replaying the first refusal.
     const sold = await importAs("shop-a", sales, "--mode", "sell", "--restart");
     expect(sold.code, sold.stdout).to.equal(0);
