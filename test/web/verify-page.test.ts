@@ -48,7 +48,7 @@ describe("buyer verify page (chromium)", function () {
       OPERATOR_TOKEN: OPERATOR,
       CHAIN_PORT: String(await freePort()),
       ANCHOR_INTERVAL: "0",
-      VERIFY_RATE_LIMIT: "12",
+      VERIFY_RATE_LIMIT: "16",
       LOG_LEVEL: "debug",
     });
     svc = await startService(config, pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })));
@@ -131,8 +131,17 @@ describe("buyer verify page (chromium)", function () {
     const saved = JSON.parse(readFileSync((await download.path())!, "utf8")) as { type: string; state: { status: string } };
     expect(saved.type).to.equal("keyproof/bundle/v1");
     expect(saved.state.status).to.equal("sold");
+    expect(text).not.to.contain("sold it to someone else");
     const other = await verify(page, CODES.sold, "ORDER-X");
+    await shot(page, "sold-other-order");
     expect(other).to.contain("Genuine").and.contain("does NOT match").and.contain("The order number does not match the sale");
+    // Said under the verdict, where a buyer looks first.
+    expect(await page.textContent("#result .warning")).to.contain("the shop sold it to someone else too");
+    const unsold = await verify(page, CODES.unused, "ORDER-B");
+    expect(await page.textContent("#result .warning")).to.contain("has not recorded a sale of this key");
+    expect(unsold).to.contain("Unused");
+    await verify(page, CODES.unused);
+    expect(await page.locator("#result .warning").count(), "no order typed, no warning").to.equal(0);
     await page.context().close();
   });
 

@@ -137,8 +137,12 @@ function render(o: Outcome): void {
   if (badge) verdict.append(badge);
   box.append(verdict);
   if (!genuine) box.append(el("p", { textContent: w.failedHelp }));
-
+  // The buyer's question is whether the key was sold to them: a sale to
+  // another order, or none at all, is said here, not only in the list below.
   const f = report.facts;
+  if (genuine && o.order && f?.orderMatches === false)
+    box.append(el("p", { className: "notice warning", textContent: f.sale ? w.orderElsewhere : w.orderUnsold }));
+
   if (f && genuine) {
     const dl = el("dl");
     const row = (k: string, v: string) => dl.append(el("dt", { textContent: k }), el("dd", { textContent: v }));
