@@ -140,6 +140,18 @@ interface WriteSet {
   filling: Promise<void> | null;
 }
 
+/**
+ * LevelDB's "Database failed to open" names no reason; its cause does. A held
+ * lock is a second service (or tool) on the same data directory.
+ */
+function openFailure(dir: string, e: unknown): Error {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (cause?.code === "LEVEL_LOCKED")
+    return new Error(`the ledger in ${dir} is in use by another process: is KeyProof already running on this DATA_DIR?`, { cause: e });
+  const why = typeof cause?.message === "string" ? cause.message : e instanceof Error ? e.message : String(e);
+  return new Error(`the ledger in ${dir} could not be opened: ${why}`, { cause: e });
+}
+
 /** Salts drawn from the CSPRNG 1,024 at a time: one syscall per 32 KiB instead of one per key. */
 class SaltPool {
   private pool = new Uint8Array(0);
@@ -225,7 +237,11 @@ export class Ledger {
       // those (past about 2.5M entries: 1M took 398 files), as proofs read them.
       cacheSize: 256 * 1024 * 1024,
     });
-    await db.open();
+    try {
+      await db.open();
+    } catch (e) {
+      throw openFailure(path.resolve(opts.dir), e);
+    }
     const ledger = new Ledger(db, opts);
     await ledger.load();
     return ledger;

@@ -146,6 +146,16 @@ describe("ledger store", () => {
     );
   });
 
+  it("refuses to open a ledger another one holds, naming the cause (LevelDB said only 'Database failed to open')", async () => {
+    const err = await openLedger(dir).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/^the ledger in .+ is in use by another process: is KeyProof already running on this DATA_DIR\?$/);
+    // The holder goes on.
+    expect(codes(await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "HELD-0001", sku: "s" }] }))).to.deep.equal(["ok"]);
+  });
+
   it("a kept map view answers proofs at its size exactly as the history does, and is dropped beyond the newest four", async () => {
     const issue = async (from: number, n: number): Promise<string[]> => {
       const r = await ledger.submit({
