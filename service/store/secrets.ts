@@ -20,7 +20,12 @@ function loadOrCreate(file: string, given: string | undefined, label: string): {
   if (existsSync(file)) {
     const mode = statSync(file).mode & 0o077;
     if (mode !== 0) chmodSync(file, 0o600);
-    return { value: fromHex(readFileSync(file, "utf8").trim(), 32), source: file };
+    try {
+      return { value: fromHex(readFileSync(file, "utf8").trim().toLowerCase(), 32), source: file };
+    } catch (e) {
+      // Never the content: a secret with one typo in it is still a secret.
+      throw new Error(`${file} does not hold 32 bytes as 64 hex digits: restore it from a backup`, { cause: e });
+    }
   }
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const value = new Uint8Array(randomBytes(32));

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { configSchema } from "../../service/config.js";
@@ -44,6 +45,30 @@ describe("service start-up", function () {
       expect(reg.status).to.equal(201);
     } finally {
       await svc.stop();
+    }
+  });
+
+  it("refuses a damaged secret file by its path, never its content; an uppercase one is read", async () => {
+    const config = configSchema.parse({ PORT: "0", DATA_DIR: path.join(dir, "secrets"), ANCHORING: "off", LOG_LEVEL: "silent" });
+    const first = await startService(config, pino({ level: "silent" }));
+    const verifierKey = (await (await fetch(`${first.url}/v1/log`)).json()) as { verifierKey: string };
+    await first.stop();
+    // The signing key: read wrongly, the log would publish another verifier key.
+    const file = path.join(dir, "secrets", "secrets", "checkpoint-ed25519.key");
+    const seed = readFileSync(file, "utf8").trim();
+    writeFileSync(file, `${seed.slice(0, 63)}\n`);
+    const failure = await startService(config, pino({ level: "silent" })).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(failure?.message).to.equal(`${file} does not hold 32 bytes as 64 hex digits: restore it from a backup`);
+    expect(failure?.message).not.to.contain(seed.slice(0, 63));
+    writeFileSync(file, `${seed.toUpperCase()}\n`);
+    const again = await startService(config, pino({ level: "silent" }));
+    try {
+      expect(await (await fetch(`${again.url}/v1/log`)).json()).to.include(verifierKey);
+    } finally {
+      await again.stop();
     }
   });
 
