@@ -100,6 +100,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
       // A reset chain took its anchors with it (a redeployment may even reuse the address).
       if (d.vanished) await ledger.anchors.removeContract(d.chainId, d.vanished);
+      if (d.deployed) await ledger.anchors.removeContract(d.chainId, d.address);
       chainId = d.chainId;
       contract = d.address;
       return d.client;

@@ -180,6 +180,7 @@ export class Anchorer {
   ): Promise<{ rec: AnchorRecord; tx: Waiting } | null> {
     const { ledger, logId } = this.opts;
     const ours = async () => (await ledger.anchors.list()).filter((r) => r.contract === client.address);
+    await this.forgetUnheld(client, await ours());
     let stuck: { rec: AnchorRecord; tx: Waiting } | null = null;
     for (const rec of await ours()) {
       if (rec.status !== "pending") continue;
@@ -210,6 +211,32 @@ export class Anchorer {
       status: "confirmed",
     });
     return stuck;
+  }
+
+  /**
+   * Drops the confirmed records the chain no longer holds. A chain that lost
+   * its history under the same contract address (a reset chain on which the
+   * contract was deployed again, by the same key at the same nonce) would
+   * otherwise have bundles cite anchors that are not there, and the search
+   * for a later anchor's event start past the chain's head. The newest record
+   * is checked every round (one call); the rest only when it is gone.
+   */
+  private async forgetUnheld(client: AnchorClient, records: AnchorRecord[]): Promise<void> {
+    const { ledger, logId, log } = this.opts;
+    const confirmed = records.filter((r) => r.status === "confirmed").sort((a, b) => a.size - b.size);
+    const holds = async (r: AnchorRecord) => (await client.checkpointAt(logId, BigInt(r.size))).logRoot === `0x${r.logRoot}`;
+    const newest = confirmed.at(-1);
+    if (!newest || (await holds(newest))) return;
+    const gone: number[] = [];
+    for (const r of confirmed) {
+      if (r !== newest && (await holds(r))) continue;
+      await ledger.anchors.remove(r.size);
+      gone.push(r.size);
+    }
+    log.error(
+      { contract: client.address, sizes: gone },
+      "THE CHAIN NO LONGER HOLDS THESE ANCHORS (chain reset?): forgotten, anchoring anew",
+    );
   }
 
   /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */

@@ -5,12 +5,13 @@
  * Also: a graceful stop under write load keeps every acknowledged event.
  */
 import { expect } from "chai";
+import { rmSync } from "node:fs";
 import path from "node:path";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
 import { startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
-import { anchorArtifact } from "../../service/chain/contract.js";
-import { configSchema } from "../../service/config.js";
+import { AnchorClient, anchorArtifact } from "../../service/chain/contract.js";
+import { DEV_PRIVATE_KEY, configSchema } from "../../service/config.js";
 import { logIdOf, toHex } from "../../service/core/index.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
@@ -219,6 +220,49 @@ describe("chain faults and shutdown", function () {
       provider.destroy();
     }
     expect(await anchoredSizes(chain.rpcUrl, svc.contract()!)).to.deep.equal([Number(size)]);
+  });
+
+  /** After a reset: a new event is anchored, and every anchor the service lists (bundles cite them) is one the chain holds. */
+  const anchorsOnlyTheChainHolds = async () => {
+    await issue(token, 1);
+    const size = svc.ledger.size;
+    await confirmedAt(size);
+    const listed = (await anchors()).filter((a) => a.status === "confirmed").map((a) => a.size);
+    expect(listed).to.include(Number(size));
+    expect(listed).to.deep.equal(await anchoredSizes(chain.rpcUrl, svc.contract()!));
+  };
+
+  it("forgets the anchors of a reset chain whose deployment record was lost with it, and anchors anew", async () => {
+    await issue(token, 2);
+    await confirmedAt(svc.ledger.size);
+    await svc.stop();
+    await chain.stop();
+    chain = await startAnvil({ stateDir: path.join(dir, "chain-c"), port: chainPort });
+    // The chain's directory removed: no record says which contract was there.
+    rmSync(path.join(dir, "data", "chain"), { recursive: true, force: true });
+    svc = await start();
+    await anchorsOnlyTheChainHolds();
+  });
+
+  it("forgets the anchors of a reset chain on which the same contract address was deployed again", async () => {
+    await issue(token, 2);
+    await confirmedAt(svc.ledger.size);
+    const address = svc.contract()!;
+    await svc.stop();
+    await chain.stop();
+    chain = await startAnvil({ stateDir: path.join(dir, "chain-d"), port: chainPort });
+    // The same key at the same nonce: the same address, with none of the anchors.
+    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      const wallet = new Wallet(DEV_PRIVATE_KEY, provider);
+      const again = await AnchorClient.deploy(wallet);
+      expect(again.address).to.equal(address);
+      await again.registerLog(ORIGIN, wallet.address);
+    } finally {
+      provider.destroy();
+    }
+    svc = await start();
+    await anchorsOnlyTheChainHolds();
   });
 
   it("a graceful stop under write load keeps every acknowledged event", async () => {
