@@ -218,18 +218,20 @@ export class Anchorer {
    * its history under the same contract address (a reset chain on which the
    * contract was deployed again, by the same key at the same nonce) would
    * otherwise have bundles cite anchors that are not there, and the search
-   * for a later anchor's event start past the chain's head. The newest record
-   * is checked every round (one call); the rest only when it is gone.
+   * for a later anchor's event start past the chain's head. A reset loses
+   * every anchor before it, the oldest first, and the ones made since are
+   * newer than any lost: checking the oldest and the newest record each round
+   * (two calls) finds any, and only then is every record checked.
    */
   private async forgetUnheld(client: AnchorClient, records: AnchorRecord[]): Promise<void> {
     const { ledger, logId, log } = this.opts;
     const confirmed = records.filter((r) => r.status === "confirmed").sort((a, b) => a.size - b.size);
     const holds = async (r: AnchorRecord) => (await client.checkpointAt(logId, BigInt(r.size))).logRoot === `0x${r.logRoot}`;
-    const newest = confirmed.at(-1);
-    if (!newest || (await holds(newest))) return;
+    const [oldest, newest] = [confirmed[0], confirmed.at(-1)];
+    if (!oldest || !newest || ((await holds(newest)) && (oldest === newest || (await holds(oldest))))) return;
     const gone: number[] = [];
     for (const r of confirmed) {
-      if (r !== newest && (await holds(r))) continue;
+      if (await holds(r)) continue;
       await ledger.anchors.remove(r.size);
       gone.push(r.size);
     }

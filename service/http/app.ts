@@ -338,8 +338,11 @@ export function createApp(o: AppOptions): express.Express {
       const anchorer = o.anchorer();
       if (!anchorer) return sendError(res, "ANCHORING_OFF", "anchoring is off on this service");
       try {
-        const rec = await anchorer.anchorNow();
-        res.json({ anchored: rec !== null, anchor: rec, size: Number(ledger.size) });
+        const sent = await anchorer.anchorNow();
+        const size = Number(ledger.size);
+        // Nothing sent: the chain already held this size (anchored earlier, here or by another anchorer).
+        const rec = sent ?? (await ledger.anchors.list()).find((a) => a.size === size) ?? null;
+        res.json({ anchored: sent !== null, anchor: rec, size });
       } catch (e) {
         sendError(res, "CHAIN_UNAVAILABLE", `anchoring failed: ${errorText(e)}`);
       }

@@ -91,6 +91,17 @@ describe("anchorer records follow the chain", () => {
     ]);
   });
 
+  it("forgets confirmed records older than the chain's own (a reset chain anchored again since), not the ones it holds", async () => {
+    const cp = await current();
+    // Size 1 was anchored on a chain since lost; the chain now holds only the current size, in block 7.
+    const lost = { ...cp, size: 1, logRoot: "11".repeat(32), chainId: 31337, contract: CONTRACT, txHash: `0x${"ee".repeat(32)}` };
+    await ledger.anchors.put({ ...lost, blockNumber: 40, status: "confirmed" });
+    const held = { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, txHash: MINED, blockNumber: 7 };
+    await ledger.anchors.put({ ...held, status: "confirmed" });
+    expect(await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow()).to.equal(null);
+    expect(await ledger.anchors.list()).to.deep.equal([{ ...held, status: "confirmed" }]);
+  });
+
   it("confirms a pending record with the transaction that stored its size, not the last one it sent", async () => {
     const cp = await current();
     const rec = { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, blockNumber: null, status: "pending" as const };

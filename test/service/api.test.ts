@@ -108,6 +108,10 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     const anchored = await call("POST", "/v1/anchor", {}, OPERATOR);
     expect(anchored.status, JSON.stringify(anchored.json)).to.equal(200);
     expect(anchored.json.anchored).to.equal(true);
+    // Asked again with nothing new: nothing sent, and the answer names the anchor the size already has.
+    const again = await call("POST", "/v1/anchor", {}, OPERATOR);
+    expect(again.json).to.deep.include({ anchored: false, size: anchored.json.size });
+    expect(again.json.anchor).to.include({ size: anchored.json.size, txHash: anchored.json.anchor.txHash, status: "confirmed" });
     const list = await call("GET", "/v1/anchors");
     expect(list.json.anchors.at(-1)).to.include({ status: "confirmed", size: anchored.json.anchor.size });
 
