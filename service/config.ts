@@ -44,6 +44,32 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+/** `npm start -- --help`: each variable, what it holds, its default (README, Configuration, says more). */
+export const CONFIG_HELP: Record<keyof Config, string> = {
+  PORT: "HTTP port (8080)",
+  HOST: "HTTP listen address (127.0.0.1)",
+  DATA_DIR: "LevelDB ledger, secrets, embedded chain state (./data)",
+  ORIGIN: "the log's origin, first line of its checkpoints (keyproof.localhost/log)",
+  OPERATOR_TOKEN: "the operator's API token (generated on first start, shown once)",
+  SIGNING_KEY: "Ed25519 seed of the checkpoint key, 64 hex (generated in DATA_DIR/secrets)",
+  PEPPER: "HMAC pepper of the code index, 64 hex (generated in DATA_DIR/secrets)",
+  RPC_URL: "anchor on this chain's JSON-RPC (an embedded anvil chain)",
+  PUBLIC_RPC_URL: "the read-only RPC URL browsers get (RPC_URL when it has no path, query or user part)",
+  CHAIN_PRIVATE_KEY: "the key that deploys and anchors, 64 hex (anvil's first dev account)",
+  CONTRACT: "an anchor contract already deployed (deployed on first start)",
+  CHAIN_PORT: "port of the embedded chain (8545)",
+  ANCHOR_INTERVAL: "seconds between anchoring rounds; 0: only on POST /v1/anchor (30)",
+  ANCHORING: "on | off: off runs without any chain (on)",
+  CONFIRMATIONS: "confirmations before an anchor counts (1)",
+  ANCHOR_TX_TIMEOUT: "seconds before an unmined anchor is sent again with higher fees (300)",
+  ANCHOR_MAX_FEE_GWEI: "the highest fee per gas an anchor offers, in gwei (no ceiling)",
+  IDEMPOTENCY_TTL_DAYS: "days an Idempotency-Key's answer is kept; 0: forever (30)",
+  LOG_LEVEL: "pino level (info)",
+  VERIFY_RATE_LIMIT: "POST /v1/verify requests per minute per client address (30)",
+  BODY_LIMIT: "largest JSON body accepted (5mb)",
+  MAP_CACHE_NODES: "map nodes cached in memory, 270-540 bytes each (500000)",
+};
+
 /** Parses the environment; a bad value names its variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const r = configSchema.safeParse(env);

@@ -1,8 +1,23 @@
 /** `npm start`: runs the KeyProof service until SIGINT/SIGTERM. */
+import { Command } from "commander";
 import pino from "pino";
 import { errorText } from "./chain/redact.js";
-import { loadConfig } from "./config.js";
+import { CONFIG_HELP, loadConfig } from "./config.js";
 import { startService } from "./server.js";
+
+// Configured by the environment only: an argument is a mistake (a secret on a command line is visible to every user).
+const width = Math.max(...Object.keys(CONFIG_HELP).map((k) => k.length));
+new Command("keyproof")
+  .description("Serve a KeyProof log: the HTTP API, the verify page and anchoring. Configured by environment variables.")
+  .addHelpText(
+    "after",
+    `\nEnvironment (default in parentheses):\n${Object.entries(CONFIG_HELP)
+      .map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)
+      .join("\n")}`,
+  )
+  // 2 for bad usage, as the tools do (commander's default is 1).
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+  .parse();
 
 let config;
 try {

@@ -14,14 +14,18 @@ export function runScript(script: string, args: string[], env: Record<string, st
   return startScript(script, args, env, timeoutMs).done;
 }
 
-/** Starts a tool without waiting for it: `child` can be signalled, `stderr()` read so far, `done` resolves on exit. */
+/**
+ * Starts a tool without waiting for it: `child` can be signalled, `stderr()` read so far, `done` resolves on exit.
+ * `script` names a tool in scripts/, or is a path ending in .ts (service/main.ts).
+ */
 export function startScript(
   script: string,
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 120_000,
 ): { child: ChildProcess; stderr: () => string; done: Promise<ScriptRun> } {
-  const child = spawn(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], {
+  const file = script.endsWith(".ts") ? script : `scripts/${script}.ts`;
+  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

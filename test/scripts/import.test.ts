@@ -287,7 +287,11 @@ describe("scripts/import.ts", function () {
     expect(badBatch.code).to.equal(2);
     expect(badBatch.stderr).to.contain("batchSize");
     const badMode = await importAs("acme", file, "--mode", "gift");
-    expect(badMode.code).to.not.equal(0);
+    expect(badMode.code).to.equal(2);
+    expect(badMode.stderr).to.contain("'gift' is invalid");
+    const unknown = await importAs("acme", file, "--dry-run");
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.contain("unknown option '--dry-run'");
     const badToken = await runScript("import", [file, "--api", svc.url], { KEYPROOF_TOKEN: "wrong-token-0000000000" });
     expect(badToken.code).to.equal(2);
     expect(badToken.stderr).to.contain("UNAUTHORIZED");

@@ -1,11 +1,12 @@
 import { expect } from "chai";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
-import { configSchema } from "../../service/config.js";
+import { CONFIG_HELP, configSchema } from "../../service/config.js";
 import { startService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
 import { freePort, holdPort, releasePort } from "../helpers/ports.js";
+import { runScript } from "../helpers/scripts.js";
 
 describe("service start-up", function () {
   this.timeout(60_000);
@@ -70,6 +71,17 @@ describe("service start-up", function () {
     } finally {
       await again.stop();
     }
+  });
+
+  it("npm start -- --help lists the environment; an argument is refused before anything starts", async () => {
+    const help = await runScript("service/main.ts", ["--help"]);
+    expect(help.code, help.stderr).to.equal(0);
+    for (const name of Object.keys(CONFIG_HELP)) expect(help.stdout).to.match(new RegExp(`^ {2}${name} `, "m"));
+    const data = path.join(dir, "never");
+    const wrong = await runScript("service/main.ts", ["--port", "9"], { DATA_DIR: data, ANCHORING: "off" });
+    expect(wrong.code).to.equal(2);
+    expect(wrong.stderr).to.contain("unknown option '--port'");
+    expect(existsSync(data), "nothing was started").to.equal(false);
   });
 
   it("forgets Idempotency-Key answers older than IDEMPOTENCY_TTL_DAYS when it starts", async () => {
