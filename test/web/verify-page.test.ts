@@ -48,7 +48,7 @@ describe("buyer verify page (chromium)", function () {
       OPERATOR_TOKEN: OPERATOR,
       CHAIN_PORT: String(await freePort()),
       ANCHOR_INTERVAL: "0",
-      VERIFY_RATE_LIMIT: "16",
+      VERIFY_RATE_LIMIT: "20",
       LOG_LEVEL: "debug",
     });
     svc = await startService(config, pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })));
@@ -86,7 +86,9 @@ describe("buyer verify page (chromium)", function () {
   });
 
   async function open(locale = "en-US", before?: (page: Page) => Promise<void>): Promise<Page> {
-    const context = await browser.newContext({ locale, viewport: { width: 390, height: 844 } }); // a phone
+    // A phone, in the time zone of its language.
+    const timezoneId = locale === "zh-CN" ? "Asia/Shanghai" : "UTC";
+    const context = await browser.newContext({ locale, timezoneId, viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
     await before?.(page);
     await page.goto(svc.url);
@@ -207,11 +209,31 @@ describe("buyer verify page (chromium)", function () {
     expect(await page.textContent("h1")).to.equal("验证您的卡密");
     const text = await verify(page, CODES.sold, "ORDER-B");
     expect(text).to.contain("正品").and.contain("未使用");
+    // Times in the buyer's zone and language (the events hold them in UTC): China Standard Time.
+    expect(text)
+      .to.contain("GMT+8")
+      .and.not.match(/\d{4}-\d\d-\d\dT\d\d:/);
     await shot(page, "zh-CN");
     await page.click("#lang");
     expect(await page.textContent("h1")).to.equal("Verify your card key");
-    expect(await page.textContent("#result")).to.contain("Genuine");
+    expect(await page.textContent("#result"))
+      .to.contain("Genuine")
+      .and.contain("GMT+8");
     await shot(page, "switched-to-en");
+    await page.context().close();
+  });
+
+  it("a page that cannot draw the details shows the error, not a green verdict above nothing", async () => {
+    // A browser whose Intl refuses the time format the details use.
+    const page = await open("en-US", (p) =>
+      p.addInitScript(() => {
+        Date.prototype.toLocaleString = () => {
+          throw new RangeError("time format not supported");
+        };
+      }),
+    );
+    const text = await verify(page, CODES.sold, "ORDER-B");
+    expect(text).to.contain("Something went wrong: time format not supported").and.not.contain("Genuine");
     await page.context().close();
   });
 

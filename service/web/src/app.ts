@@ -97,6 +97,22 @@ function statusBadge(report: BundleReport): HTMLElement | null {
   return el("span", { className: `badge ${key}`, textContent: w[key] });
 }
 
+/** A time in the buyer's language and time zone (the evidence file keeps the exact UTC one). */
+function when(iso: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  // (dateStyle cannot be combined with timeZoneName.)
+  return t.toLocaleString(lang, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+  });
+}
+
 function checkItem(c: Check): HTMLElement {
   const [pass, fail] = CHECK_WORDS[lang][c.id];
   const cls = c.ok === true ? "pass" : c.ok === false ? "fail" : "skip";
@@ -109,6 +125,18 @@ function checkItem(c: Check): HTMLElement {
     c.ok === null ? "" : line,
     el("small", { textContent: c.detail }),
   );
+}
+
+/**
+ * Renders `o`, or the error if rendering fails part way: a green verdict
+ * must never stand above details that were not drawn.
+ */
+function show(o: Outcome): void {
+  try {
+    render(o);
+  } catch (e) {
+    render({ kind: "error", message: e instanceof Error ? e.message : String(e) });
+  }
 }
 
 function render(o: Outcome): void {
@@ -150,12 +178,12 @@ function render(o: Outcome): void {
     row(w.sku, f.sku);
     if (f.face) row(w.face, f.face);
     if (f.batch) row(w.batch, f.batch);
-    if (f.expires) row(w.expires, f.expires);
-    row(w.issuedAt, f.issuedAt);
-    if (f.transfers.length) row(w.transfers, f.transfers.map((t) => `${t.to} (${t.time})`).join(" → "));
-    row(w.soldBy, f.sale ? `${f.sale.seller} ${w.at} ${f.sale.time}` : w.notSold);
-    if (f.redeemedAt) row(w.redeemedAt, f.redeemedAt);
-    if (f.voided) row(w.voided, `${f.voided.by} ${w.at} ${f.voided.time}: ${f.voided.reason}`);
+    if (f.expires) row(w.expires, when(f.expires));
+    row(w.issuedAt, when(f.issuedAt));
+    if (f.transfers.length) row(w.transfers, f.transfers.map((t) => `${t.to} (${when(t.time)})`).join(" → "));
+    row(w.soldBy, f.sale ? `${f.sale.seller} ${w.at} ${when(f.sale.time)}` : w.notSold);
+    if (f.redeemedAt) row(w.redeemedAt, when(f.redeemedAt));
+    if (f.voided) row(w.voided, `${f.voided.by} ${w.at} ${when(f.voided.time)}: ${f.voided.reason}`);
     if (o.order) row(w.order, `${o.order} — ${f.orderMatches ? w.orderMatch : w.orderNoMatch}`);
     box.append(dl);
   }
@@ -189,7 +217,7 @@ function applyLanguage(): void {
     node.textContent = w[node.dataset.i18n as keyof typeof w];
   }
   $("lang").textContent = lang === "en" ? "中文" : "English";
-  if (last) render(last);
+  if (last) show(last);
 }
 
 $("lang").addEventListener("click", () => {
@@ -208,7 +236,7 @@ $("form").addEventListener("submit", (ev) => {
     .catch((e: unknown): Outcome => ({ kind: "error", message: e instanceof Error ? e.message : String(e) }))
     .then((o) => {
       last = o;
-      render(o);
+      show(o);
     })
     .finally(() => {
       button.disabled = false;
