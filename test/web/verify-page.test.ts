@@ -225,13 +225,13 @@ describe("buyer verify page (chromium)", function () {
 
   it("a page that cannot draw the details shows the error, not a green verdict above nothing", async () => {
     // A browser whose Intl refuses the time format the details use.
-    const page = await open("en-US", (p) =>
-      p.addInitScript(() => {
+    const page = await open("en-US", async (p) => {
+      await p.addInitScript(() => {
         Date.prototype.toLocaleString = () => {
           throw new RangeError("time format not supported");
         };
-      }),
-    );
+      });
+    });
     const text = await verify(page, CODES.sold, "ORDER-B");
     expect(text).to.contain("Something went wrong: time format not supported").and.not.contain("Genuine");
     await page.context().close();
