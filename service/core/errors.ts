@@ -26,8 +26,9 @@ export class KeyProofError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "KeyProofError";
   }
 

@@ -134,8 +134,10 @@ export function createApp(o: AppOptions): express.Express {
 
   // ---- public reads -----------------------------------------------------------
 
+  // Unhealthy once the ledger stopped writing: it still serves reads, but needs a restart.
   app.get("/healthz", (_req, res) => {
-    res.json({ ok: true, size: Number(ledger.size) });
+    const failure = ledger.writeFailure;
+    res.status(failure ? 503 : 200).json({ ok: !failure, size: Number(ledger.size), ...(failure ? { error: failure.toJSON() } : {}) });
   });
 
   app.get(
@@ -352,8 +354,18 @@ export function createApp(o: AppOptions): express.Express {
   if (o.webRoot) app.use(express.static(o.webRoot, { index: "index.html" }));
 
   app.use((_req: Request, res: Response) => sendError(res, "NOT_FOUND", "no such endpoint"));
+  const loggedFailures = new WeakSet<Error>();
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof KeyProofError) return sendError(res, err.code, err.message);
+    if (err instanceof KeyProofError) {
+      if (err.code === "STORAGE_UNAVAILABLE" && !loggedFailures.has(err)) {
+        loggedFailures.add(err);
+        log.fatal(
+          { err: errorText(err.cause) },
+          "the ledger stopped writing after a storage error: restart the service once the cause is fixed",
+        );
+      }
+      return sendError(res, err.code, err.message);
+    }
     const e = err as { type?: string; status?: number };
     if (e.type === "entity.too.large") return sendError(res, "PAYLOAD_TOO_LARGE", "request body too large");
     if (e.type === "entity.parse.failed" || e.status === 400) return sendError(res, "INVALID_INPUT", "request body is not valid JSON");

@@ -20,6 +20,7 @@ const STATUS: Record<string, number> = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   CHAIN_UNAVAILABLE: 503,
+  STORAGE_UNAVAILABLE: 503,
 };
 
 export function statusOf(code: string): number {

@@ -141,6 +141,20 @@ interface WriteSet {
 }
 
 /**
+ * What every write is refused with once a batch could not be written. The
+ * client learns what to do, not the server's paths (the cause is logged).
+ * The failed batch's own requests may or may not be durable (an fsync that
+ * failed may still have written), hence a retry under the same key.
+ */
+function writesStopped(cause: unknown): KeyProofError {
+  return new KeyProofError(
+    "STORAGE_UNAVAILABLE",
+    "the ledger stopped writing after a storage error and refuses writes until the service is restarted; events acknowledged before are durable. Send this request again after the restart, with the same Idempotency-Key: its events are recorded at most once",
+    { cause },
+  );
+}
+
+/**
  * LevelDB's "Database failed to open" names no reason; its cause does. A held
  * lock is a second service (or tool) on the same data directory.
  */
@@ -190,9 +204,11 @@ export class Ledger {
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
   private readonly staged = new Map<string, Uint8Array>();
   /** Set when a batch write failed: later batches were prepared on top of it, so the ledger stops. */
-  private broken: unknown = null;
+  private broken: KeyProofError | null = null;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
+  /** A drain is on (set and cleared by the drain itself). */
+  private draining = false;
   /** Set while the sequencer waits for a write with nothing queued: a submission wakes it. */
   private wake: (() => void) | null = null;
   /** LevelDB writes made so far (each one fsync). */
@@ -301,12 +317,26 @@ export class Ledger {
     return this.stagedParticipants.get(id) ?? this.participants.get(id);
   }
 
+  /**
+   * Why the ledger stopped writing (a batch that could not be written: the
+   * disk full or failing), or null while it writes. Reads go on; writes are
+   * refused with it until the ledger is reopened.
+   */
+  get writeFailure(): KeyProofError | null {
+    return this.broken;
+  }
+
   /** Appends; resolves once the batch holding these requests is durable. */
   submit(sub: Submission): Promise<SubmitAnswer> {
     if (this.closed) return Promise.reject(new Error("ledger is closed"));
     return new Promise((resolve, reject) => {
       this.queue.push({ sub, resolve, reject });
-      if (!this.running) this.running = this.drain();
+      // `draining`, not `running`, says whether a drain is on: a drain with
+      // nothing to await (a stopped ledger refusing the queue) ends within
+      // this call, before `running` is set, and a settled `running` taken
+      // for a live drain made close() spin and left the next requests
+      // waiting for a drain that never came.
+      if (!this.draining) this.running = this.drain();
       else this.wake?.();
     });
   }
@@ -325,6 +355,7 @@ export class Ledger {
    * each, one after the other.
    */
   private async drain(): Promise<void> {
+    this.draining = true;
     const sets: WriteSet[] = [];
     // `writing` is cleared in the same step that finds no batch left, so a
     // batch added after it always finds the writer gone and starts one.
@@ -397,7 +428,7 @@ export class Ledger {
           // restart resumes from what is durable.
           if (set.batch.length !== ops) {
             set.sealed = true;
-            if (set.groups.length > 0) this.broken ??= e;
+            if (set.groups.length > 0) this.broken ??= writesStopped(e);
           }
         } finally {
           set.filling = null;
@@ -405,7 +436,7 @@ export class Ledger {
         if (!writing) writer = writeAll();
       }
     } finally {
-      this.running = null;
+      this.draining = false;
     }
   }
 
@@ -434,8 +465,8 @@ export class Ledger {
         this.map.captureView(last.latest.checkpoint.size);
       }
     } catch (e) {
-      this.broken ??= e;
-      for (const { pending } of set.groups) for (const p of pending) p.reject(e);
+      this.broken ??= writesStopped(e);
+      for (const { pending } of set.groups) for (const p of pending) p.reject(this.broken);
       return;
     } finally {
       // Written or not, its native memory goes (closing a written batch is a no-op).
@@ -463,7 +494,7 @@ export class Ledger {
   /** Waits for queued batches, then closes the database. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await this.running;
+    while (this.draining) await this.running;
     await this.map.closeViews();
     await this.db.close();
   }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
 import { Ledger, type LedgerOptions } from "../../service/store/ledger.js";
-import type { Db } from "../../service/store/map-store.js";
+import type { ChainedBatch, Db } from "../../service/store/map-store.js";
 
 export const ORIGIN = "test.keyproof.example/log";
 export const SEED = new Uint8Array(32).fill(3);
@@ -52,4 +52,21 @@ export async function openTestLedger(options: Partial<LedgerOptions> = {}): Prom
 export async function closeTestLedger(ledger: Ledger, dir: string): Promise<void> {
   await ledger.close();
   cleanup(dir);
+}
+
+/** Hands the ledger's next `times` LevelDB batches to `touch` before the ledger gets them (`touch` may throw instead). */
+export function onNextBatches(ledger: Ledger, times: number, touch: (batch: ChainedBatch) => void): void {
+  const batch = ledger.db.batch.bind(ledger.db);
+  let left = times;
+  (ledger.db as { batch: unknown }).batch = () => {
+    if (--left === 0) (ledger.db as { batch: unknown }).batch = batch;
+    const b = batch();
+    try {
+      touch(b);
+    } catch (e) {
+      void b.close();
+      throw e;
+    }
+    return b;
+  };
 }

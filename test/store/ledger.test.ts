@@ -21,8 +21,8 @@ import {
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { K } from "../../service/store/keys.js";
-import type { ChainedBatch, Db } from "../../service/store/map-store.js";
-import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
+import type { Db } from "../../service/store/map-store.js";
+import { closeTestLedger, onNextBatches, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
   r.results.map((x) => (x.ok ? "ok" : x.error!.code));
@@ -431,8 +431,10 @@ describe("ledger store", () => {
     restore();
     release();
     expect(codes(await slow)).to.deep.equal(["ok"]);
-    await expectRejected(sharing, /injected read failure/);
-    await expectRejected(issue("FAIL-0006"), /injected read failure/);
+    // The ledger stopped: what the clients are told is STORAGE_UNAVAILABLE, whatever the cause.
+    await expectRejected(sharing, /^the ledger stopped writing .*\(cause: injected read failure\)$/);
+    await expectRejected(issue("FAIL-0006"), /^the ledger stopped writing .*\(cause: injected read failure\)$/);
+    expect(ledger.writeFailure?.code).to.equal("STORAGE_UNAVAILABLE");
     await ledger.close();
     ledger = await openLedger(dir);
     expect(ledger.size).to.equal(4n + 32n + 3n);
@@ -587,27 +589,9 @@ function watchPrepared(ledger: Ledger): (n: number) => Promise<void> {
     });
 }
 
-/** Hands the ledger's next `times` LevelDB batches to `touch` before the ledger gets them (`touch` may throw instead). */
-function onNextBatches(ledger: Ledger, times: number, touch: (batch: ChainedBatch) => void): void {
-  const batch = ledger.db.batch.bind(ledger.db);
-  let left = times;
-  (ledger.db as { batch: unknown }).batch = () => {
-    if (--left === 0) (ledger.db as { batch: unknown }).batch = batch;
-    const b = batch();
-    try {
-      touch(b);
-    } catch (e) {
-      void b.close();
-      throw e;
-    }
-    return b;
-  };
-}
-
+/** `p` rejects with an error whose message, or whose cause's, matches. */
 async function expectRejected(p: Promise<unknown>, message: RegExp): Promise<void> {
-  const outcome = await p.then(
-    () => "resolved",
-    (e: unknown) => (e instanceof Error ? e.message : String(e)),
-  );
+  const text = (e: unknown): string => (e instanceof Error ? `${e.message}${e.cause ? ` (cause: ${text(e.cause)})` : ""}` : String(e));
+  const outcome = await p.then(() => "resolved", text);
   expect(outcome).to.match(message);
 }

@@ -1,0 +1,75 @@
+/**
+ * A disk that fails under the running service (full, or failing): writes are
+ * refused with a stable 503 that tells the client what to do, the service
+ * says it is unhealthy and why (in its log, not to clients), reads go on,
+ * and a restart resumes from what is durable.
+ */
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import pino from "pino";
+import { configSchema } from "../../service/config.js";
+import { startService, type RunningService } from "../../service/server.js";
+import { cleanup, onNextBatches, tempDir } from "../helpers/ledger.js";
+
+const OPERATOR = "operator-token-for-storage-failure-01";
+const DISK_FULL = "IO error: /srv/keyproof/data/ledger/000003.log: No space left on device";
+
+describe("storage failure under the service", function () {
+  this.timeout(60_000);
+  const dir = tempDir("keyproof-storage-");
+  const logFile = path.join(dir, "service.log");
+  let svc: RunningService;
+  const start = () =>
+    startService(
+      configSchema.parse({ PORT: "0", DATA_DIR: path.join(dir, "data"), ANCHORING: "off", OPERATOR_TOKEN: OPERATOR, LOG_LEVEL: "info" }),
+      pino({ level: "info" }, pino.destination({ dest: logFile, sync: true })),
+    );
+  const call = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${svc.url}${p}`, {
+      method,
+      headers: { "content-type": "application/json", authorization: `Bearer ${OPERATOR}` },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const register = (id: string) => call("POST", "/v1/participants", { id, role: "issuer", name: id });
+  after(async () => {
+    await svc?.stop();
+    cleanup(dir);
+  });
+
+  it("refuses writes with 503 STORAGE_UNAVAILABLE, reports itself unhealthy, keeps serving reads, and resumes after a restart", async () => {
+    svc = await start();
+    expect((await register("acme")).status).to.equal(201);
+    const size = svc.ledger.size;
+    onNextBatches(svc.ledger, 1, (b) => {
+      (b as { write: unknown }).write = () => Promise.reject(new Error(DISK_FULL));
+    });
+    const failed = await register("globex");
+    expect(failed.status).to.equal(503);
+    expect(failed.json.error.code).to.equal("STORAGE_UNAVAILABLE");
+    expect(failed.json.error.message).to.contain("same Idempotency-Key").and.not.contain("/srv/keyproof");
+    // Every later write too, with the same answer (the third one waited for ever, and the
+    // stop below spun, when a drain that refused a request at once was taken for a live one).
+    for (const id of ["initech", "hooli"]) expect(await register(id)).to.deep.equal(failed);
+    expect(svc.ledger.size).to.equal(size);
+    const health = await call("GET", "/healthz");
+    expect(health.status).to.equal(503);
+    expect(health.json).to.deep.include({ ok: false, size: Number(size) });
+    expect(health.json.error.code).to.equal("STORAGE_UNAVAILABLE");
+    expect((await call("GET", "/v1/log")).status).to.equal(200);
+    expect((await fetch(`${svc.url}/checkpoint`)).status).to.equal(200);
+    // The cause is in the log, once, for the operator.
+    const fatal = readFileSync(logFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"level":60'));
+    expect(fatal).to.have.length(1);
+    expect(fatal[0]).to.contain("No space left on device").and.contain("restart the service");
+
+    await svc.stop();
+    svc = await start();
+    expect((await call("GET", "/healthz")).json).to.deep.equal({ ok: true, size: Number(size) });
+    expect((await register("globex")).status).to.equal(201);
+  });
+});
