@@ -359,10 +359,12 @@ export function createApp(o: AppOptions): express.Express {
     if (err instanceof KeyProofError) {
       if (err.code === "STORAGE_UNAVAILABLE" && !loggedFailures.has(err)) {
         loggedFailures.add(err);
-        log.fatal(
-          { err: errorText(err.cause) },
-          "the ledger stopped writing after a storage error: restart the service once the cause is fixed",
-        );
+        if (err === ledger.writeFailure)
+          log.fatal(
+            { err: errorText(err.cause) },
+            "the ledger stopped writing after a storage error: restart the service once the cause is fixed",
+          );
+        else log.error({ err: errorText(err.cause) }, "a storage read failed: the request was refused, nothing of it recorded");
       }
       return sendError(res, err.code, err.message);
     }

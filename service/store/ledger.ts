@@ -154,6 +154,21 @@ function writesStopped(cause: unknown): KeyProofError {
   );
 }
 
+/** LevelDB's own failures (a failing disk, a corrupt table), as opposed to a bug here. */
+function isStorageError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("LEVEL_");
+}
+
+/** What a group is refused with when a read failed while it was prepared (nothing of it was written). */
+function readFailed(cause: unknown): KeyProofError {
+  return new KeyProofError(
+    "STORAGE_UNAVAILABLE",
+    "a storage read failed while this request was prepared; nothing of it was recorded: send it again",
+    { cause },
+  );
+}
+
 /**
  * LevelDB's "Database failed to open" names no reason; its cause does. A held
  * lock is a second service (or tool) on the same data directory.
@@ -419,7 +434,8 @@ export class Ledger {
           set.groups.push({ prepared, pending: group, requests });
           set.requests += requests;
         } catch (e) {
-          for (const p of group) p.reject(e);
+          const refused = isStorageError(e) ? readFailed(e) : e;
+          for (const p of group) p.reject(refused);
           // A group that failed after it began to write into the batch leaves
           // part of itself there, so nothing joins the batch again. Alone in
           // it, the group is dropped with it (a batch without groups is

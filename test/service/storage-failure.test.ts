@@ -39,9 +39,40 @@ describe("storage failure under the service", function () {
     cleanup(dir);
   });
 
+  it("a read that fails while a request is prepared refuses that request alone, with 503 STORAGE_UNAVAILABLE", async () => {
+    svc = await start();
+    const token = (await register("acme")).json.token as string;
+    const issue = async (code: string) => {
+      const res = await fetch(`${svc.url}/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ events: [{ type: "issue", code, sku: "s" }] }),
+      });
+      return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const db = svc.ledger.db;
+    const getMany = db.getMany.bind(db);
+    (db as { getMany: unknown }).getMany = () => {
+      (db as { getMany: unknown }).getMany = getMany;
+      return Promise.reject(
+        Object.assign(new Error("IO error: /srv/keyproof/data/ledger/000042.ldb: Input/output error"), { code: "LEVEL_IO_ERROR" }),
+      );
+    };
+    const refused = await issue("READ-0001-FAIL");
+    expect(refused.status).to.equal(503);
+    expect(refused.json.error).to.deep.equal({
+      code: "STORAGE_UNAVAILABLE",
+      message: "a storage read failed while this request was prepared; nothing of it was recorded: send it again",
+    });
+    expect((await call("GET", "/healthz")).status).to.equal(200);
+    expect((await issue("READ-0001-FAIL")).status).to.equal(200);
+    expect(readFileSync(logFile, "utf8")).to.contain("Input/output error").and.contain("a storage read failed");
+    await svc.stop();
+  });
+
   it("refuses writes with 503 STORAGE_UNAVAILABLE, reports itself unhealthy, keeps serving reads, and resumes after a restart", async () => {
     svc = await start();
-    expect((await register("acme")).status).to.equal(201);
+    expect((await register("umbrella")).status).to.equal(201);
     const size = svc.ledger.size;
     onNextBatches(svc.ledger, 1, (b) => {
       (b as { write: unknown }).write = () => Promise.reject(new Error(DISK_FULL));
