@@ -21,5 +21,6 @@ export * from "./note/note.js";
 export * from "./note/checkpoint.js";
 export * from "./bundle/schema.js";
 export * from "./bundle/verify.js";
+export * from "./bundle/details.js";
 export * from "./ledger/replay.js";
 export * from "./validate.js";

@@ -209,6 +209,9 @@ describe("buyer verify page (chromium)", function () {
     expect(await page.textContent("h1")).to.equal("验证您的卡密");
     const text = await verify(page, CODES.sold, "ORDER-B");
     expect(text).to.contain("正品").and.contain("未使用");
+    // What each check found is worded in Chinese too, the status included.
+    expect(text).to.contain("状态「已售出」由这些事件推出").and.contain("此卡密售给了这个订单");
+    expect(text).not.to.contain("follows from the events");
     // Times in the buyer's zone and language (the events hold them in UTC): China Standard Time.
     expect(text)
       .to.contain("GMT+8")

@@ -14,6 +14,7 @@ import type { KeyEvent, KeyState } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
 import { verifyMembership } from "../map/proof.js";
 import { openCheckpoint, type Checkpoint } from "../note/checkpoint.js";
+import { english, type Said } from "./details.js";
 import { bundleSchema, type EvidenceBundle } from "./schema.js";
 
 export type CheckId = "format" | "log" | "signature" | "commitment" | "inclusion" | "chain" | "state" | "map" | "order" | "anchor";
@@ -21,7 +22,15 @@ export type CheckId = "format" | "log" | "signature" | "commitment" | "inclusion
 export interface Check {
   id: CheckId;
   ok: boolean | null; // null: not checked (no chain reachable, no order given)
+  /** What was found, in English. */
   detail: string;
+  /** The same as a message id and values, for other languages; absent when `detail` is an error's text. */
+  said?: Said;
+}
+
+/** A check whose detail is a known message. */
+function found(id: CheckId, ok: boolean | null, said: Said): Check {
+  return { id, ok, detail: english(said), said };
 }
 
 export interface KeyFacts {
@@ -67,9 +76,9 @@ export interface VerifyOptions {
   now?: Date;
 }
 
-function attempt(checks: Check[], id: CheckId, fn: () => string): boolean {
+function attempt(checks: Check[], id: CheckId, fn: () => Said): boolean {
   try {
-    checks.push({ id, ok: true, detail: fn() });
+    checks.push(found(id, true, fn()));
     return true;
   } catch (e) {
     checks.push({ id, ok: false, detail: e instanceof Error ? e.message : String(e) });
@@ -140,7 +149,7 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
     return { ok: false, checks };
   }
   const b = parsed.data;
-  checks.push({ id: "format", ok: true, detail: "well-formed keyproof/bundle/v1" });
+  checks.push(found("format", true, { key: "format.ok" }));
 
   attempt(checks, "log", () => {
     if (b.log.logId !== logIdOf(b.log.origin)) throw new Error("logId is not H(origin)");
@@ -152,22 +161,29 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
     if (contract !== undefined && b.log.contract?.toLowerCase() !== contract.toLowerCase()) {
       throw new Error(`the bundle's anchor contract ${b.log.contract ?? "(none)"} is not the trusted ${contract}`);
     }
-    const pinned = [verifierKey !== undefined && "verifier key", contract !== undefined && "contract"].filter(Boolean);
-    return `log ${b.log.origin}${pinned.length ? ` (trusted ${pinned.join(" and ")})` : ""}`;
+    const key =
+      verifierKey !== undefined
+        ? contract !== undefined
+          ? "log.trustedBoth"
+          : "log.trustedKey"
+        : contract !== undefined
+          ? "log.trustedContract"
+          : "log.ok";
+    return { key, values: { origin: b.log.origin } };
   });
 
   let cp: Checkpoint | undefined;
   attempt(checks, "signature", () => {
     cp = openCheckpoint(b.checkpoint, b.log.verifierKey);
     if (cp.origin !== b.log.origin) throw new Error("checkpoint is from another log");
-    return `checkpoint of size ${cp.size} signed by ${b.log.origin}`;
+    return { key: "signature.ok", values: { size: String(cp.size), origin: b.log.origin } };
   });
 
   attempt(checks, "commitment", () => {
     if (keyCommitment(fromHex(b.key.salt, 32), opts.code) !== b.key.commitment) {
       throw new Error("the code entered does not match this key's commitment");
     }
-    return "the code entered matches the key's commitment";
+    return { key: "commitment.ok" };
   });
 
   const events: KeyEvent[] = [];
@@ -186,7 +202,7 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
       if (event.type === "participant" || event.key !== b.key.commitment) throw new Error(`entry ${ev.index} is not about this key`);
       events.push(event);
     }
-    return `${b.events.length} event(s) are in the log at size ${cp.size}`;
+    return { key: "inclusion.ok", values: { events: b.events.length, size: String(cp.size) } };
   });
 
   attempt(checks, "chain", () => {
@@ -200,7 +216,7 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
       lastIndex = ev.index;
     });
     if (prev !== b.state.head || lastIndex !== b.state.index) throw new Error("the newest event is not the state's head");
-    return "the events form one unbroken history from issue to the newest";
+    return { key: "chain.ok" };
   });
 
   let facts: KeyFacts | undefined;
@@ -219,13 +235,13 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
     ) {
       throw new Error("the state does not follow from the events");
     }
-    return `state ${s.status} follows from the events`;
+    return { key: "state.ok", values: { status: s.status } };
   });
 
   attempt(checks, "map", () => {
     if (!cp) throw new Error("no verified checkpoint to check against");
     verifyMembership(fromHex(b.key.commitment, 32), stateHash(b.state), b.mapProof, cp.mapRoot);
-    return "the key's state is committed in the map root";
+    return { key: "map.ok" };
   });
 
   if (opts.order !== undefined && opts.order !== "") {
@@ -233,15 +249,11 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
     const sale = events.find((e) => e.type === "sell");
     const matches = sale?.type === "sell" && sale.attrs.order === want;
     if (facts) facts.orderMatches = matches;
-    checks.push({
-      id: "order",
-      ok: matches,
-      detail: matches ? "the key was sold to this order" : sale ? "the key was sold to another order" : "the key has not been sold",
-    });
+    checks.push(found("order", matches, { key: matches ? "order.match" : sale ? "order.other" : "order.unsold" }));
   }
 
   if (!opts.readAnchor || b.log.contract === null) {
-    checks.push({ id: "anchor", ok: null, detail: "no chain was checked" });
+    checks.push(found("anchor", null, { key: "anchor.unchecked" }));
   } else if (cp) {
     const checkpoint = cp;
     try {
@@ -249,21 +261,17 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
       const logRoot = toHex0x(checkpoint.logRoot);
       const mapRoot = toHex0x(checkpoint.mapRoot);
       if (/^0x0{64}$/.test(onChain.logRoot)) {
-        checks.push({
-          id: "anchor",
-          ok: b.anchor === null ? null : false,
-          detail: b.anchor === null ? "this checkpoint is waiting for the next anchor" : "the chain has no anchor at this size",
-        });
+        checks.push(found("anchor", b.anchor === null ? null : false, { key: b.anchor === null ? "anchor.waiting" : "anchor.missing" }));
       } else if (onChain.logRoot.toLowerCase() === logRoot && onChain.mapRoot.toLowerCase() === mapRoot) {
-        checks.push({ id: "anchor", ok: true, detail: `the chain holds this checkpoint's roots at size ${checkpoint.size}` });
+        checks.push(found("anchor", true, { key: "anchor.ok", values: { size: String(checkpoint.size) } }));
       } else {
-        checks.push({ id: "anchor", ok: false, detail: "the chain holds different roots for this size: the log forked" });
+        checks.push(found("anchor", false, { key: "anchor.forked" }));
       }
     } catch (e) {
       checks.push({ id: "anchor", ok: null, detail: `chain not reachable: ${e instanceof Error ? e.message : String(e)}` });
     }
   } else {
-    checks.push({ id: "anchor", ok: false, detail: "no verified checkpoint to look up" });
+    checks.push(found("anchor", false, { key: "anchor.unverified" }));
   }
 
   const ok = checks.every((c) => c.ok !== false);

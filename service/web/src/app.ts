@@ -9,7 +9,7 @@ import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
 import { ethAddress } from "../../core/bundle/schema.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check } from "../../core/bundle/verify.js";
-import { CHECK_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
+import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
 type Outcome =
   | { kind: "report"; report: BundleReport; order: string }
@@ -113,6 +113,15 @@ function when(iso: string): string {
   });
 }
 
+/** A check's detail in the page's language; an error's own text as it is. */
+function detailOf(c: Check): string {
+  if (!c.said) return c.detail;
+  const values = { ...c.said.values };
+  const status = values.status as keyof (typeof STATUS_WORDS)[Lang] | undefined;
+  if (status !== undefined && status in STATUS_WORDS[lang]) values.status = STATUS_WORDS[lang][status];
+  return fill(DETAIL_WORDS[lang][c.said.key], values);
+}
+
 function checkItem(c: Check): HTMLElement {
   const [pass, fail] = CHECK_WORDS[lang][c.id];
   const cls = c.ok === true ? "pass" : c.ok === false ? "fail" : "skip";
@@ -123,7 +132,7 @@ function checkItem(c: Check): HTMLElement {
     { className: cls },
     el("span", { className: "mark", textContent: mark }),
     c.ok === null ? "" : line,
-    el("small", { textContent: c.detail }),
+    el("small", { textContent: detailOf(c) }),
   );
 }
 

@@ -1,5 +1,9 @@
 /** The verify page's words, in English and Simplified Chinese. */
+import { DETAILS, type DetailKey } from "../../core/bundle/details.js";
 import type { CheckId } from "../../core/bundle/verify.js";
+import type { KeyState } from "../../core/ledger/schema.js";
+
+export { fill } from "../../core/bundle/details.js";
 
 export type Lang = "en" | "zh-CN";
 
@@ -131,6 +135,39 @@ export function pickLanguage(languages: readonly string[]): Lang {
   return "en";
 }
 
-export function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (_, k: string) => String(values[k] ?? ""));
-}
+/**
+ * What each check found, worded per language: English is the core's own
+ * (what the tools print), Chinese is here. Values are filled in as given,
+ * except `status`, which is worded too (STATUS_WORDS).
+ */
+export const DETAIL_WORDS: Record<Lang, Record<DetailKey, string>> = {
+  en: DETAILS,
+  "zh-CN": {
+    "format.ok": "格式正确：keyproof/bundle/v1",
+    "log.ok": "账本 {origin}",
+    "log.trustedKey": "账本 {origin}（验证密钥可信）",
+    "log.trustedContract": "账本 {origin}（合约可信）",
+    "log.trustedBoth": "账本 {origin}（验证密钥与合约可信）",
+    "signature.ok": "大小为 {size} 的检查点由 {origin} 签名",
+    "commitment.ok": "输入的卡密与该卡密的承诺一致",
+    "inclusion.ok": "{events} 个事件都在大小为 {size} 的账本中",
+    "chain.ok": "这些事件从发行到最新构成一条完整、连续的历史",
+    "state.ok": "状态「{status}」由这些事件推出",
+    "map.ok": "该卡密的状态已承诺在映射根中",
+    "order.match": "此卡密售给了这个订单",
+    "order.other": "此卡密售给了另一个订单",
+    "order.unsold": "此卡密尚未售出",
+    "anchor.unchecked": "未检查区块链",
+    "anchor.waiting": "此检查点正在等待下一次锚定",
+    "anchor.missing": "区块链在此大小没有锚定",
+    "anchor.ok": "区块链保存了大小为 {size} 的此检查点的根",
+    "anchor.forked": "区块链在此大小保存了不同的根：账本已分叉",
+    "anchor.unverified": "没有已核验的检查点可供查询",
+  },
+};
+
+/** A key's status, worded per language (in the `state.ok` detail). */
+export const STATUS_WORDS: Record<Lang, Record<KeyState["status"], string>> = {
+  en: { issued: "issued", sold: "sold", redeemed: "redeemed", void: "void" },
+  "zh-CN": { issued: "已发行", sold: "已售出", redeemed: "已兑换", void: "已作废" },
+};
