@@ -39,6 +39,7 @@ import { K } from "./keys.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
+import { isStorageError, openFailure, readFailed, writesStopped } from "./storage-errors.js";
 import { TokenIndex } from "./tokens.js";
 
 export interface LedgerOptions {
@@ -138,47 +139,6 @@ interface WriteSet {
   sealed: boolean;
   /** Settles when the group being prepared into the batch is done. */
   filling: Promise<void> | null;
-}
-
-/**
- * What every write is refused with once a batch could not be written. The
- * client learns what to do, not the server's paths (the cause is logged).
- * The failed batch's own requests may or may not be durable (an fsync that
- * failed may still have written), hence a retry under the same key.
- */
-function writesStopped(cause: unknown): KeyProofError {
-  return new KeyProofError(
-    "STORAGE_UNAVAILABLE",
-    "the ledger stopped writing after a storage error and refuses writes until the service is restarted; events acknowledged before are durable. Send this request again after the restart, with the same Idempotency-Key: its events are recorded at most once",
-    { cause },
-  );
-}
-
-/** LevelDB's own failures (a failing disk, a corrupt table), as opposed to a bug here. */
-function isStorageError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("LEVEL_");
-}
-
-/** What a group is refused with when a read failed while it was prepared (nothing of it was written). */
-function readFailed(cause: unknown): KeyProofError {
-  return new KeyProofError(
-    "STORAGE_UNAVAILABLE",
-    "a storage read failed while this request was prepared; nothing of it was recorded: send it again",
-    { cause },
-  );
-}
-
-/**
- * LevelDB's "Database failed to open" names no reason; its cause does. A held
- * lock is a second service (or tool) on the same data directory.
- */
-function openFailure(dir: string, e: unknown): Error {
-  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  if (cause?.code === "LEVEL_LOCKED")
-    return new Error(`the ledger in ${dir} is in use by another process: is KeyProof already running on this DATA_DIR?`, { cause: e });
-  const why = typeof cause?.message === "string" ? cause.message : e instanceof Error ? e.message : String(e);
-  return new Error(`the ledger in ${dir} could not be opened: ${why}`, { cause: e });
 }
 
 /** Salts drawn from the CSPRNG 1,024 at a time: one syscall per 32 KiB instead of one per key. */
