@@ -110,9 +110,13 @@ export class AnchorClient {
 
   /** Registers a log for `origin` with its operator; resolves with the mined transaction's hash. */
   async registerLog(origin: string, operator: string): Promise<string> {
-    const tx = (await this.contract.getFunction("registerLog")(origin, operator)) as { hash: string; wait(): Promise<unknown> };
-    await tx.wait();
-    return tx.hash;
+    try {
+      const tx = (await this.contract.getFunction("registerLog")(origin, operator)) as { hash: string; wait(): Promise<unknown> };
+      await tx.wait();
+      return tx.hash;
+    } catch (e) {
+      throw this.refusal(e) ?? e;
+    }
   }
 
   async checkpointAt(logId: string, size: bigint): Promise<{ logRoot: string; mapRoot: string; timestamp: bigint }> {
@@ -137,14 +141,20 @@ export class AnchorClient {
     proof: string[],
     options: SendOptions = {},
   ): Promise<SentAnchor> {
-    const tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof, {
-      ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
-      ...(options.gasLimit !== undefined ? { gasLimit: options.gasLimit } : {}),
-      ...options.fees,
-    })) as {
+    type Sent = {
       hash: string;
       wait(c: number, timeout?: number): Promise<{ status: number | null; blockNumber: number; gasUsed: bigint } | null>;
     };
+    let tx: Sent;
+    try {
+      tx = (await this.contract.getFunction("anchor")(logId, size, logRoot, mapRoot, proof, {
+        ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+        ...(options.gasLimit !== undefined ? { gasLimit: options.gasLimit } : {}),
+        ...options.fees,
+      })) as Sent;
+    } catch (e) {
+      throw this.refusal(e) ?? e;
+    }
     return {
       hash: tx.hash,
       wait: async (confirmations, timeoutMs) => {
@@ -187,6 +197,25 @@ export class AnchorClient {
       maxPriorityFeePerGas: raw.maxPriorityFeePerGas,
     });
     return tx.blockNumber === null ? { nonce: tx.nonce, gasLimit: tx.gasLimit, fees: toFees(tx) } : null;
+  }
+
+  /**
+   * The contract's own refusal in a failed send, by name and arguments
+   * ('SizeNotIncreasing(…, 13, 13)', 'LogAlreadyRegistered(…)'), or null. The node refuses while
+   * estimating gas, and ethers, there, does not decode the contract's custom
+   * errors: it said 'unknown custom error' and printed the raw revert data.
+   */
+  private refusal(e: unknown): Error | null {
+    const data = (e as { data?: unknown } | null)?.data;
+    if (typeof data !== "string" || !/^0x[0-9a-fA-F]{8}/.test(data)) return null;
+    let parsed;
+    try {
+      parsed = this.contract.interface.parseError(data);
+    } catch {
+      return null;
+    }
+    if (!parsed) return null;
+    return new Error(`the anchor contract refused: ${parsed.name}(${parsed.args.map(String).join(", ")})`, { cause: e });
   }
 
   private provider(): Provider {

@@ -199,6 +199,22 @@ describe("scripts/anchor.ts and an audit of a live log", function () {
     expect(await onChainSize()).to.equal(anchored);
   });
 
+  it("names the contract's refusals, with their arguments (ethers left them 'unknown custom error')", async () => {
+    await issue(1);
+    await anchor();
+    const latest = await client.latest(logIdOf(ORIGIN));
+    const refused = await client.sendAnchor(logIdOf(ORIGIN), latest.size, latest.logRoot, latest.mapRoot, []).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(refused?.message).to.equal(`the anchor contract refused: SizeNotIncreasing(${logIdOf(ORIGIN)}, ${latest.size}, ${latest.size})`);
+    const again = await client.registerLog(ORIGIN, client.address).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(again?.message).to.equal(`the anchor contract refused: LogAlreadyRegistered(${logIdOf(ORIGIN)})`);
+  });
+
   it("names a node that refuses it by scheme, host and port only (the rest of an RPC URL may be its API key)", async () => {
     const secret = "k3y-0f-th3-h0st3d-n0d3-1a2b3c";
     const node = await startRefusingNode();
