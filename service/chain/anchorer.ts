@@ -57,13 +57,7 @@ export class Anchorer {
           this.failures++;
           this.client = null;
           const backoff = Math.min(60_000, 1000 * 2 ** Math.min(this.failures, 6));
-          if (nonceTaken(e)) {
-            // ethers' message carries the whole signed transaction: the cause is what the operator needs.
-            this.opts.log.warn(
-              { retryInMs: backoff },
-              "the operator key's next nonce was used by another sender (scripts/anchor.ts or a second service with the same key?); retrying",
-            );
-          } else this.opts.log.warn({ err: errorText(e), retryInMs: backoff }, "anchoring failed; retrying");
+          this.opts.log.warn({ err: errorText(e), retryInMs: backoff }, "anchoring failed; retrying");
           this.schedule(backoff);
         });
     }, delayMs);
@@ -254,12 +248,6 @@ export class Anchorer {
     if (!event) throw new Error(`the chain holds size ${size} but its RPC returned no Anchored event for it`);
     return event;
   }
-}
-
-/** ethers' NONCE_EXPIRED: a transaction from the same key took the nonce first. */
-function nonceTaken(e: unknown): boolean {
-  const code = (x: unknown) => (x as { code?: unknown } | null)?.code;
-  return code(e) === "NONCE_EXPIRED" || code((e as { cause?: unknown } | null)?.cause) === "NONCE_EXPIRED";
 }
 
 /** A failure after the anchor transaction was sent (it may still be mined). */

@@ -9,6 +9,19 @@ import type { Fees } from "./fees.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+/**
+ * ethers' NONCE_EXPIRED, said for what it is here: another transaction of
+ * the same key took the nonce (ethers' own message carries the whole signed
+ * transaction, 900 characters).
+ */
+function nonceTaken(e: unknown): Error | null {
+  if ((e as { code?: unknown } | null)?.code !== "NONCE_EXPIRED") return null;
+  return new Error(
+    "the operator key's nonce was taken by another transaction of the same key (scripts/anchor.ts and a service anchoring one log with one key?)",
+    { cause: e },
+  );
+}
+
 export function anchorArtifact(): { abi: unknown[]; bytecode: string } {
   const file = path.join(root, "artifacts/contracts/KeyProofAnchor.sol/KeyProofAnchor.json");
   try {
@@ -153,7 +166,7 @@ export class AnchorClient {
         ...options.fees,
       })) as Sent;
     } catch (e) {
-      throw this.refusal(e) ?? e;
+      throw this.refusal(e) ?? nonceTaken(e) ?? e;
     }
     return {
       hash: tx.hash,

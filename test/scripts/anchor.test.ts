@@ -213,6 +213,16 @@ describe("scripts/anchor.ts and an audit of a live log", function () {
       (e: unknown) => e as Error,
     );
     expect(again?.message).to.equal(`the anchor contract refused: LogAlreadyRegistered(${logIdOf(ORIGIN)})`);
+    // A nonce another transaction of the key took: said so, without the signed transaction ethers prints.
+    await issue(1);
+    const next = await client.latest(logIdOf(ORIGIN));
+    const taken = await client
+      .sendAnchor(logIdOf(ORIGIN), next.size + 1n, next.logRoot, next.mapRoot, [], { nonce: 0, gasLimit: 500_000n })
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    expect(taken?.message).to.match(/^the operator key's nonce was taken by another transaction of the same key/);
   });
 
   it("names a node that refuses it by scheme, host and port only (the rest of an RPC URL may be its API key)", async () => {

@@ -53,36 +53,6 @@ describe("anchorer and kept map views", () => {
   });
 });
 
-describe("anchorer retries", () => {
-  let dir: string;
-  let ledger: Ledger;
-  beforeEach(async () => ({ dir, ledger } = await openTestLedger()));
-  afterEach(() => closeTestLedger(ledger, dir));
-
-  it("names a nonce taken by another sender of the operator key, without the signed transaction ethers puts in its message", async () => {
-    await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "NONCE-0001-KEY", sku: "s" }] });
-    const zero = toHex0x(new Uint8Array(32));
-    const client = {
-      address: "0x0000000000000000000000000000000000000003",
-      latest: () => Promise.resolve({ size: 0n, logRoot: zero, mapRoot: zero }),
-      checkpointAt: () => Promise.resolve({ logRoot: zero, mapRoot: zero, timestamp: 0n }),
-      waiting: () => Promise.resolve(null),
-      sendAnchor: () =>
-        Promise.reject(
-          Object.assign(new Error('nonce has already been used (transaction="0x02f901b3827a69…")'), { code: "NONCE_EXPIRED" }),
-        ),
-    } as unknown as AnchorClient;
-    const lines: { msg: string; err?: string }[] = [];
-    const log = pino({ level: "warn" }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
-    const anchorer = anchorerOn(ledger, client, { log, intervalSeconds: 3600 });
-    anchorer.start();
-    for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    await anchorer.stop();
-    expect(lines[0]!.msg).to.contain("next nonce was used by another sender");
-    expect(JSON.stringify(lines)).not.to.contain("0x02f901b3");
-  });
-});
-
 describe("anchorer records follow the chain", () => {
   let dir: string;
   let ledger: Ledger;
