@@ -31,7 +31,17 @@ export function redactUrls(text: string): string {
   return text.replace(URL_IN_TEXT, redactUrl);
 }
 
-/** An error's message, fit for a log line or an answer: URLs redacted. */
+/** Hex longer than a hash (32 bytes): a signed transaction, calldata, revert data. */
+const LONG_HEX = /0x[0-9a-fA-F]{80,}/g;
+
+/**
+ * An error's message, fit for a log line or an answer: URLs redacted, and
+ * long hex cut to its first bytes and length (ethers quotes whole signed
+ * transactions and calldata, hundreds of characters, in its messages).
+ */
 export function errorText(e: unknown): string {
-  return redactUrls(e instanceof Error ? e.message : String(e));
+  return redactUrls(e instanceof Error ? e.message : String(e)).replace(
+    LONG_HEX,
+    (hex) => `${hex.slice(0, 10)}…(${Math.floor((hex.length - 2) / 2)} bytes)`,
+  );
 }

@@ -38,6 +38,12 @@ describe("RPC URLs in logs, answers and /v1/log", function () {
     );
     expect(errorText(new Error(`connect to http://h.example/${SECRET} failed`))).to.equal("connect to http://h.example/… failed");
     expect(errorText(`http://h.example/${SECRET}`)).to.equal("http://h.example/…");
+    // A signed transaction or calldata is cut to its first bytes; a hash stays whole.
+    const hash = `0x${"ab".repeat(32)}`;
+    const signed = `0x02f901b3${"00".repeat(400)}`;
+    expect(errorText(new Error(`already imported (tx ${hash}, transaction="${signed}")`))).to.equal(
+      `already imported (tx ${hash}, transaction="0x02f901b3…(404 bytes)")`,
+    );
   });
 
   it("never logs, answers or publishes a keyed RPC_URL; a bare one, or PUBLIC_RPC_URL, is what browsers get", async () => {
