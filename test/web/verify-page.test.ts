@@ -18,7 +18,13 @@ import { ROOT } from "../helpers/scripts.js";
 const OPERATOR = "operator-token-for-browser-tests-01";
 const SHOTS = path.join(ROOT, "test-artifacts", "verify-page");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CODES = { unused: "UNUSED-1111-KEY", sold: "SOLD-2222-KEY", redeemed: "REDEEMED-3333-KEY", pending: "PENDING-4444-KEY" };
+const CODES = {
+  unused: "UNUSED-1111-KEY",
+  sold: "SOLD-2222-KEY",
+  redeemed: "REDEEMED-3333-KEY",
+  pending: "PENDING-4444-KEY",
+  voided: "VOIDED-5555-KEY",
+};
 
 describe("buyer verify page (chromium)", function () {
   this.timeout(180_000);
@@ -48,7 +54,7 @@ describe("buyer verify page (chromium)", function () {
       OPERATOR_TOKEN: OPERATOR,
       CHAIN_PORT: String(await freePort()),
       ANCHOR_INTERVAL: "0",
-      VERIFY_RATE_LIMIT: "20",
+      VERIFY_RATE_LIMIT: "24",
       LOG_LEVEL: "debug",
     });
     svc = await startService(config, pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })));
@@ -75,6 +81,16 @@ describe("buyer verify page (chromium)", function () {
       shop,
     );
     await post("/v1/events", { events: [{ type: "redeem", code: CODES.redeemed }] }, acme);
+    await post(
+      "/v1/events",
+      {
+        events: [
+          { type: "issue", code: CODES.voided, sku: "game-card-100" },
+          { type: "void", code: CODES.voided, reason: "batch recalled" },
+        ],
+      },
+      acme,
+    );
     await post("/v1/anchor", {});
     await post("/v1/events", { events: [{ type: "issue", code: CODES.pending, sku: "gift" }] }, acme);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
@@ -147,11 +163,23 @@ describe("buyer verify page (chromium)", function () {
     await page.context().close();
   });
 
-  it("a redeemed key", async () => {
+  it("a redeemed or voided key is said to be unusable", async () => {
     const page = await open();
     const text = await verify(page, CODES.redeemed);
     await shot(page, "redeemed");
     expect(text).to.contain("Genuine").and.contain("Redeemed");
+    // The "already used" case is said in words under the verdict, not only by the badge.
+    expect(await page.textContent("#result .warning"))
+      .to.contain("already redeemed")
+      .and.contain("you were sold a used key");
+    const voided = await verify(page, CODES.voided);
+    await shot(page, "voided");
+    expect(voided).to.contain("Void");
+    expect(await page.textContent("#result .warning"))
+      .to.contain("The issuer voided this key")
+      .and.contain("batch recalled");
+    await verify(page, CODES.unused);
+    expect(await page.locator("#result .warning").count(), "a usable key, no warning").to.equal(0);
     await page.context().close();
   });
 

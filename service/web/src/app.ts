@@ -179,6 +179,18 @@ function render(o: Outcome): void {
   const f = report.facts;
   if (genuine && o.order && f?.orderMatches === false)
     box.append(el("p", { className: "notice warning", textContent: f.sale ? w.orderElsewhere : w.orderUnsold }));
+  // A genuine key that can no longer be used is the "already used" scam: said in words, not only by the badge.
+  const unusable =
+    !f || !genuine
+      ? null
+      : f.status === "redeemed"
+        ? fill(w.redeemedWarning, { time: f.redeemedAt ? when(f.redeemedAt) : "" })
+        : f.status === "void"
+          ? fill(w.voidWarning, { time: f.voided ? when(f.voided.time) : "", reason: f.voided?.reason ?? "" })
+          : f.expired && f.expires
+            ? fill(w.expiredWarning, { time: when(f.expires) })
+            : null;
+  if (unusable) box.append(el("p", { className: "notice warning", textContent: unusable }));
 
   if (f && genuine) {
     const dl = el("dl");

@@ -43,6 +43,12 @@ const en = {
     "This key was sold, but not to the order you typed. If you paid for it under that order, the shop sold it to someone else too: keep the evidence file for your dispute.",
   orderUnsold:
     "The shop has not recorded a sale of this key. If you paid for it, ask the shop to record your order, and keep the evidence file.",
+  redeemedWarning:
+    "This key was already redeemed ({time}): it cannot be used again. If you have just bought it, you were sold a used key: keep the evidence file for your dispute.",
+  voidWarning:
+    "The issuer voided this key ({time}: {reason}): it cannot be used. If you have just bought it, keep the evidence file for your dispute.",
+  expiredWarning:
+    "This key expired ({time}): it may no longer be usable. If you have just bought it, keep the evidence file for your dispute.",
   checks: "Checks done in your browser",
   anchored: "Anchored on chain in block {block}, transaction {tx}",
   pending: "Waiting for the next anchor: the record is signed, and will be written on chain shortly.",
@@ -88,6 +94,9 @@ const zh: Words = {
   orderNoMatch: "与登记的销售记录不一致",
   orderElsewhere: "此卡密已售出，但不是售给您输入的订单。如果您以该订单付款购买了它，说明商家把它另售给了他人：请保留证据文件用于维权。",
   orderUnsold: "商家尚未登记此卡密的销售。如果您已付款，请要求商家登记您的订单，并保留证据文件。",
+  redeemedWarning: "此卡密已被兑换（{time}），不能再次使用。如果您刚刚购买了它，说明商家卖给您的是已使用的卡密：请保留证据文件用于维权。",
+  voidWarning: "发行方已作废此卡密（{time}：{reason}），无法使用。如果您刚刚购买了它，请保留证据文件用于维权。",
+  expiredWarning: "此卡密已过期（{time}），可能无法使用。如果您刚刚购买了它，请保留证据文件用于维权。",
   checks: "在您的浏览器中完成的检查",
   anchored: "已锚定在区块 {block}，交易 {tx}",
   pending: "等待下一次锚定：记录已签名，将很快写入区块链。",
