@@ -24,6 +24,7 @@ const CODES = {
   redeemed: "REDEEMED-3333-KEY",
   pending: "PENDING-4444-KEY",
   voided: "VOIDED-5555-KEY",
+  expired: "EXPIRED-6666-KEY",
 };
 
 describe("buyer verify page (chromium)", function () {
@@ -54,7 +55,7 @@ describe("buyer verify page (chromium)", function () {
       OPERATOR_TOKEN: OPERATOR,
       CHAIN_PORT: String(await freePort()),
       ANCHOR_INTERVAL: "0",
-      VERIFY_RATE_LIMIT: "24",
+      VERIFY_RATE_LIMIT: "25",
       LOG_LEVEL: "debug",
     });
     svc = await startService(config, pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })));
@@ -87,6 +88,7 @@ describe("buyer verify page (chromium)", function () {
         events: [
           { type: "issue", code: CODES.voided, sku: "game-card-100" },
           { type: "void", code: CODES.voided, reason: "batch recalled" },
+          { type: "issue", code: CODES.expired, sku: "game-card-100", expires: "2026-01-01T00:00:00Z" },
         ],
       },
       acme,
@@ -163,7 +165,7 @@ describe("buyer verify page (chromium)", function () {
     await page.context().close();
   });
 
-  it("a redeemed or voided key is said to be unusable", async () => {
+  it("a redeemed, voided or expired key is said to be unusable", async () => {
     const page = await open();
     const text = await verify(page, CODES.redeemed);
     await shot(page, "redeemed");
@@ -178,6 +180,8 @@ describe("buyer verify page (chromium)", function () {
     expect(await page.textContent("#result .warning"))
       .to.contain("The issuer voided this key")
       .and.contain("batch recalled");
+    expect(await verify(page, CODES.expired)).to.contain("Expired");
+    expect(await page.textContent("#result .warning")).to.contain("This key expired (Jan 1, 2026");
     await verify(page, CODES.unused);
     expect(await page.locator("#result .warning").count(), "a usable key, no warning").to.equal(0);
     await page.context().close();
