@@ -8,7 +8,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
 import { ethAddress } from "../../core/bundle/schema.js";
-import { verifyBundle, type AnchorReader, type BundleReport, type Check } from "../../core/bundle/verify.js";
+import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
 type Outcome =
@@ -113,6 +113,18 @@ function when(iso: string): string {
   });
 }
 
+/**
+ * Why a genuine key can no longer be used, or null. Being sold a used key is
+ * the scam the page exists for: said in words, not only by the badge.
+ */
+function unusableWarning(f: KeyFacts): string | null {
+  const w = WORDS[lang];
+  if (f.status === "redeemed") return fill(w.redeemedWarning, { time: f.redeemedAt ? when(f.redeemedAt) : "" });
+  if (f.status === "void") return fill(w.voidWarning, { time: f.voided ? when(f.voided.time) : "", reason: f.voided?.reason ?? "" });
+  if (f.expired && f.expires) return fill(w.expiredWarning, { time: when(f.expires) });
+  return null;
+}
+
 /** A check's detail in the page's language; an error's own text as it is. */
 function detailOf(c: Check): string {
   if (!c.said) return c.detail;
@@ -179,17 +191,7 @@ function render(o: Outcome): void {
   const f = report.facts;
   if (genuine && o.order && f?.orderMatches === false)
     box.append(el("p", { className: "notice warning", textContent: f.sale ? w.orderElsewhere : w.orderUnsold }));
-  // A genuine key that can no longer be used is the "already used" scam: said in words, not only by the badge.
-  const unusable =
-    !f || !genuine
-      ? null
-      : f.status === "redeemed"
-        ? fill(w.redeemedWarning, { time: f.redeemedAt ? when(f.redeemedAt) : "" })
-        : f.status === "void"
-          ? fill(w.voidWarning, { time: f.voided ? when(f.voided.time) : "", reason: f.voided?.reason ?? "" })
-          : f.expired && f.expires
-            ? fill(w.expiredWarning, { time: when(f.expires) })
-            : null;
+  const unusable = f && genuine ? unusableWarning(f) : null;
   if (unusable) box.append(el("p", { className: "notice warning", textContent: unusable }));
 
   if (f && genuine) {
