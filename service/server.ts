@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import path from "node:path";
 import { JsonRpcProvider, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
-import { Anchorer } from "./chain/anchorer.js";
+import { Anchorer, forgetUnheldAnchors } from "./chain/anchorer.js";
 import { startAnvil, type EmbeddedChain } from "./chain/anvil.js";
 import type { AnchorClient } from "./chain/contract.js";
 import { ensureDeployment } from "./chain/deployment.js";
@@ -100,7 +100,8 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
       // A reset chain took its anchors with it (a redeployment may even reuse the address).
       if (d.vanished) await ledger.anchors.removeContract(d.chainId, d.vanished);
-      if (d.deployed) await ledger.anchors.removeContract(d.chainId, d.address);
+      // Or a contract at the same address without them (deployed again, here or elsewhere).
+      await forgetUnheldAnchors({ ledger, logId, log }, d.client);
       chainId = d.chainId;
       contract = d.address;
       return d.client;

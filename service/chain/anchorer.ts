@@ -180,7 +180,7 @@ export class Anchorer {
   ): Promise<{ rec: AnchorRecord; tx: Waiting } | null> {
     const { ledger, logId } = this.opts;
     const ours = async () => (await ledger.anchors.list()).filter((r) => r.contract === client.address);
-    await this.forgetUnheld(client, await ours());
+    await forgetUnheldAnchors(this.opts, client);
     let stuck: { rec: AnchorRecord; tx: Waiting } | null = null;
     for (const rec of await ours()) {
       if (rec.status !== "pending") continue;
@@ -213,34 +213,6 @@ export class Anchorer {
     return stuck;
   }
 
-  /**
-   * Drops the confirmed records the chain no longer holds. A chain that lost
-   * its history under the same contract address (a reset chain on which the
-   * contract was deployed again, by the same key at the same nonce) would
-   * otherwise have bundles cite anchors that are not there, and the search
-   * for a later anchor's event start past the chain's head. A reset loses
-   * every anchor before it, the oldest first, and the ones made since are
-   * newer than any lost: checking the oldest and the newest record each round
-   * (two calls) finds any, and only then is every record checked.
-   */
-  private async forgetUnheld(client: AnchorClient, records: AnchorRecord[]): Promise<void> {
-    const { ledger, logId, log } = this.opts;
-    const confirmed = records.filter((r) => r.status === "confirmed").sort((a, b) => a.size - b.size);
-    const holds = async (r: AnchorRecord) => (await client.checkpointAt(logId, BigInt(r.size))).logRoot === `0x${r.logRoot}`;
-    const [oldest, newest] = [confirmed[0], confirmed.at(-1)];
-    if (!oldest || !newest || ((await holds(newest)) && (oldest === newest || (await holds(oldest))))) return;
-    const gone: number[] = [];
-    for (const r of confirmed) {
-      if (await holds(r)) continue;
-      await ledger.anchors.remove(r.size);
-      gone.push(r.size);
-    }
-    log.error(
-      { contract: client.address, sizes: gone },
-      "THE CHAIN NO LONGER HOLDS THESE ANCHORS (chain reset?): forgotten, anchoring anew",
-    );
-  }
-
   /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */
   private async eventOf(client: AnchorClient, size: number, records: AnchorRecord[]): Promise<AnchoredEvent> {
     const below = records.filter((r) => r.status === "confirmed" && r.size < size && r.blockNumber !== null).map((r) => r.blockNumber!);
@@ -248,6 +220,35 @@ export class Anchorer {
     if (!event) throw new Error(`the chain holds size ${size} but its RPC returned no Anchored event for it`);
     return event;
   }
+}
+
+/**
+ * Drops the confirmed anchor records of `client`'s contract that the chain no
+ * longer holds. A chain that lost its history under the same contract
+ * address (a reset chain on which the contract was deployed again, by the
+ * same key at the same nonce, by the service itself or before it looked)
+ * would otherwise have bundles cite anchors that are not there, and the
+ * search for a later anchor's event start past the chain's head. A reset
+ * loses every anchor before it, the oldest first, and the ones made since
+ * are newer than any lost: checking the oldest and the newest record (two
+ * calls) finds any, and only then is every record checked. Called on each
+ * connection to the chain and each anchoring round.
+ */
+export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "logId" | "log">, client: AnchorClient): Promise<void> {
+  const { ledger, logId, log } = o;
+  const confirmed = (await ledger.anchors.list())
+    .filter((r) => r.contract === client.address && r.status === "confirmed")
+    .sort((a, b) => a.size - b.size);
+  const holds = async (r: AnchorRecord) => (await client.checkpointAt(logId, BigInt(r.size))).logRoot === `0x${r.logRoot}`;
+  const [oldest, newest] = [confirmed[0], confirmed.at(-1)];
+  if (!oldest || !newest || ((await holds(newest)) && (oldest === newest || (await holds(oldest))))) return;
+  const gone: number[] = [];
+  for (const r of confirmed) {
+    if (await holds(r)) continue;
+    await ledger.anchors.remove(r.size);
+    gone.push(r.size);
+  }
+  log.error({ contract: client.address, sizes: gone }, "THE CHAIN NO LONGER HOLDS THESE ANCHORS (chain reset?): forgotten, anchoring anew");
 }
 
 /** A failure after the anchor transaction was sent (it may still be mined). */

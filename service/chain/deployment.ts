@@ -18,13 +18,6 @@ export interface Deployment {
   address: string;
   /** The recorded contract that vanished from the chain (a reset chain), if any: its anchors are gone. */
   vanished: string | null;
-  /**
-   * Whether `address` was deployed by this call. A new contract holds no
-   * anchor, whatever the ledger recorded for its address: a chain reset with
-   * its deployment record lost too (the chain's directory removed) deploys
-   * again, often at the address of the lost one.
-   */
-  deployed: boolean;
 }
 
 export async function ensureDeployment(opts: {
@@ -62,5 +55,5 @@ export async function ensureDeployment(opts: {
   }
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ chainId, contract: client.address, origin: opts.origin }, null, 2));
-  return { client, chainId, address: client.address, vanished, deployed: address === undefined };
+  return { client, chainId, address: client.address, vanished };
 }
