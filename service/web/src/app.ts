@@ -89,12 +89,16 @@ async function check(code: string, order: string): Promise<Outcome> {
   return { kind: "report", report, order };
 }
 
+/** Whether a key can still be used, and if not why: the badge and the warning say the same. */
+function usability(f: KeyFacts): "unused" | "redeemed" | "void" | "expired" {
+  return f.status === "redeemed" ? "redeemed" : f.status === "void" ? "void" : f.expired ? "expired" : "unused";
+}
+
 function statusBadge(report: BundleReport): HTMLElement | null {
   const f = report.facts;
   if (!f) return null;
-  const w = WORDS[lang];
-  const key = f.status === "redeemed" ? "redeemed" : f.status === "void" ? "void" : f.expired ? "expired" : "unused";
-  return el("span", { className: `badge ${key}`, textContent: w[key] });
+  const key = usability(f);
+  return el("span", { className: `badge ${key}`, textContent: WORDS[lang][key] });
 }
 
 /** A time in the buyer's language and time zone (the evidence file keeps the exact UTC one). */
@@ -119,10 +123,16 @@ function when(iso: string): string {
  */
 function unusableWarning(f: KeyFacts): string | null {
   const w = WORDS[lang];
-  if (f.status === "redeemed") return fill(w.redeemedWarning, { time: f.redeemedAt ? when(f.redeemedAt) : "" });
-  if (f.status === "void") return fill(w.voidWarning, { time: f.voided ? when(f.voided.time) : "", reason: f.voided?.reason ?? "" });
-  if (f.expired && f.expires) return fill(w.expiredWarning, { time: when(f.expires) });
-  return null;
+  switch (usability(f)) {
+    case "redeemed":
+      return fill(w.redeemedWarning, { time: f.redeemedAt ? when(f.redeemedAt) : "" });
+    case "void":
+      return fill(w.voidWarning, { time: f.voided ? when(f.voided.time) : "", reason: f.voided?.reason ?? "" });
+    case "expired":
+      return fill(w.expiredWarning, { time: f.expires ? when(f.expires) : "" });
+    case "unused":
+      return null;
+  }
 }
 
 /** A check's detail in the page's language; an error's own text as it is. */
