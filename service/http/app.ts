@@ -343,7 +343,8 @@ export function createApp(o: AppOptions): express.Express {
         const sent = await anchorer.anchorNow();
         const size = Number(ledger.size);
         // Nothing sent: the chain already held this size (anchored earlier, here or by another anchorer).
-        const rec = sent ?? (await ledger.anchors.list()).find((a) => a.size === size) ?? null;
+        const contract = o.info().contract;
+        const rec = sent ?? (await ledger.anchors.list()).find((a) => a.size === size && a.contract === contract) ?? null;
         res.json({ anchored: sent !== null, anchor: rec, size });
       } catch (e) {
         sendError(res, "CHAIN_UNAVAILABLE", `anchoring failed: ${errorText(e)}`);
