@@ -19,6 +19,7 @@ import type { Anchorer } from "../chain/anchorer.js";
 import { errorText } from "../chain/redact.js";
 import { buildBundle, CONSISTENT_READ_ATTEMPTS, type LogInfo } from "../bundle.js";
 import type { Ledger } from "../store/ledger.js";
+import { isStorageError, readRefused } from "../store/storage-errors.js";
 import { tokenHash } from "../store/tokens.js";
 import { withInclusion } from "./answers.js";
 import { sendError, statusOf } from "./errors.js";
@@ -356,7 +357,9 @@ export function createApp(o: AppOptions): express.Express {
 
   app.use((_req: Request, res: Response) => sendError(res, "NOT_FOUND", "no such endpoint"));
   const loggedFailures = new WeakSet<Error>();
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((caught: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // LevelDB failing under a read (a token, a state, a proof): the disk, not a bug here.
+    const err = isStorageError(caught) ? readRefused(caught) : caught;
     if (err instanceof KeyProofError) {
       if (err.code === "STORAGE_UNAVAILABLE" && !loggedFailures.has(err)) {
         loggedFailures.add(err);

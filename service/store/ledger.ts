@@ -36,6 +36,7 @@ import {
 } from "./idempotency.js";
 import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
+import { readMany, readOne } from "./reads.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
@@ -657,11 +658,11 @@ export class Ledger {
 
   /** getMany that sees the batches not yet durable. */
   private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.staged.size === 0) return this.db.getMany(keys);
+    if (this.staged.size === 0) return readMany(this.db, keys);
     const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
     const missing = keys.filter((_, i) => out[i] === undefined);
     if (missing.length > 0) {
-      const got = await this.db.getMany(missing);
+      const got = await readMany(this.db, missing);
       let j = 0;
       out.forEach((v, i) => {
         if (v === undefined) out[i] = got[j++];
@@ -770,12 +771,12 @@ export class Ledger {
   // ---- reads ----------------------------------------------------------------
 
   async checkpointAt(size: bigint): Promise<string | undefined> {
-    const v = await this.db.get(K.checkpoint(size));
+    const v = readOne(this.db, K.checkpoint(size));
     return v ? fromUtf8(v) : undefined;
   }
 
   async keyState(commitment: string): Promise<KeyState | null> {
-    const v = await this.db.get(K.state(fromHex(commitment, 32)));
+    const v = readOne(this.db, K.state(fromHex(commitment, 32)));
     return v ? keyState.parse(JSON.parse(fromUtf8(v))) : null;
   }
 
@@ -812,19 +813,18 @@ export class Ledger {
 
   /** The private index: the key a code was issued as, if any. */
   async lookupCode(code: string): Promise<KeyRef | undefined> {
-    const v = await this.db.get(K.codeIndex(fromHex(this.codeMac(code), 32)));
+    const v = readOne(this.db, K.codeIndex(fromHex(this.codeMac(code), 32)));
     return v ? { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) } : undefined;
   }
 
   /** Log indices of a key's events, oldest first. */
   async keyEventIndices(commitment: string): Promise<bigint[]> {
-    const out: bigint[] = [];
-    for await (const k of this.db.keys(K.keyEventRange(fromHex(commitment, 32)))) out.push(readU64be(k, 33));
-    return out;
+    const keys = await this.db.keys(K.keyEventRange(fromHex(commitment, 32))).all();
+    return keys.map((k) => readU64be(k, 33));
   }
 
   async entry(index: bigint): Promise<string> {
-    const v = await this.db.get(K.entry(index));
+    const v = readOne(this.db, K.entry(index));
     if (!v) throw new Error(`entry ${index} is missing`);
     return fromUtf8(v);
   }

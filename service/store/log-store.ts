@@ -12,6 +12,7 @@ import {
   type RangePlan,
 } from "../core/log/ranges.js";
 import { K } from "./keys.js";
+import { readMany, readOne } from "./reads.js";
 import type { Db } from "./map-store.js";
 
 /**
@@ -57,7 +58,10 @@ export class LogStore {
       else missing.push(id);
     }
     if (missing.length === 0) return out;
-    const values = await this.db.getMany(missing.map((id) => K.node(id.level, id.index)));
+    const values = await readMany(
+      this.db,
+      missing.map((id) => K.node(id.level, id.index)),
+    );
     missing.forEach((id, i) => {
       const v = values[i];
       const key = nodeKey(id);
@@ -96,7 +100,7 @@ export class LogStore {
   }
 
   async leafHash(index: bigint): Promise<Uint8Array> {
-    const v = await this.db.get(K.node(0, index));
+    const v = readOne(this.db, K.node(0, index));
     if (!v) throw new Error(`leaf ${index} is missing`);
     return v;
   }
@@ -104,7 +108,7 @@ export class LogStore {
   /** Hashes of `count` consecutive nodes at `level` from `start` (C2SP tiles). */
   async levelHashes(level: number, start: bigint, count: number): Promise<Uint8Array[]> {
     const ids = Array.from({ length: count }, (_, i) => K.node(level, start + BigInt(i)));
-    const values = await this.db.getMany(ids);
+    const values = await readMany(this.db, ids);
     return values.map((v, i) => {
       if (!v) throw new Error(`log node ${level}/${start + BigInt(i)} is missing`);
       return v;

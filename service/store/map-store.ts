@@ -20,6 +20,7 @@ import {
 } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { K } from "./keys.js";
+import { readMany, readOne } from "./reads.js";
 import { NodeCache } from "./node-cache.js";
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -68,7 +69,7 @@ export class MapStore implements MapNodeSource {
     if (staged) return staged;
     const hit = this.cache.get(depth, path);
     if (hit !== undefined) return hit ?? undefined;
-    const v = await this.db.get(K.mapLatest(depth, path));
+    const v = readOne(this.db, K.mapLatest(depth, path));
     const node = v ? decodeMapNode(v) : null;
     this.cache.set(depth, path, node);
     return node ?? undefined;
@@ -150,7 +151,7 @@ export class MapStore implements MapNodeSource {
           break;
         }
       }
-      const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];
+      const values = wanted.length > 0 ? await readMany(this.db, wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
       active = next;
     }
@@ -264,7 +265,8 @@ export class MapStore implements MapNodeSource {
       view.users++;
       try {
         return await this.proveWindowed(key, (positions) =>
-          this.db.getMany(
+          readMany(
+            this.db,
             positions.map(([d, p]) => K.mapLatest(d, p)),
             { snapshot: view.snapshot },
           ),
@@ -279,7 +281,8 @@ export class MapStore implements MapNodeSource {
       current = await currentRev(snapshot);
       if (current === rev) {
         return await this.proveWindowed(key, (positions) =>
-          this.db.getMany(
+          readMany(
+            this.db,
             positions.map(([d, p]) => K.mapLatest(d, p)),
             { snapshot },
           ),

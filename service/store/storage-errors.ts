@@ -35,6 +35,11 @@ export function readFailed(cause: unknown): KeyProofError {
   );
 }
 
+/** What a request other than a write is refused with when a storage read failed under it. */
+export function readRefused(cause: unknown): KeyProofError {
+  return new KeyProofError("STORAGE_UNAVAILABLE", "a storage read failed while this request was served: try again later", { cause });
+}
+
 /**
  * LevelDB's "Database failed to open" names no reason; its cause does. A held
  * lock is a second service (or tool) on the same data directory.

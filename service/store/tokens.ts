@@ -7,6 +7,7 @@ import { fromUtf8, toHex, utf8 } from "../core/bytes.js";
 import { sha256 } from "../core/hash.js";
 import { OPERATOR_ID } from "../core/ledger/schema.js";
 import { K } from "./keys.js";
+import { readOne } from "./reads.js";
 import type { Db } from "./map-store.js";
 
 export function tokenHash(token: string): Uint8Array {
@@ -30,7 +31,7 @@ export class TokenIndex {
     const id = toHex(hash);
     const known = this.known.get(id);
     if (known !== undefined) return known;
-    const v = await this.db.get(K.token(hash));
+    const v = readOne(this.db, K.token(hash));
     if (!v) return undefined;
     const participantId = fromUtf8(v);
     this.known.set(id, participantId);

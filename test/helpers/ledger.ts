@@ -70,3 +70,26 @@ export function onNextBatches(ledger: Ledger, times: number, touch: (batch: Chai
     return b;
   };
 }
+
+/**
+ * Shows `see` every key `db` is asked for, by a multi-get or a synchronous
+ * read (the two ways service/store/reads.ts reads); `see` may throw, which
+ * fails that read as LevelDB would. Returns the function that stops it.
+ */
+export function onReads(db: Db, see: (keys: Uint8Array[]) => void): () => void {
+  const getMany = db.getMany.bind(db);
+  const getSync = db.getSync.bind(db);
+  const patched = db as { getMany: unknown; getSync: unknown };
+  patched.getMany = async (keys: Uint8Array[], o?: Parameters<Db["getMany"]>[1]) => {
+    see(keys);
+    return o ? getMany(keys, o) : getMany(keys);
+  };
+  patched.getSync = (key: Uint8Array, o?: Parameters<Db["getSync"]>[1]) => {
+    see([key]);
+    return o ? getSync(key, o) : getSync(key);
+  };
+  return () => {
+    patched.getMany = getMany;
+    patched.getSync = getSync;
+  };
+}

@@ -10,7 +10,7 @@ import path from "node:path";
 import pino from "pino";
 import { configSchema } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
-import { cleanup, onNextBatches, tempDir } from "../helpers/ledger.js";
+import { cleanup, onNextBatches, onReads, tempDir } from "../helpers/ledger.js";
 
 const OPERATOR = "operator-token-for-storage-failure-01";
 const DISK_FULL = "IO error: /srv/keyproof/data/ledger/000003.log: No space left on device";
@@ -50,14 +50,12 @@ describe("storage failure under the service", function () {
       });
       return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
     };
-    const db = svc.ledger.db;
-    const getMany = db.getMany.bind(db);
-    (db as { getMany: unknown }).getMany = () => {
-      (db as { getMany: unknown }).getMany = getMany;
-      return Promise.reject(
-        Object.assign(new Error("IO error: /srv/keyproof/data/ledger/000042.ldb: Input/output error"), { code: "LEVEL_IO_ERROR" }),
-      );
-    };
+    // The first read of the code index: the issue's prepare.
+    const stopReads = onReads(svc.ledger.db, (keys) => {
+      if (!keys.some((k) => k[0] === "i".charCodeAt(0))) return;
+      stopReads();
+      throw Object.assign(new Error("IO error: /srv/keyproof/data/ledger/000042.ldb: Input/output error"), { code: "LEVEL_IO_ERROR" });
+    });
     const refused = await issue("READ-0001-FAIL");
     expect(refused.status).to.equal(503);
     expect(refused.json.error).to.deep.equal({
@@ -67,6 +65,32 @@ describe("storage failure under the service", function () {
     expect((await call("GET", "/healthz")).status).to.equal(200);
     expect((await issue("READ-0001-FAIL")).status).to.equal(200);
     expect(readFileSync(logFile, "utf8")).to.contain("Input/output error").and.contain("a storage read failed");
+    await svc.stop();
+  });
+
+  it("a read that fails under a read request (a token, a verification) answers 503 STORAGE_UNAVAILABLE, not 500", async () => {
+    svc = await start();
+    const failure = () => {
+      const stop = onReads(svc.ledger.db, () => {
+        stop();
+        throw Object.assign(new Error("IO error: /srv/keyproof/data/ledger/000051.ldb: Input/output error"), { code: "LEVEL_IO_ERROR" });
+      });
+    };
+    const expected = { code: "STORAGE_UNAVAILABLE", message: "a storage read failed while this request was served: try again later" };
+    failure();
+    const verify = await call("POST", "/v1/verify", { code: "NEVER-ISSUED-0001" });
+    expect(verify).to.deep.equal({ status: 503, json: { error: expected } });
+    failure();
+    const res = await fetch(`${svc.url}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer a-token-nobody-was-given-0123456789" },
+      body: JSON.stringify({ events: [{ type: "issue", code: "READ-0002-FAIL", sku: "s" }] }),
+    });
+    expect({ status: res.status, json: await res.json() }).to.deep.equal({ status: 503, json: { error: expected } });
+    // Reads that do not fail go on as before.
+    expect((await call("POST", "/v1/verify", { code: "NEVER-ISSUED-0001" })).json.error.code).to.equal("UNKNOWN_KEY");
+    expect((await call("GET", "/healthz")).status).to.equal(200);
+    expect(readFileSync(logFile, "utf8")).to.contain("000051.ldb: Input/output error");
     await svc.stop();
   });
 

@@ -21,8 +21,7 @@ import {
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { K } from "../../service/store/keys.js";
-import type { Db } from "../../service/store/map-store.js";
-import { closeTestLedger, onNextBatches, openLedger, openTestLedger } from "../helpers/ledger.js";
+import { closeTestLedger, onNextBatches, onReads, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
   r.results.map((x) => (x.ok ? "ok" : x.error!.code));
@@ -126,16 +125,11 @@ describe("ledger store", () => {
     expect(codes(r)).to.deep.equal(["DUPLICATE_KEY", "ok"]);
     // The new leaf's proof (as a write answer carries it) reads no log node from LevelDB: the nodes
     // from before the restart that it needs are the border the ledger reopened with.
-    const db = (ledger as unknown as { db: Db }).db;
-    const getMany = db.getMany.bind(db);
     let reads = 0;
-    db.getMany = ((keys: Uint8Array[], o: Parameters<Db["getMany"]>[1]) => {
-      reads += keys.length;
-      return getMany(keys, o);
-    }) as Db["getMany"];
+    const stopReads = onReads(ledger.db, (keys) => (reads += keys.length));
     const { index } = r.results[1] as { index: number };
     const proof = await ledger.log.inclusionProof(BigInt(index), ledger.size);
-    db.getMany = getMany;
+    stopReads();
     expect(reads).to.equal(0);
     verifyInclusion(
       BigInt(index),
@@ -387,16 +381,10 @@ describe("ledger store", () => {
     await closeTestLedger(ledger, dir);
     // A node cache of 8: the map update reads LevelDB.
     ({ dir, ledger } = await openTestLedger({ mapCacheSize: 8 }));
-    const failMapReads = (): (() => void) => {
-      const getMany = ledger.db.getMany.bind(ledger.db);
-      (ledger.db as { getMany: unknown }).getMany = (keys: Uint8Array[], o?: Parameters<typeof getMany>[1]) =>
-        keys.some((k) => k[0] === "m".charCodeAt(0))
-          ? Promise.reject(new Error("injected read failure"))
-          : o
-            ? getMany(keys, o)
-            : getMany(keys);
-      return () => ((ledger.db as { getMany: unknown }).getMany = getMany);
-    };
+    const failMapReads = (): (() => void) =>
+      onReads(ledger.db, (keys) => {
+        if (keys.some((k) => k[0] === "m".charCodeAt(0))) throw new Error("injected read failure");
+      });
     const issue = (code: string) => ledger.submit({ actor: "acme", requests: [{ type: "issue", code, sku: "s" }] });
     // Keys enough that a new one's path is not all in the cache.
     await ledger.submit({

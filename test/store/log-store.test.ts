@@ -8,7 +8,7 @@ import { verifyInclusion } from "../../service/core/log/verify.js";
 import { K } from "../../service/store/keys.js";
 import { LogStore } from "../../service/store/log-store.js";
 import type { Db } from "../../service/store/map-store.js";
-import { cleanup, scratchDb, tempDir } from "../helpers/ledger.js";
+import { cleanup, onReads, scratchDb, tempDir } from "../helpers/ledger.js";
 
 /** Appends `batches` of leaves as the ledger does (one LevelDB batch each), telling `store` each batch's nodes once written. */
 async function fill(db: Db, store: LogStore, batches: number[]): Promise<MemoryTree> {
@@ -81,11 +81,7 @@ describe("log store", () => {
       const store = new LogStore(db, 3, 64);
       const tree = await fill(db, store, [50, 1, 7, 60, 3, 79]);
       let reads = 0;
-      const getMany = db.getMany.bind(db);
-      db.getMany = ((keys: Uint8Array[], o: Parameters<Db["getMany"]>[1]) => {
-        reads += keys.length;
-        return getMany(keys, o);
-      }) as Db["getMany"];
+      onReads(db, (keys) => (reads += keys.length));
       for (let i = tree.size - 12n; i < tree.size; i++) {
         verifyInclusion(i, tree.size, tree.leaf(i), await store.inclusionProof(i, tree.size), tree.root());
       }

@@ -1,0 +1,29 @@
+/**
+ * LevelDB reads, done where they cost least. An asynchronous read goes to
+ * libuv's thread pool and its answer back to the event loop: 45–60 µs of CPU
+ * a call on the project's 2-core VM, against about 5 µs a key for a
+ * synchronous read of a block LevelDB or the page cache holds
+ * (docs/figures.md, "2026-12-02, night"). So a read of up to SYNC_READ_MAX
+ * keys (a bundle's state, entries and proof paths, a small group's map
+ * reads) is done on the calling thread, and a larger one (a large group's
+ * prefetch) in one multi-get off it, where its per-key work does not hold
+ * up the event loop. A block that has to come from the disk then holds up
+ * the event loop for that read, which the measured throughput allows.
+ */
+import type { Db, Snapshot } from "./map-store.js";
+
+/** Up to this many keys are read synchronously: a map proof's window (49 positions) is. */
+export const SYNC_READ_MAX = 64;
+
+export interface ReadOptions {
+  snapshot?: Snapshot;
+}
+
+export function readOne(db: Db, key: Uint8Array, options?: ReadOptions): Uint8Array | undefined {
+  return options ? db.getSync(key, options) : db.getSync(key);
+}
+
+export async function readMany(db: Db, keys: Uint8Array[], options?: ReadOptions): Promise<(Uint8Array | undefined)[]> {
+  if (keys.length > SYNC_READ_MAX) return options ? db.getMany(keys, options) : db.getMany(keys);
+  return keys.map((k) => readOne(db, k, options));
+}
