@@ -36,7 +36,7 @@ import {
 } from "./idempotency.js";
 import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
-import { readMany, readOne } from "./reads.js";
+import { readOne } from "./reads.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
@@ -656,13 +656,19 @@ export class Ledger {
     return out;
   }
 
-  /** getMany that sees the batches not yet durable. */
+  /**
+   * getMany that sees the batches not yet durable. Always off the thread
+   * (not reads.ts): while a group's reads are out, the requests that arrive
+   * meanwhile reach the queue and form the next group; read synchronously,
+   * every single-event request became its own group, with its own signature
+   * and map root (docs/figures.md, 2026-12-02 night).
+   */
   private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.staged.size === 0) return readMany(this.db, keys);
+    if (this.staged.size === 0) return this.db.getMany(keys);
     const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
     const missing = keys.filter((_, i) => out[i] === undefined);
     if (missing.length > 0) {
-      const got = await readMany(this.db, missing);
+      const got = await this.db.getMany(missing);
       let j = 0;
       out.forEach((v, i) => {
         if (v === undefined) out[i] = got[j++];

@@ -151,7 +151,8 @@ export class MapStore implements MapNodeSource {
           break;
         }
       }
-      const values = wanted.length > 0 ? await readMany(this.db, wanted) : [];
+      // Off the thread, as the ledger's reads of a group (Ledger.readMany says why).
+      const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
       active = next;
     }

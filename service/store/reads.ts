@@ -3,12 +3,13 @@
  * libuv's thread pool and its answer back to the event loop: 45–60 µs of CPU
  * a call on the project's 2-core VM, against about 5 µs a key for a
  * synchronous read of a block LevelDB or the page cache holds
- * (docs/figures.md, "2026-12-02, night"). So a read of up to SYNC_READ_MAX
- * keys (a bundle's state, entries and proof paths, a small group's map
- * reads) is done on the calling thread, and a larger one (a large group's
- * prefetch) in one multi-get off it, where its per-key work does not hold
- * up the event loop. A block that has to come from the disk then holds up
- * the event loop for that read, which the measured throughput allows.
+ * (docs/figures.md, "2026-12-02, night"). So the reads that answer a
+ * request (a token, a bundle's state, entries and proof paths) read up to
+ * SYNC_READ_MAX keys on the calling thread, and more in one multi-get off
+ * it, where their per-key work does not hold up the event loop. A block
+ * that has to come from the disk then holds up the event loop for that
+ * read, which the measured throughput allows. The sequencer's reads stay
+ * asynchronous (Ledger.readMany says why).
  */
 import type { Db, Snapshot } from "./map-store.js";
 
