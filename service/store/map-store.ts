@@ -265,7 +265,7 @@ export class MapStore implements MapNodeSource {
     if (view) {
       view.users++;
       try {
-        return await this.proveWindowed(key, (positions) =>
+        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, (positions) =>
           readMany(
             this.db,
             positions.map(([d, p]) => K.mapLatest(d, p)),
@@ -281,7 +281,7 @@ export class MapStore implements MapNodeSource {
     try {
       current = await currentRev(snapshot);
       if (current === rev) {
-        return await this.proveWindowed(key, (positions) =>
+        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, (positions) =>
           readMany(
             this.db,
             positions.map(([d, p]) => K.mapLatest(d, p)),
@@ -294,22 +294,23 @@ export class MapStore implements MapNodeSource {
     }
     // Only a size below the durable one is settled history (a later size may still be written).
     const settled = rev < current;
-    return this.proveWindowed(key, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev, settled))));
+    return this.proveWindowed(key, PROOF_WINDOW, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev, settled))));
   }
 
   /**
-   * Reads the path and its siblings a window of levels at a time (a path is
-   * about log2(keys) deep), so a proof costs one or two round trips instead of
-   * two dependent reads per level.
+   * Reads the path and its siblings `window` levels at a time (a path is
+   * about log2(keys) deep): for asynchronous reads, one or two round trips
+   * instead of two dependent reads per level.
    */
   private async proveWindowed(
     key: Uint8Array,
+    window: number,
     fetch: (positions: [number, Uint8Array][]) => Promise<(Uint8Array | undefined)[]>,
   ): Promise<MapProof> {
     const got = new Map<string, MapNode | undefined>();
     let from = 0;
     for (;;) {
-      const to = Math.min(MAP_DEPTH, from + PROOF_WINDOW);
+      const to = Math.min(MAP_DEPTH, from + window);
       const positions: [number, Uint8Array][] = [];
       for (let d = from; d <= to; d++) {
         positions.push([d, key]);
@@ -365,4 +366,13 @@ const MAX_PINNED_VIEWS = 4;
 /** Updates of at most this many keys read FEW_KEYS_WINDOW levels ahead of their first unknown position (see `prefetch`). */
 export const FEW_KEYS = 256;
 const FEW_KEYS_WINDOW = 7;
+/** Levels a proof at a past size reads at once (each node a history lookup, all in flight together). */
 const PROOF_WINDOW = 24;
+/**
+ * Levels a proof under a snapshot reads at once. Those reads are synchronous
+ * (reads.ts), so a smaller window costs no round trip, and it reads fewer
+ * absent positions below where the key's path ends: each of those looks
+ * through every level of LevelDB's tables, and charges them the seeks that
+ * start compactions (docs/figures.md, 2026-12-02 night).
+ */
+const LATEST_PROOF_WINDOW = 4;

@@ -92,4 +92,41 @@ describe("map store", () => {
       { numRuns: 40 },
     );
   });
+
+  it("proves every key as the in-memory map does: at the newest size, at a kept one and from history, over paths of any depth (property)", async () => {
+    const batch = fc.array(fc.tuple(fc.integer({ min: 0, max: 5_000 }), fc.nat(3)), { minLength: 1, maxLength: 300 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batch, { minLength: 3, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 30 }),
+        async (batches, asked) => {
+          const db = scratchDb(dir);
+          await db.open();
+          const store = new MapStore(db);
+          try {
+            for (let rev = 1n; rev <= batches.length; rev++) {
+              await commit(store, db, updatesOf(batches[Number(rev) - 1]!), rev);
+              store.captureView(rev);
+              if (rev === 1n) expect(store.pinView(rev)).to.equal(true);
+            }
+            const newest = BigInt(batches.length);
+            for (let at = 1n; at <= newest; at++) {
+              const model = new MemoryMap();
+              for (const b of batches.slice(0, Number(at))) await model.update(updatesOf(b));
+              // 1: a kept view; the newest: its view; the sizes between: history.
+              for (const n of asked) {
+                expect(await store.proveAt(key(n), at, async () => newest), `key ${n} at size ${at}`).to.deep.equal(
+                  await model.prove(key(n)),
+                );
+              }
+            }
+          } finally {
+            await store.closeViews();
+            await db.close();
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
 });
