@@ -16,12 +16,13 @@
  *   a <size u64>                  anchor record (JSON)
  *   d <actor> 0x00 <idem key>     stored answer of an idempotent request
  *   M                             meta (JSON): size, last time
+ *   P                             HMAC(pepper, PEPPER_CHECK): which pepper the code index was built with
  */
 import { concatBytes, u64be, utf8 } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
 // Prefixes are encoded once: keys are built for every node of every batch.
-const PREFIX = Object.fromEntries([..."enmhskvipqtucabdM"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
+const PREFIX = Object.fromEntries([..."enmhskvipqtucabdMP"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
 const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
@@ -59,6 +60,7 @@ export const K = {
   idempotency: (actor: string, key: string) => concatBytes(p("d"), utf8(actor), Uint8Array.of(0), utf8(key)),
   idempotencyRange: { gte: p("d"), lt: p("e") },
   meta: p("M"),
+  pepperCheck: p("P"),
 };
 
 const CHAR_N = 0x6e; // "n"

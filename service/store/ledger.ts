@@ -11,6 +11,7 @@ import path from "node:path";
 import { ClassicLevel } from "classic-level";
 import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
 import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitment.js";
+import { hmacSha256 } from "../core/hash.js";
 import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
@@ -157,6 +158,9 @@ class SaltPool {
   }
 }
 
+/** What the pepper check value is an HMAC of (see `checkPepper`). */
+const PEPPER_CHECK = "keyproof:v1:pepper-check";
+
 function errorResult(e: unknown): EventResult {
   if (e instanceof KeyProofError) return { ok: false, error: e.toJSON() };
   throw e;
@@ -235,7 +239,13 @@ export class Ledger {
       throw openFailure(path.resolve(opts.dir), e);
     }
     const ledger = new Ledger(db, opts);
-    await ledger.load();
+    try {
+      await ledger.load();
+    } catch (e) {
+      // Refused (another key, a damaged directory): the directory is free for the next try.
+      await db.close().catch(() => undefined);
+      throw e;
+    }
     return ledger;
   }
 
@@ -253,10 +263,20 @@ export class Ledger {
       const p = JSON.parse(fromUtf8(v)) as Participant;
       this.participants.set(p.id, p);
     }
+    await this.checkPepper(size);
     const note = await this.db.get(K.checkpoint(size));
     if (note) {
       const text = fromUtf8(note);
-      const checkpoint = parseCheckpoint(openNote(text, [this.signer]).text);
+      let opened: string;
+      try {
+        opened = openNote(text, [this.signer]).text;
+      } catch (e) {
+        throw new Error(
+          `the newest checkpoint in ${path.resolve(this.opts.dir)} (size ${size}) is not signed by the checkpoint key given (SIGNING_KEY, or DATA_DIR/secrets/checkpoint-ed25519.key): start with the key that signed this log, restored from a backup; its verifier key is the one published for the log, this key's is ${this.verifierKey}`,
+          { cause: e },
+        );
+      }
+      const checkpoint = parseCheckpoint(opened);
       if (checkpoint.origin !== this.opts.origin) {
         throw new Error(`data directory holds the log ${checkpoint.origin}, not ${this.opts.origin}`);
       }
@@ -275,6 +295,27 @@ export class Ledger {
     }
     this.work = { range: this.range, latest: this.latest };
     this.map.captureView(size);
+  }
+
+  /**
+   * Refuses a pepper other than the one the code index was built with: under
+   * another, every code issued would look never issued (a genuine key
+   * reported unknown to its buyer) and could be issued a second time. The
+   * check value, an HMAC under the pepper, reveals nothing of it. A data
+   * directory from before the check gets it now, taken on trust.
+   */
+  private async checkPepper(size: bigint): Promise<void> {
+    const check = hmacSha256(this.opts.pepper, utf8(PEPPER_CHECK));
+    const stored = await this.db.get(K.pepperCheck);
+    if (stored === undefined) {
+      await this.db.put(K.pepperCheck, check, { sync: true });
+      return;
+    }
+    if (toHex(stored) !== toHex(check)) {
+      throw new Error(
+        `the pepper given (PEPPER, or DATA_DIR/secrets/pepper) is not the one the ${size} entries in ${path.resolve(this.opts.dir)} were recorded with: every code issued would look never issued, and could be issued again. Start with that pepper, restored from a backup`,
+      );
+    }
   }
 
   get size(): bigint {

@@ -150,6 +150,36 @@ describe("ledger store", () => {
     expect(codes(await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "HELD-0001", sku: "s" }] }))).to.deep.equal(["ok"]);
   });
 
+  it("refuses to reopen with another pepper or checkpoint key, saying which, and leaves the directory to the right ones", async () => {
+    expect(codes(await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "PEPPER-0001", sku: "s" }] }))).to.deep.equal([
+      "ok",
+    ]);
+    await ledger.close();
+    const refusal = (options: Parameters<typeof openLedger>[1]) =>
+      openLedger(dir, options).then(
+        () => "opened",
+        (e: unknown) => (e as Error).message,
+      );
+    // Under another pepper the code would look never issued, and could be issued again.
+    expect(await refusal({ pepper: new Uint8Array(32).fill(7) })).to.match(
+      /^the pepper given \(PEPPER, or DATA_DIR\/secrets\/pepper\) is not the one the \d+ entries in .+ were recorded with: every code issued would look never issued, and could be issued again/,
+    );
+    expect(await refusal({ signingSeed: new Uint8Array(32).fill(7) })).to.match(
+      /^the newest checkpoint in .+ \(size \d+\) is not signed by the checkpoint key given \(SIGNING_KEY, or DATA_DIR\/secrets\/checkpoint-ed25519\.key\): .+ this key's is test\.keyproof\.example\/log\+[0-9a-f]{8}\+/,
+    );
+    // A directory from before the check takes the pepper it is opened with, then holds to it.
+    ledger = await openLedger(dir);
+    await ledger.db.del(K.pepperCheck);
+    await ledger.close();
+    ledger = await openLedger(dir);
+    expect(codes(await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "PEPPER-0001", sku: "s" }] }))).to.deep.equal([
+      "DUPLICATE_KEY",
+    ]);
+    await ledger.close();
+    expect(await refusal({ pepper: new Uint8Array(32).fill(7) })).to.match(/^the pepper given/);
+    ledger = await openLedger(dir);
+  });
+
   it("a kept map view answers proofs at its size exactly as the history does, and is dropped beyond the newest four", async () => {
     const issue = async (from: number, n: number): Promise<string[]> => {
       const r = await ledger.submit({
