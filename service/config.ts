@@ -1,9 +1,47 @@
 /** Service configuration from environment variables, validated with zod. */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { ethAddress } from "./core/bundle/schema.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const hex32 = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex");
+
+/** An address or CIDR block a reverse proxy sends from, or one of Express's names for a range of them. */
+function proxyAddress(s: string): boolean {
+  if (["loopback", "linklocal", "uniquelocal"].includes(s)) return true;
+  const [addr, bits, ...rest] = s.split("/");
+  const family = isIP(addr ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Which reverse proxies' X-Forwarded-For to believe for a client's address
+ * (what the verify rate limit counts by): a number of proxy hops, or their
+ * addresses. Never "any": a client could then name its own address, and
+ * every guess would come from a new one.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .refine(
+    (s) => !/^(true|\*)$/i.test(s),
+    "must name the proxies (a hop count, addresses or CIDR blocks), not trust every client's X-Forwarded-For",
+  )
+  .transform((s, ctx) => {
+    if (/^[0-9]+$/.test(s)) {
+      const hops = Number(s);
+      if (hops >= 1 && hops <= 10) return hops;
+    } else {
+      const list = s.split(",").map((a) => a.trim());
+      if (list.every(proxyAddress)) return list;
+    }
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a hop count from 1 to 10, or addresses and CIDR blocks (or loopback, linklocal, uniquelocal) separated by commas",
+    });
+    return z.NEVER;
+  });
 
 export const configSchema = z.object({
   PORT: port.default(8080),
@@ -33,6 +71,7 @@ export const configSchema = z.object({
   IDEMPOTENCY_TTL_DAYS: z.coerce.number().min(0).max(3650).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  TRUST_PROXY: trustProxy.optional(),
   BODY_LIMIT: z.string().default("5mb"),
   /**
    * Map nodes kept in memory: 270–540 bytes each (the tables grow by powers
@@ -66,6 +105,7 @@ export const CONFIG_HELP: Record<keyof Config, string> = {
   IDEMPOTENCY_TTL_DAYS: "days an Idempotency-Key's answer is kept; 0: forever (30)",
   LOG_LEVEL: "pino level (info)",
   VERIFY_RATE_LIMIT: "POST /v1/verify requests per minute per client address (30)",
+  TRUST_PROXY: "behind a reverse proxy: its hop count or addresses, whose X-Forwarded-For gives the client address (none)",
   BODY_LIMIT: "largest JSON body accepted (5mb)",
   MAP_CACHE_NODES: "map nodes cached in memory, 270-540 bytes each (500000)",
 };

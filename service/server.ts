@@ -140,6 +140,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     log,
     anchorer: () => anchorer,
     verifyRateLimit: config.VERIFY_RATE_LIMIT,
+    trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,
     webRoot: WEB_DIST,
     info: () => ({

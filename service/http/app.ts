@@ -31,6 +31,8 @@ export interface AppOptions {
   info: () => LogInfo & { rpcUrl: string | null };
   anchorer: () => Anchorer | null;
   verifyRateLimit: number;
+  /** Proxies whose X-Forwarded-For gives the client's address (config TRUST_PROXY); none by default. */
+  trustProxy?: number | string[];
   bodyLimit: string;
   webRoot?: string;
 }
@@ -78,7 +80,9 @@ export function createApp(o: AppOptions): express.Express {
   const { ledger, log } = o;
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", false);
+  // Behind a reverse proxy every request comes from its address, and one
+  // rate limit would be shared by every buyer: the operator names the proxy.
+  app.set("trust proxy", o.trustProxy ?? false);
 
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
@@ -265,14 +269,29 @@ export function createApp(o: AppOptions): express.Express {
     limit: o.verifyRateLimit,
     standardHeaders: "draft-8",
     legacyHeaders: false,
+    // Said once in the service's own log instead (below), not on stderr.
+    validate: { xForwardedForHeader: false },
     handler: (_req, res) => {
       m.verify.inc({ result: "rate_limited" });
       sendError(res, "RATE_LIMITED", "too many verifications from this address; please wait a minute and try again");
     },
   });
 
+  // A proxy in front that TRUST_PROXY does not name: every buyer shares its address's limit.
+  let proxyWarned = o.trustProxy !== undefined;
+  const proxyHint = (req: Request, _res: Response, next: NextFunction): void => {
+    if (!proxyWarned && req.headers["x-forwarded-for"] !== undefined) {
+      proxyWarned = true;
+      log.warn(
+        "requests carry X-Forwarded-For but TRUST_PROXY is not set: behind a reverse proxy, the verify rate limit counts every buyer as the proxy's one address. Set TRUST_PROXY to the proxy's hop count or address",
+      );
+    }
+    next();
+  };
+
   app.post(
     "/v1/verify",
+    proxyHint,
     verifyLimiter,
     wrap(async (req, res) => {
       const b = checkInput(input.verify, req.body, "body");

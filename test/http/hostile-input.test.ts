@@ -245,22 +245,60 @@ describe("the verify rate limit stops enumeration", function () {
   this.timeout(60_000);
   const dir = tempDir("keyproof-ratelimit-");
   let svc: RunningService;
-  before(async () => {
-    svc = await startService(
+  const start = (name: string, extra: Record<string, string> = {}, log = pino({ level: "silent" })) =>
+    startService(
       configSchema.parse({
         PORT: "0",
-        DATA_DIR: path.join(dir, "data"),
+        DATA_DIR: path.join(dir, name),
         OPERATOR_TOKEN: OPERATOR,
         ANCHORING: "off",
         LOG_LEVEL: "silent",
         VERIFY_RATE_LIMIT: "5",
+        ...extra,
       }),
-      pino({ level: "silent" }),
+      log,
     );
-  });
+  /** Statuses of `n` guesses, sent as if forwarded for `client` by a proxy. */
+  const guesses = async (url: string, n: number, client?: string): Promise<number[]> => {
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${url}/v1/verify`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(client ? { "x-forwarded-for": client } : {}) },
+        body: JSON.stringify({ code: `GUESS-${i}-0000` }),
+      });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    return statuses;
+  };
+  before(async () => (svc = await start("data")));
   after(async () => {
     await svc?.stop();
     cleanup(dir);
+  });
+
+  it("counts by the address a named proxy forwards for (TRUST_PROXY), and believes no X-Forwarded-For otherwise", async () => {
+    const proxied = await start("proxied", { TRUST_PROXY: "loopback" });
+    try {
+      // Behind the proxy, each buyer has a budget of their own.
+      expect(await guesses(proxied.url, 6, "203.0.113.7")).to.deep.equal([404, 404, 404, 404, 404, 429]);
+      expect(await guesses(proxied.url, 6, "203.0.113.8")).to.deep.equal([404, 404, 404, 404, 404, 429]);
+    } finally {
+      await proxied.stop();
+    }
+    // Without TRUST_PROXY a client naming a new address each time gains nothing.
+    const lines: string[] = [];
+    const plain = await start("plain", {}, pino({ level: "warn" }, { write: (line: string) => void lines.push(line) }));
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push(...(await guesses(plain.url, 1, `198.51.100.${i}`)));
+      expect(statuses).to.deep.equal([404, 404, 404, 404, 404, 429]);
+      // The operator is told, once, in the service's log.
+      expect(lines.filter((l) => l.includes("X-Forwarded-For but TRUST_PROXY is not set"))).to.have.length(1);
+    } finally {
+      await plain.stop();
+    }
   });
 
   it("answers RATE_LIMITED (429) once a client has spent its guesses, for every further guess", async () => {

@@ -36,6 +36,22 @@ describe("service configuration", () => {
     expect(() => loadConfig({ IDEMPOTENCY_TTL_DAYS: "-1" })).to.throw(/IDEMPOTENCY_TTL_DAYS: /);
   });
 
+  it("reads TRUST_PROXY as a hop count or a list of proxy addresses, none by default", () => {
+    expect(loadConfig({}).TRUST_PROXY).to.equal(undefined);
+    expect(loadConfig({ TRUST_PROXY: "2" }).TRUST_PROXY).to.equal(2);
+    expect(loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8,::1/128" }).TRUST_PROXY).to.deep.equal(["loopback", "10.0.0.0/8", "::1/128"]);
+  });
+
+  it("refuses TRUST_PROXY=true: every client could name its own address and escape the verify rate limit", () => {
+    for (const bad of ["true", "TRUE", "*"]) expect(() => loadConfig({ TRUST_PROXY: bad })).to.throw(/TRUST_PROXY: must name the proxies/);
+  });
+
+  for (const bad of ["0", "11", "10.0.0.0/33", "10.0.0.1/8/8", "proxy.example", "1.5", ""]) {
+    it(`refuses TRUST_PROXY=${JSON.stringify(bad)}, naming the variable`, () => {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).to.throw(/invalid configuration:\n {2}TRUST_PROXY: must be a hop count/);
+    });
+  }
+
   it("names every bad variable at once", () => {
     expect(() => loadConfig({ PORT: "70000", LOG_LEVEL: "loud" })).to.throw(/PORT: [^\n]+\n {2}LOG_LEVEL: /);
   });
