@@ -103,13 +103,13 @@ describe("buyer verify page (chromium)", function () {
     cleanup(dir);
   });
 
-  async function open(locale = "en-US", before?: (page: Page) => Promise<void>): Promise<Page> {
+  async function open(locale = "en-US", before?: (page: Page) => Promise<void>, at = "/"): Promise<Page> {
     // A phone, in the time zone of its language.
     const timezoneId = locale === "zh-CN" ? "Asia/Shanghai" : "UTC";
     const context = await browser.newContext({ locale, timezoneId, viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
     await before?.(page);
-    await page.goto(svc.url);
+    await page.goto(`${svc.url}${at}`);
     await page.waitForSelector("body[data-ready=true]");
     return page;
   }
@@ -269,6 +269,28 @@ describe("buyer verify page (chromium)", function () {
     });
     const text = await verify(page, CODES.sold, "ORDER-B");
     expect(text).to.contain("Something went wrong: time format not supported").and.not.contain("Genuine");
+    await page.context().close();
+  });
+
+  it("works under a path prefix, as a reverse proxy serves it (https://shop.example/keyproof/)", async () => {
+    const seen: string[] = [];
+    const page = await open(
+      "en-US",
+      async (p) => {
+        // The proxy: /keyproof/... is the service; nothing else is.
+        await p.route(`${svc.url}/**`, async (route) => {
+          const url = new URL(route.request().url());
+          seen.push(url.pathname);
+          if (!url.pathname.startsWith("/keyproof/")) return route.fulfill({ status: 404, body: "not here" });
+          await route.continue({ url: `${svc.url}${url.pathname.slice("/keyproof".length)}${url.search}` });
+        });
+      },
+      "/keyproof/",
+    );
+    const text = await verify(page, CODES.sold, "ORDER-B");
+    expect(text).to.contain("Genuine").and.contain("The blockchain holds this exact record").and.not.contain("✗");
+    expect(seen).to.include.members(["/keyproof/v1/log", "/keyproof/v1/verify"]);
+    expect(seen.filter((p) => !p.startsWith("/keyproof/"))).to.deep.equal([]);
     await page.context().close();
   });
 

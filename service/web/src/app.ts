@@ -28,8 +28,11 @@ const logInfoSchema = z.object({
 });
 type LogInfo = z.infer<typeof logInfoSchema>;
 const NO_CHAIN: LogInfo = { rpcUrl: null, contract: null };
+// The API beside the page, as its assets are: served under a path prefix by a
+// reverse proxy (https://shop.example/keyproof/), the page still finds it.
+const api = (p: string): string => new URL(p, document.baseURI).href;
 const fetchLogInfo = (): Promise<LogInfo> =>
-  fetch("/v1/log")
+  fetch(api("v1/log"))
     .then((r) => r.json())
     .then((v: unknown) => logInfoSchema.catch(NO_CHAIN).parse(v));
 
@@ -71,7 +74,7 @@ function anchorReader(info: LogInfo, contract: string): AnchorReader | undefined
 }
 
 async function check(code: string, order: string): Promise<Outcome> {
-  const res = await fetch("/v1/verify", {
+  const res = await fetch(api("v1/verify"), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(order ? { code, order } : { code }),
