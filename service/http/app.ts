@@ -353,6 +353,22 @@ export function createApp(o: AppOptions): express.Express {
     }),
   );
 
+  // Not in SPEC §8: a leaked token must be replaceable (docs/protocol-choices.md, HTTP).
+  app.post(
+    "/v1/participants/:id/token",
+    wrap(async (req, res) => {
+      await operatorOnly(req);
+      const id = checkInput(participantId, req.params.id, "participant id");
+      if (id === "operator" || !ledger.participant(id)) {
+        return sendError(res, "UNKNOWN_PARTICIPANT", `no participant ${id} is registered (the operator's token is OPERATOR_TOKEN)`);
+      }
+      const token = randomBytes(32).toString("base64url");
+      const revoked = await ledger.tokens.replace(id, token);
+      log.warn({ participant: id, revoked }, "participant token replaced; its earlier tokens are revoked");
+      res.json({ id, token, revoked });
+    }),
+  );
+
   app.post(
     "/v1/anchor",
     wrap(async (req, res) => {

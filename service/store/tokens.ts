@@ -38,9 +38,47 @@ export class TokenIndex {
     return participantId;
   }
 
-  /** Binds a token to the operator (start-up); the token itself is never stored. */
+  /** Replacements one at a time: two at once could each miss the other's new token and leave both valid. */
+  private replacing: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Gives participant `id` the token `token` and revokes every token it had
+   * (a leaked one): the old hashes are deleted in the same synced write that
+   * stores the new one, and forgotten from memory once it is durable. A
+   * lookup reads and remembers within one step of the event loop (a
+   * synchronous read), so none can put an old token back after that.
+   * Returns how many tokens were revoked.
+   */
+  replace(id: string, token: string): Promise<number> {
+    const run = this.replacing.then(async () => {
+      const batch = this.db.batch();
+      let revoked = 0;
+      try {
+        for await (const [k, v] of this.db.iterator(K.tokenRange)) {
+          if (fromUtf8(v) !== id) continue;
+          batch.del(k);
+          revoked++;
+        }
+        batch.put(K.token(tokenHash(token)), utf8(id));
+        await batch.write({ sync: true });
+      } finally {
+        await batch.close().catch(() => undefined);
+      }
+      for (const [hash, who] of this.known.entries()) if (who === id) this.known.delete(hash);
+      return revoked;
+    });
+    this.replacing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Makes `token` the operator's only token (start-up): one generated
+   * earlier, or an earlier OPERATOR_TOKEN, is revoked, so changing
+   * OPERATOR_TOKEN is how a leaked operator token is retired. The token
+   * itself is never stored.
+   */
   async bindOperator(token: string): Promise<void> {
-    await this.db.put(K.token(tokenHash(token)), utf8(OPERATOR_ID), { sync: true });
+    await this.replace(OPERATOR_ID, token);
   }
 
   async hasOperator(): Promise<boolean> {
