@@ -98,6 +98,13 @@ export class Anchorer {
   private async anchor(client: AnchorClient, current: Checkpoint): Promise<AnchorRecord | null> {
     const { ledger, logId, log } = this.opts;
     const onChain = await client.latest(logId);
+    // Only this log's own checkpoints are anchored, so a chain ahead of it
+    // anchored entries this directory lost: it is an older copy.
+    if (onChain.size > ledger.size) {
+      throw new Error(
+        `the chain holds this log at size ${onChain.size}, beyond the ${ledger.size} entries here: this data directory is older than the log the chain anchored (restored from a copy?), and the events it records now fork from it`,
+      );
+    }
     const stuck = await this.reconcile(client, onChain);
     // A send still waiting is sent again as it was, with higher fees (the
     // current checkpoint follows in the next round).

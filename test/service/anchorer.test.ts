@@ -161,6 +161,17 @@ describe("anchorer records follow the chain", () => {
     expect(sent).to.deep.equal([{ fees: { maxFeePerGas: gwei(20), maxPriorityFeePerGas: gwei(2) } }, {}]);
   });
 
+  it("refuses to go on when the chain anchored more of this log than the directory holds (an older copy restored)", async () => {
+    const cp = await current();
+    const ahead = anchorer(chainHolding(cp.size + 5n, `0x${"dd".repeat(32)}`, `0x${cp.mapRoot}`));
+    let error: unknown;
+    await ahead.anchorNow().catch((e: unknown) => (error = e));
+    expect((error as Error).message).to.equal(
+      `the chain holds this log at size ${cp.size + 5n}, beyond the ${cp.size} entries here: this data directory is older than the log the chain anchored (restored from a copy?), and the events it records now fork from it`,
+    );
+    expect(await ledger.anchors.list()).to.deep.equal([]);
+  });
+
   it("records no anchor of another history", async () => {
     const cp = await current();
     const forked = anchorer(chainHolding(cp.size - 1n, `0x${"ee".repeat(32)}`, `0x${cp.mapRoot}`));
