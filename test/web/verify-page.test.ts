@@ -215,6 +215,11 @@ describe("buyer verify page (chromium)", function () {
     await shot(page, "tampered");
     expect(text).to.contain("Verification failed").and.contain("✗").and.not.contain("Genuine");
     expect(text).to.contain("The status does not follow from the history");
+    // In Chinese, the check says so in Chinese, and its detail (the verifier's English) is marked as such.
+    await page.click("#lang");
+    const zh = (await page.textContent("#result")) ?? "";
+    expect(zh).to.contain("核验失败").and.contain("状态与历史记录不符").and.contain("技术细节（英文）：");
+    await shot(page, "tampered-zh");
     await page.context().close();
   });
 

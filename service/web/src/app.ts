@@ -138,9 +138,9 @@ function unusableWarning(f: KeyFacts): string | null {
   }
 }
 
-/** A check's detail in the page's language; an error's own text as it is. */
+/** A check's detail in the page's language; an error's own text as it is, marked as such. */
 function detailOf(c: Check): string {
-  if (!c.said) return c.detail;
+  if (!c.said) return fill(WORDS[lang].technical, { detail: c.detail });
   const values = { ...c.said.values };
   const status = values.status as keyof (typeof STATUS_WORDS)[Lang] | undefined;
   if (status !== undefined && status in STATUS_WORDS[lang]) values.status = STATUS_WORDS[lang][status];

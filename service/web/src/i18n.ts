@@ -56,6 +56,8 @@ const en = {
   rateLimited: "Too many checks from your network just now. Please wait a minute and try again.",
   error: "Something went wrong: {message}",
   at: "at",
+  // A failed check's own error text is in English (the verifier's words): said so where the page is not.
+  technical: "{detail}",
 } as const;
 
 type Words = { [K in keyof typeof en]: string };
@@ -104,6 +106,7 @@ const zh: Words = {
   rateLimited: "您的网络刚才查询过于频繁，请稍等一分钟后再试。",
   error: "出现问题：{message}",
   at: "于",
+  technical: "技术细节（英文）：{detail}",
 };
 
 export const WORDS: Record<Lang, Words> = { en, "zh-CN": zh };
