@@ -100,14 +100,16 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       const d = await ensureDeployment({ wallet, dataDir, origin: config.ORIGIN, logId, contract: config.CONTRACT, log });
       // A reset chain took its anchors with it (a redeployment may even reuse the address).
       if (d.vanished) await ledger.anchors.removeContract(d.chainId, d.vanished);
-      // Or a contract at the same address without them (deployed again, here or elsewhere).
-      await forgetUnheldAnchors({ ledger, logId, log }, d.client);
       chainId = d.chainId;
       contract = d.address;
       return d.client;
     };
+    let connected: AnchorClient | undefined;
     try {
-      await connect();
+      connected = await connect();
+      // Or a contract at the same address without them (deployed again, here or elsewhere):
+      // forgotten before any bundle cites them. Each anchoring round checks again.
+      await forgetUnheldAnchors({ ledger, logId, log }, connected);
     } catch (e) {
       log.warn({ err: errorText(e) }, "chain not reachable at start; anchoring will retry");
     }
@@ -123,6 +125,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
       intervalSeconds: config.ANCHOR_INTERVAL,
       log,
       connect,
+      client: connected,
     });
     if (config.ANCHOR_INTERVAL > 0) anchorer.start();
   }

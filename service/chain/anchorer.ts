@@ -30,16 +30,20 @@ export interface AnchorerOptions {
   log: Logger;
   /** Re-resolves the contract (redeploying when the chain lost it). */
   connect: () => Promise<AnchorClient>;
+  /** A client already connected (at start-up): the first round uses it instead of connecting again. */
+  client?: AnchorClient;
 }
 
 export class Anchorer {
-  private client: AnchorClient | null = null;
+  private client: AnchorClient | null;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private failures = 0;
   private stopped = false;
 
-  constructor(private readonly opts: AnchorerOptions) {}
+  constructor(private readonly opts: AnchorerOptions) {
+    this.client = opts.client ?? null;
+  }
 
   start(): void {
     this.schedule(0);
@@ -238,8 +242,8 @@ export class Anchorer {
  * search for a later anchor's event start past the chain's head. A reset
  * loses every anchor before it, the oldest first, and the ones made since
  * are newer than any lost: checking the oldest and the newest record (two
- * calls) finds any, and only then is every record checked. Called on each
- * connection to the chain and each anchoring round.
+ * calls) finds any, and only then is every record checked. Called at
+ * start-up, before bundles are served, and in each anchoring round.
  */
 export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "logId" | "log">, client: AnchorClient): Promise<void> {
   const { ledger, logId, log } = o;
