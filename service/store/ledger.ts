@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
-import { concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
+import { bytesEqual, concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
 import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitment.js";
 import { hmacSha256 } from "../core/hash.js";
 import { checkInput } from "../core/validate.js";
@@ -311,7 +311,7 @@ export class Ledger {
       await this.db.put(K.pepperCheck, check, { sync: true });
       return;
     }
-    if (toHex(stored) !== toHex(check)) {
+    if (!bytesEqual(stored, check)) {
       throw new Error(
         `the pepper given (PEPPER, or DATA_DIR/secrets/pepper) is not the one the ${size} entries in ${path.resolve(this.opts.dir)} were recorded with: every code issued would look never issued, and could be issued again. Start with that pepper, restored from a backup`,
       );

@@ -265,13 +265,7 @@ export class MapStore implements MapNodeSource {
     if (view) {
       view.users++;
       try {
-        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, (positions) =>
-          readMany(
-            this.db,
-            positions.map(([d, p]) => K.mapLatest(d, p)),
-            { snapshot: view.snapshot },
-          ),
-        );
+        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, this.latestUnder(view.snapshot));
       } finally {
         if (--view.users === 0 && view.dropped) this.closeSnapshot(view);
       }
@@ -281,13 +275,7 @@ export class MapStore implements MapNodeSource {
     try {
       current = await currentRev(snapshot);
       if (current === rev) {
-        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, (positions) =>
-          readMany(
-            this.db,
-            positions.map(([d, p]) => K.mapLatest(d, p)),
-            { snapshot },
-          ),
-        );
+        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, this.latestUnder(snapshot));
       }
     } finally {
       await snapshot.close();
@@ -295,6 +283,16 @@ export class MapStore implements MapNodeSource {
     // Only a size below the durable one is settled history (a later size may still be written).
     const settled = rev < current;
     return this.proveWindowed(key, PROOF_WINDOW, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev, settled))));
+  }
+
+  /** Reads of the latest nodes at `positions` as `snapshot` holds them. */
+  private latestUnder(snapshot: Snapshot): (positions: [number, Uint8Array][]) => Promise<(Uint8Array | undefined)[]> {
+    return (positions) =>
+      readMany(
+        this.db,
+        positions.map(([d, p]) => K.mapLatest(d, p)),
+        { snapshot },
+      );
   }
 
   /**
