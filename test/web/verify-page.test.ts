@@ -103,11 +103,19 @@ describe("buyer verify page (chromium)", function () {
     cleanup(dir);
   });
 
+  /** What each page printed to its console as an error (a resource that failed to load among them). */
+  const consoleErrors = new WeakMap<Page, string[]>();
+
   async function open(locale = "en-US", before?: (page: Page) => Promise<void>, at = "/"): Promise<Page> {
     // A phone, in the time zone of its language.
     const timezoneId = locale === "zh-CN" ? "Asia/Shanghai" : "UTC";
     const context = await browser.newContext({ locale, timezoneId, viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
+    const errors: string[] = [];
+    consoleErrors.set(page, errors);
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
     await before?.(page);
     await page.goto(`${svc.url}${at}`);
     await page.waitForSelector("body[data-ready=true]");
@@ -139,6 +147,8 @@ describe("buyer verify page (chromium)", function () {
     // The code is in no URL and no storage.
     expect(page.url()).to.not.contain("1111");
     expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).to.equal(0);
+    // Nothing the page asked for failed (the browser's own favicon request included).
+    expect(consoleErrors.get(page)).to.deep.equal([]);
     await page.context().close();
   });
 
