@@ -49,6 +49,11 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     signingSeed: secrets.signingSeed,
     pepper: secrets.pepper,
     mapCacheSize: config.MAP_CACHE_NODES,
+    onClockBehind: ({ clock, recorded }) =>
+      log.warn(
+        { clock, recorded },
+        "the system clock reads earlier than the newest event time recorded: new events carry that time until the clock passes it (check the clock and NTP)",
+      ),
   });
 
   let chain: EmbeddedChain | null = null;

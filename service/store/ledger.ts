@@ -53,6 +53,12 @@ export interface LedgerOptions {
   /** Upper bound on events per group commit. */
   maxBatchEvents?: number;
   mapCacheSize?: number;
+  /**
+   * Told when the clock reads earlier than the newest time recorded (by more
+   * than CLOCK_SLACK_MS), at most once a CLOCK_NOTICE_MS: events then keep
+   * that newest time until the clock passes it (see `timeNow`).
+   */
+  onClockBehind?: (info: { clock: string; recorded: string }) => void;
 }
 
 export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
@@ -158,6 +164,11 @@ class SaltPool {
   }
 }
 
+/** A clock this far behind the newest recorded time is reported (smaller steps are NTP's slewing and harmless). */
+const CLOCK_SLACK_MS = 1000;
+/** Reported at most this often while it stays behind. */
+const CLOCK_NOTICE_MS = 60_000;
+
 /** What the pepper check value is an HMAC of (see `checkPepper`). */
 const PEPPER_CHECK = "keyproof:v1:pepper-check";
 
@@ -197,6 +208,7 @@ export class Ledger {
   private readonly now: () => Date;
   private readonly maxBatchEvents: number;
   private readonly salts = new SaltPool();
+  private clockNoticed = -Infinity;
   private readonly codeLookup: (code: string) => Uint8Array;
   private readonly fingerprint: (requests: unknown[]) => string;
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
@@ -517,9 +529,24 @@ export class Ledger {
     await this.db.close();
   }
 
+  /**
+   * The time of the next event: the clock, but never before the newest time
+   * recorded, so that times in the log never go backwards (auditors flag
+   * TIME_BACKWARDS). A clock set back, or one that had run ahead and was
+   * corrected, therefore freezes event times at the newest one until it
+   * passes it, which the operator is told of.
+   */
   private timeNow(): string {
-    const t = this.now().toISOString();
+    const now = this.now();
+    const t = now.toISOString();
     if (t > this.meta.lastTime) this.meta = { ...this.meta, lastTime: t };
+    else if (this.opts.onClockBehind && Date.parse(this.meta.lastTime) - now.getTime() > CLOCK_SLACK_MS) {
+      const at = performance.now();
+      if (at - this.clockNoticed >= CLOCK_NOTICE_MS) {
+        this.clockNoticed = at;
+        this.opts.onClockBehind({ clock: t, recorded: this.meta.lastTime });
+      }
+    }
     return this.meta.lastTime;
   }
 

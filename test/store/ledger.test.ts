@@ -295,6 +295,34 @@ describe("ledger store", () => {
     }
   });
 
+  it("never records a time before the newest one; a clock behind it is reported, at most once a minute", async () => {
+    let now = new Date("2026-12-02T10:00:00Z");
+    const behind: { clock: string; recorded: string }[] = [];
+    const clocked = await openTestLedger({ now: () => now, onClockBehind: (info) => behind.push(info) });
+    const timeOf = async (a: SubmitAnswer): Promise<string> => {
+      const r = a.results[0]!;
+      if (!r.ok) throw new Error("refused");
+      const [entry] = await clocked.ledger.log.entries(BigInt(r.index), BigInt(r.index) + 1n);
+      return (JSON.parse(fromUtf8(entry!)) as { time: string }).time;
+    };
+    try {
+      const issue = (code: string) => clocked.ledger.submit({ actor: "acme", requests: [{ type: "issue", code, sku: "s" }] });
+      expect(await timeOf(await issue("CLOCK-0001"))).to.equal("2026-12-02T10:00:00.000Z");
+      now = new Date("2026-12-02T09:59:59.500Z"); // a small step back: not worth a word
+      expect(await timeOf(await issue("CLOCK-0002"))).to.equal("2026-12-02T10:00:00.000Z");
+      expect(behind).to.deep.equal([]);
+      now = new Date("2026-12-02T09:00:00Z"); // set back an hour
+      expect(await timeOf(await issue("CLOCK-0003"))).to.equal("2026-12-02T10:00:00.000Z");
+      expect(await timeOf(await issue("CLOCK-0004"))).to.equal("2026-12-02T10:00:00.000Z");
+      expect(behind).to.deep.equal([{ clock: "2026-12-02T09:00:00.000Z", recorded: "2026-12-02T10:00:00.000Z" }]);
+      now = new Date("2026-12-02T10:00:05Z"); // past it again
+      expect(await timeOf(await issue("CLOCK-0005"))).to.equal("2026-12-02T10:00:05.000Z");
+      expect(behind).to.have.length(1);
+    } finally {
+      await closeTestLedger(clocked.ledger, clocked.dir);
+    }
+  });
+
   it("keeps an Idempotency-Key answer by reference (bytes, not kilobytes, for 1,000 events) and rebuilds it exactly, refusals in place, after a restart too", async () => {
     const requests = Array.from({ length: 1000 }, (_, i) =>
       // Every 100th row repeats an earlier code: refused, between accepted events.
