@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { rateLimit } from "express-rate-limit";
+import cors from "cors";
 import helmet from "helmet";
 import type { Logger } from "pino";
 import client from "prom-client";
@@ -76,6 +77,9 @@ const wrap =
     Promise.resolve(h(req, res)).catch(next);
   };
 
+/** The GET endpoints any origin may read (see `cors` in createApp). */
+const PUBLIC_READS = ["/checkpoint", "/tile", "/v1/log", "/v1/entries", "/v1/proof", "/v1/keys", "/v1/anchors"];
+
 export function createApp(o: AppOptions): express.Express {
   const { ledger, log } = o;
   const app = express();
@@ -138,6 +142,11 @@ export function createApp(o: AppOptions): express.Express {
   app.use(express.json({ limit: o.bodyLimit, strict: true }));
 
   // ---- public reads -----------------------------------------------------------
+
+  // Readable from any web page (a monitor, a second verifier hosted elsewhere):
+  // they are public and need no credentials. Not /v1/verify, whose rate limit
+  // per address a page could multiply by its visitors, nor the writes.
+  app.use(PUBLIC_READS, cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 86_400 }));
 
   // Unhealthy once the ledger stopped writing: it still serves reads, but needs a restart.
   app.get("/healthz", (_req, res) => {
