@@ -36,12 +36,7 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
       await new Promise((r) => setImmediate(r));
       continue;
     }
-    const anchors = (await ledger.anchors.list())
-      .filter(
-        (a) => a.status === "confirmed" && a.contract === log.contract && a.size > state.index && BigInt(a.size) <= latest.checkpoint.size,
-      )
-      .sort((a, b) => b.size - a.size);
-    const anchor = anchors[0];
+    const anchor = log.contract ? await ledger.anchors.newestConfirmed(log.contract, state.index, Number(latest.checkpoint.size)) : undefined;
     const size = anchor ? BigInt(anchor.size) : latest.checkpoint.size;
     const note = anchor ? await ledger.checkpointAt(size) : latest.note;
     if (!note) throw new Error(`checkpoint ${size} is missing`);

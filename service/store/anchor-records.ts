@@ -20,25 +20,48 @@ export interface AnchorRecord {
 
 export class AnchorRecords {
   /**
-   * Every bundle asks for the records and they change a few times an hour, so
-   * the list is kept until the next write; a read that overlapped a write does
-   * not keep what it read.
+   * Every bundle looks up an anchor, and the records change a few times an
+   * hour while a log anchored every 30 s gathers about a million a year: the
+   * records are kept, frozen and by size, until the next write, and looked up
+   * by binary search. A read that overlapped a write does not keep what it read.
    */
-  private cached: AnchorRecord[] | null = null;
+  private cached: readonly Readonly<AnchorRecord>[] | null = null;
   private version = 0;
 
   constructor(private readonly db: Db) {}
 
-  /** The records, oldest first (copies: callers may change them). */
-  async list(): Promise<AnchorRecord[]> {
-    if (!this.cached) {
-      const version = this.version;
-      const out: AnchorRecord[] = [];
-      for await (const v of this.db.values(K.anchorRange)) out.push(JSON.parse(fromUtf8(v)) as AnchorRecord);
-      if (version !== this.version) return out;
-      this.cached = out;
+  /** The records, by size (frozen: a caller that changes one makes a copy). */
+  async list(): Promise<readonly Readonly<AnchorRecord>[]> {
+    if (this.cached) return this.cached;
+    const version = this.version;
+    const out: Readonly<AnchorRecord>[] = [];
+    for await (const v of this.db.values(K.anchorRange)) out.push(Object.freeze(JSON.parse(fromUtf8(v)) as AnchorRecord));
+    Object.freeze(out);
+    if (version === this.version) this.cached = out;
+    return out;
+  }
+
+  /**
+   * The newest confirmed anchor on `contract` with `after` < size <= `atMost`:
+   * the one a bundle for a key whose newest event is at index `after` is
+   * proved against, at a checkpoint no newer than `atMost`. Looks at the
+   * records from `atMost` down, so newer ones cost nothing.
+   */
+  async newestConfirmed(contract: string, after: number, atMost: number): Promise<Readonly<AnchorRecord> | undefined> {
+    const records = await this.list();
+    // The first record above atMost.
+    let lo = 0;
+    let hi = records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (records[mid]!.size <= atMost) lo = mid + 1;
+      else hi = mid;
     }
-    return this.cached.map((a) => ({ ...a }));
+    for (let i = lo - 1; i >= 0 && records[i]!.size > after; i--) {
+      const r = records[i]!;
+      if (r.status === "confirmed" && r.contract === contract) return r;
+    }
+    return undefined;
   }
 
   /** Adds or replaces the record of `rec.size`, synced before it returns. */

@@ -1,43 +1,26 @@
 import { expect } from "chai";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import pino from "pino";
-import { createApp } from "../../service/http/app.js";
+import { serveApp, type ServedApp } from "../helpers/app.js";
 import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
 import type { Ledger } from "../../service/store/ledger.js";
 
 describe("cross-origin reads (CORS)", () => {
   let dir: string;
   let ledger: Ledger;
-  let server: Server;
-  let url = "";
+  let served: ServedApp;
   const ORIGIN = "https://monitor.example";
 
   before(async () => {
     ({ dir, ledger } = await openTestLedger());
     await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "CORS-0001", sku: "s" }] });
-    const app = createApp({
-      ledger,
-      log: pino({ level: "silent" }),
-      info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: null, contract: null, rpcUrl: null }),
-      anchorer: () => null,
-      verifyRateLimit: 100,
-      bodyLimit: "1mb",
-    });
-    server = createServer(app);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(ledger);
   });
   after(async () => {
-    await new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    });
+    await served.close();
     await closeTestLedger(ledger, dir);
   });
 
   const allowed = async (path: string, init: RequestInit = {}): Promise<{ status: number; allow: string | null }> => {
-    const res = await fetch(`${url}${path}`, { ...init, headers: { origin: ORIGIN, ...init.headers } });
+    const res = await fetch(`${served.url}${path}`, { ...init, headers: { origin: ORIGIN, ...init.headers } });
     await res.arrayBuffer();
     return { status: res.status, allow: res.headers.get("access-control-allow-origin") };
   };

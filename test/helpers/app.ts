@@ -1,0 +1,33 @@
+/** The HTTP app alone over a ledger (real or faked), on a free port of 127.0.0.1, without a chain. */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
+import { createApp, type AppOptions } from "../../service/http/app.js";
+import type { Ledger } from "../../service/store/ledger.js";
+
+export interface ServedApp {
+  url: string;
+  close: () => Promise<void>;
+}
+
+export async function serveApp(ledger: Ledger, options: Partial<Omit<AppOptions, "ledger">> = {}): Promise<ServedApp> {
+  const app = createApp({
+    ledger,
+    log: pino({ level: "silent" }),
+    info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: null, contract: null, rpcUrl: null }),
+    anchorer: () => null,
+    verifyRateLimit: 100,
+    bodyLimit: "1mb",
+    ...options,
+  });
+  const server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
