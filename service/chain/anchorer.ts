@@ -197,7 +197,7 @@ export class Anchorer {
       if (rec.status !== "pending") continue;
       const at = await client.checkpointAt(logId, BigInt(rec.size));
       if (at.logRoot === `0x${rec.logRoot}`) {
-        const event = await this.eventOf(client, rec.size, await ours());
+        const event = await this.eventOf(client, rec.size);
         await ledger.anchors.put({ ...rec, status: "confirmed", txHash: event.txHash, blockNumber: event.blockNumber });
         continue;
       }
@@ -210,7 +210,7 @@ export class Anchorer {
     if (size === 0 || onChain.size > ledger.size || (await ours()).some((r) => r.size === size)) return stuck;
     // Only our own history is recorded (a forked one is refused by the caller).
     if (toHex0x(await ledger.log.root(onChain.size)) !== onChain.logRoot) return stuck;
-    const event = await this.eventOf(client, size, await ours());
+    const event = await this.eventOf(client, size);
     await ledger.anchors.put({
       size,
       logRoot: onChain.logRoot.slice(2),
@@ -225,9 +225,9 @@ export class Anchorer {
   }
 
   /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */
-  private async eventOf(client: AnchorClient, size: number, records: AnchorRecord[]): Promise<AnchoredEvent> {
-    const below = records.filter((r) => r.status === "confirmed" && r.size < size && r.blockNumber !== null).map((r) => r.blockNumber!);
-    const event = await client.anchoredAt(this.opts.logId, BigInt(size), Math.max(0, ...below));
+  private async eventOf(client: AnchorClient, size: number): Promise<AnchoredEvent> {
+    const below = await this.opts.ledger.anchors.newestConfirmed(client.address, 0, size - 1);
+    const event = await client.anchoredAt(this.opts.logId, BigInt(size), below?.blockNumber ?? 0);
     if (!event) throw new Error(`the chain holds size ${size} but its RPC returned no Anchored event for it`);
     return event;
   }
@@ -247,9 +247,8 @@ export class Anchorer {
  */
 export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "logId" | "log">, client: AnchorClient): Promise<void> {
   const { ledger, logId, log } = o;
-  const confirmed = (await ledger.anchors.list())
-    .filter((r) => r.contract === client.address && r.status === "confirmed")
-    .sort((a, b) => a.size - b.size);
+  // By size, as listed.
+  const confirmed = (await ledger.anchors.list()).filter((r) => r.contract === client.address && r.status === "confirmed");
   const holds = async (r: AnchorRecord) => (await client.checkpointAt(logId, BigInt(r.size))).logRoot === `0x${r.logRoot}`;
   const [oldest, newest] = [confirmed[0], confirmed.at(-1)];
   if (!oldest || !newest || ((await holds(newest)) && (oldest === newest || (await holds(oldest))))) return;

@@ -110,6 +110,58 @@ describe("anchorer records follow the chain", () => {
     expect(await ledger.anchors.list()).to.deep.equal([{ ...rec, txHash: MINED, blockNumber: 7, status: "confirmed" }]);
   });
 
+  it("searches a size's Anchored event from the block of the newest confirmed anchor below it, on its own contract", async () => {
+    await ledger.submit({ actor: "acme", requests: [1, 2, 3].map((n) => ({ type: "issue", code: `SEARCH-${n}-KEY`, sku: "s" })) });
+    const cp = await current();
+    expect(cp.size > 4n).to.equal(true);
+    const OTHER = "0x0000000000000000000000000000000000000003";
+    const root = (size: number) => `${size}`.padStart(64, "0");
+    const below = (size: number, blockNumber: number, contract = CONTRACT) =>
+      ({
+        size,
+        logRoot: root(size),
+        mapRoot: cp.mapRoot,
+        chainId: 31337,
+        contract,
+        txHash: MINED,
+        blockNumber,
+        status: "confirmed",
+      }) as const;
+    await ledger.anchors.put(below(1, 3));
+    await ledger.anchors.put(below(2, 5));
+    await ledger.anchors.put(below(4, 99, OTHER)); // newer, but another contract's
+    const pending = {
+      ...cp,
+      size: Number(cp.size),
+      chainId: 31337,
+      contract: CONTRACT,
+      txHash: MINED,
+      blockNumber: null,
+      status: "pending" as const,
+    };
+    await ledger.anchors.put(pending);
+    const searchedFrom: number[] = [];
+    const client = {
+      address: CONTRACT,
+      latest: () => Promise.resolve({ size: cp.size, logRoot: `0x${cp.logRoot}`, mapRoot: `0x${cp.mapRoot}` }),
+      checkpointAt: (_: string, at: bigint) =>
+        Promise.resolve({
+          logRoot: at === cp.size ? `0x${cp.logRoot}` : `0x${root(Number(at))}`,
+          mapRoot: `0x${cp.mapRoot}`,
+          timestamp: 1n,
+        }),
+      anchoredAt: (_: string, size: bigint, fromBlock: number) => {
+        searchedFrom.push(fromBlock);
+        return Promise.resolve({ size, logRoot: `0x${cp.logRoot}`, mapRoot: `0x${cp.mapRoot}`, blockNumber: 8, txHash: MINED });
+      },
+      waiting: () => Promise.resolve(null),
+      sendAnchor: () => Promise.reject(new Error("nothing is to be sent")),
+    } as unknown as AnchorClient;
+    await anchorer(client).anchorNow();
+    expect(searchedFrom).to.deep.equal([5]);
+    expect((await ledger.anchors.list()).at(-1)).to.deep.equal({ ...pending, blockNumber: 8, status: "confirmed" });
+  });
+
   const gwei = (n: number): bigint => BigInt(Math.round(n * 1e9));
   /** A chain that holds nothing yet, whose node has `fees` and holds `stuck` unmined; it records what is sent. */
   const emptyChain = (fees: Fees, stuck?: { hash: string; tx: Waiting }) => {
