@@ -36,7 +36,7 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
       await new Promise((r) => setImmediate(r));
       continue;
     }
-    const anchor = log.contract ? await ledger.anchors.newestConfirmed(log.contract, state.index, Number(latest.checkpoint.size)) : undefined;
+    const anchor = log.contract ? ledger.anchors.newestConfirmed(log.contract, state.index, Number(latest.checkpoint.size)) : undefined;
     const size = anchor ? BigInt(anchor.size) : latest.checkpoint.size;
     const note = anchor ? await ledger.checkpointAt(size) : latest.note;
     if (!note) throw new Error(`checkpoint ${size} is missing`);

@@ -190,11 +190,9 @@ export class Anchorer {
     onChain: { size: bigint; logRoot: string; mapRoot: string },
   ): Promise<{ rec: AnchorRecord; tx: Waiting } | null> {
     const { ledger, logId } = this.opts;
-    const ours = async () => (await ledger.anchors.list()).filter((r) => r.contract === client.address);
     await forgetUnheldAnchors(this.opts, client);
     let stuck: { rec: AnchorRecord; tx: Waiting } | null = null;
-    for (const rec of await ours()) {
-      if (rec.status !== "pending") continue;
+    for (const rec of ledger.anchors.pending(client.address)) {
       const at = await client.checkpointAt(logId, BigInt(rec.size));
       if (at.logRoot === `0x${rec.logRoot}`) {
         const event = await this.eventOf(client, rec.size);
@@ -207,7 +205,7 @@ export class Anchorer {
       else await ledger.anchors.remove(rec.size);
     }
     const size = Number(onChain.size);
-    if (size === 0 || onChain.size > ledger.size || (await ours()).some((r) => r.size === size)) return stuck;
+    if (size === 0 || onChain.size > ledger.size || ledger.anchors.get(size, client.address)) return stuck;
     // Only our own history is recorded (a forked one is refused by the caller).
     if (toHex0x(await ledger.log.root(onChain.size)) !== onChain.logRoot) return stuck;
     const event = await this.eventOf(client, size);
@@ -226,7 +224,7 @@ export class Anchorer {
 
   /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */
   private async eventOf(client: AnchorClient, size: number): Promise<AnchoredEvent> {
-    const below = await this.opts.ledger.anchors.newestConfirmed(client.address, 0, size - 1);
+    const below = this.opts.ledger.anchors.newestConfirmed(client.address, 0, size - 1);
     const event = await client.anchoredAt(this.opts.logId, BigInt(size), below?.blockNumber ?? 0);
     if (!event) throw new Error(`the chain holds size ${size} but its RPC returned no Anchored event for it`);
     return event;
@@ -247,11 +245,11 @@ export class Anchorer {
  */
 export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "logId" | "log">, client: AnchorClient): Promise<void> {
   const { ledger, logId, log } = o;
-  // By size, as listed.
-  const confirmed = (await ledger.anchors.list()).filter((r) => r.contract === client.address && r.status === "confirmed");
   const holds = async (r: AnchorRecord) => (await client.checkpointAt(logId, BigInt(r.size))).logRoot === `0x${r.logRoot}`;
-  const [oldest, newest] = [confirmed[0], confirmed.at(-1)];
-  if (!oldest || !newest || ((await holds(newest)) && (oldest === newest || (await holds(oldest))))) return;
+  const { oldest, newest } = ledger.anchors.confirmedEnds(client.address);
+  if (!oldest || !newest || ((await holds(newest)) && (oldest.size === newest.size || (await holds(oldest))))) return;
+  const confirmed: AnchorRecord[] = [];
+  for await (const r of ledger.anchors.records()) if (r.contract === client.address && r.status === "confirmed") confirmed.push(r);
   const gone: number[] = [];
   for (const r of confirmed) {
     if (await holds(r)) continue;

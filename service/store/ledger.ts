@@ -276,6 +276,7 @@ export class Ledger {
       this.participants.set(p.id, p);
     }
     await this.checkPepper(size);
+    await this.anchors.load();
     const note = await this.db.get(K.checkpoint(size));
     if (note) {
       const text = fromUtf8(note);

@@ -5,7 +5,7 @@ import type { AnchorRecord } from "../../service/store/anchor-records.js";
 import { K } from "../../service/store/keys.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { serveApp } from "../helpers/app.js";
-import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
+import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const CONTRACTS = ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"];
 
@@ -20,15 +20,13 @@ const record = (size: number, status: AnchorRecord["status"], contract = CONTRAC
   status,
 });
 
-/** Writes records straight into the store, as many as a long-anchored log holds, and drops the cached list. */
+/** Writes records straight into the store (as many as a long-anchored log holds), as an earlier run left them. */
 async function writeRecords(ledger: Ledger, records: AnchorRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 10_000) {
     const batch = ledger.db.batch();
     for (const r of records.slice(i, i + 10_000)) batch.put(K.anchor(r.size), utf8(JSON.stringify(r)));
     await batch.write();
   }
-  // Through the class, so that its cached list is dropped.
-  await ledger.anchors.remove(0);
 }
 
 describe("anchor records", () => {
@@ -36,6 +34,11 @@ describe("anchor records", () => {
   let ledger: Ledger;
   beforeEach(async () => ({ dir, ledger } = await openTestLedger()));
   afterEach(() => closeTestLedger(ledger, dir));
+  /** The ledger opened again: its anchor index is read from what is stored. */
+  const reopen = async (): Promise<void> => {
+    await ledger.close();
+    ledger = await openLedger(dir);
+  };
 
   it("finds the anchor a bundle is proved against as a scan of every record would (property)", async () => {
     const recordsArb = fc
@@ -57,11 +60,12 @@ describe("anchor records", () => {
       fc.asyncProperty(recordsArb, queries, async (records, qs) => {
         await ledger.db.clear(K.anchorRange);
         await writeRecords(ledger, records);
+        await reopen();
         for (const [contract, after, atMost] of qs) {
           const scanned = records
             .filter((r) => r.status === "confirmed" && r.contract === contract && r.size > after && r.size <= atMost)
             .sort((a, b) => b.size - a.size)[0];
-          expect(await ledger.anchors.newestConfirmed(contract, after, atMost)).to.deep.equal(scanned);
+          expect(ledger.anchors.newestConfirmed(contract, after, atMost)).to.deep.equal(scanned);
         }
       }),
       { numRuns: 60 },
@@ -71,8 +75,11 @@ describe("anchor records", () => {
   it("serves the lag metric and the anchor list over 150,000 records (a log anchored every 30 s for 52 days)", async () => {
     await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "LAG-0001", sku: "s" }] });
     // Sizes beyond the log's own: only finding the newest confirmed one is under test.
-    const records = Array.from({ length: 150_000 }, (_, i) => record(i + 1, i < 149_990 ? "confirmed" : "pending"));
+    const records = Array.from({ length: 150_000 }, (_, i) =>
+      record(i + 1, i < 149_990 ? "confirmed" : "pending", i % 1000 === 7 ? CONTRACTS[1] : CONTRACTS[0]),
+    );
     await writeRecords(ledger, records);
+    await reopen();
     const served = await serveApp(ledger, {
       info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: 31337, contract: CONTRACTS[0]!, rpcUrl: null }),
     });
@@ -82,23 +89,52 @@ describe("anchor records", () => {
       const lag = /^keyproof_anchor_lag_entries (\S+)$/m.exec(await res.text())?.[1];
       expect(Number(lag)).to.equal(Number(ledger.size) - 149_990);
 
+      // Streamed in pieces, whole: the log's own contract's, by size.
       type Listed = { anchors: { size: number; status: string; txHash: string | null }[] };
-      const first = await fetch(`${served.url}/v1/anchors`);
-      const listed = (await first.json()) as Listed;
-      expect(listed.anchors).to.have.length(150_000);
-      expect(listed.anchors[149_989]).to.include({ size: 149_990, status: "confirmed" });
-      expect(listed.anchors[149_990]).to.deep.include({ size: 149_991, status: "pending", txHash: null });
-      // Unchanged records: the same answer, and a client holding it is told so.
-      // (fetch adds "cache-control: no-cache" to a conditional request, which asks for the body.)
-      const etag = first.headers.get("etag")!;
-      const conditional = { "if-none-match": etag, "cache-control": "max-age=0" };
-      const again = await fetch(`${served.url}/v1/anchors`, { headers: conditional });
-      expect(again.status).to.equal(304);
+      const listed = (await (await fetch(`${served.url}/v1/anchors`)).json()) as Listed;
+      const own = records.filter((r) => r.contract === CONTRACTS[0]);
+      expect(listed.anchors).to.have.length(own.length);
+      expect(listed.anchors.map((a) => a.size)).to.deep.equal(own.map((r) => r.size));
+      expect(listed.anchors.at(-1)).to.deep.include({ size: 150_000, status: "pending", txHash: null });
+      expect(listed.anchors.at(-11)).to.deep.include({ size: 149_990, status: "confirmed", txHash: `0x${"ef".repeat(32)}` });
+
+      // The index follows writes: a newer confirmed anchor is found at once.
       await ledger.anchors.put(record(150_001, "confirmed"));
-      const changed = await fetch(`${served.url}/v1/anchors`, { headers: conditional });
-      expect(changed.status).to.equal(200);
-      expect(changed.headers.get("etag")).to.not.equal(etag);
-      expect(((await changed.json()) as Listed).anchors.at(-1)).to.include({ size: 150_001, status: "confirmed" });
+      expect(ledger.anchors.newestConfirmed(CONTRACTS[0]!, 0, 200_000)?.size).to.equal(150_001);
+      await ledger.anchors.remove(150_001);
+      expect(ledger.anchors.newestConfirmed(CONTRACTS[0]!, 0, 200_000)?.size).to.equal(149_990);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it("a client that goes away part way through the anchor list stops the stream, and the service goes on", async () => {
+    await writeRecords(
+      ledger,
+      Array.from({ length: 50_000 }, (_, i) => record(i + 1, "confirmed")),
+    );
+    await reopen();
+    const served = await serveApp(ledger, {
+      info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: 31337, contract: CONTRACTS[0]!, rpcUrl: null }),
+    });
+    // Whether the answer's reading of the store ended (its iterator closed).
+    const records = ledger.anchors.records.bind(ledger.anchors);
+    let ended = false;
+    ledger.anchors.records = async function* () {
+      try {
+        yield* records();
+      } finally {
+        ended = true;
+      }
+    };
+    try {
+      const res = await fetch(`${served.url}/v1/anchors`);
+      const reader = res.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+      for (let i = 0; i < 100 && !ended; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(ended, "the stream stopped reading").to.equal(true);
+      expect((await fetch(`${served.url}/checkpoint`)).status).to.equal(200);
     } finally {
       await served.close();
     }
