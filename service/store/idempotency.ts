@@ -84,9 +84,14 @@ function decode(stored: Uint8Array): Stored {
   return "answer" in v || "ref" in v ? v : { answer: v };
 }
 
-/** Whether a record was stored before `before` (ISO 8601). Records stored before they carried a time never expire. */
+/** When a record was stored (ISO 8601); none for records stored before they carried a time, which never expire. */
+export function storedAt(stored: Uint8Array): string | undefined {
+  return decode(stored).at;
+}
+
+/** Whether a record was stored before `before` (ISO 8601). */
 export function storedBefore(stored: Uint8Array, before: string): boolean {
-  const { at } = decode(stored);
+  const at = storedAt(stored);
   return at !== undefined && at < before;
 }
 

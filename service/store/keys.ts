@@ -15,6 +15,8 @@
  *   c <size u64>                  signed checkpoint note
  *   a <size u64>                  anchor record (JSON)
  *   d <actor> 0x00 <idem key>     stored answer of an idempotent request
+ *   x <stored at, ISO> <d key>    when that answer was stored (empty value): what expires, oldest first
+ *   X                             present once every stored answer with a time has its x key
  *   M                             meta (JSON): size, last time
  *   P                             HMAC(pepper, PEPPER_CHECK): which pepper the code index was built with
  */
@@ -22,7 +24,7 @@ import { concatBytes, u64be, utf8 } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
 // Prefixes are encoded once: keys are built for every node of every batch.
-const PREFIX = Object.fromEntries([..."enmhskvipqtucabdMP"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
+const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxMPX"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
 const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
@@ -59,6 +61,10 @@ export const K = {
   anchorRange: { gte: p("a"), lt: p("b") },
   idempotency: (actor: string, key: string) => concatBytes(p("d"), utf8(actor), Uint8Array.of(0), utf8(key)),
   idempotencyRange: { gte: p("d"), lt: p("e") },
+  /** `at` is a 24-character ISO 8601 time (toISOString), so the keys sort by it. */
+  idempotencyExpiry: (at: string, record: Uint8Array) => concatBytes(p("x"), utf8(at), record),
+  idempotencyExpiryBefore: (at: string) => ({ gte: p("x"), lt: concatBytes(p("x"), utf8(at)) }),
+  idempotencyIndexed: p("X"),
   meta: p("M"),
   pepperCheck: p("P"),
 };

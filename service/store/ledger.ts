@@ -32,6 +32,7 @@ import {
   fingerprintWith,
   idempotencyKeyReused,
   openReplay,
+  storedAt,
   storedBefore,
   type Replay,
 } from "./idempotency.js";
@@ -105,6 +106,9 @@ interface KeyIndex {
 }
 
 const ZERO_HEAD = "0".repeat(64);
+const NO_VALUE = new Uint8Array(0);
+/** Length of an ISO 8601 time from toISOString, the start of an expiry key after its prefix. */
+const ISO_LENGTH = 24;
 
 /** The record kinds a group reads while it is prepared: idempotency answers, code index, states, salts. */
 const STAGED_PREFIXES = new Set([..."diks"].map((c) => c.charCodeAt(0)));
@@ -277,6 +281,7 @@ export class Ledger {
     }
     await this.checkPepper(size);
     await this.anchors.load();
+    await this.markIdempotencyIndexed();
     const note = await this.db.get(K.checkpoint(size));
     if (note) {
       const text = fromUtf8(note);
@@ -676,6 +681,7 @@ export class Ledger {
       if (!k) continue;
       const answer = answers[i] as SubmitAnswer;
       batch.put(k, encodeReplay(fingerprints[i]!, storedAt, answer, Number(latest.checkpoint.size)));
+      batch.put(K.idempotencyExpiry(storedAt, k), NO_VALUE);
       staged.push([latin1(k), encodeWholeReplay(fingerprints[i]!, storedAt, answer)]);
     }
 
@@ -905,26 +911,73 @@ export class Ledger {
   }
 
   /**
+   * A ledger with no stored answers has, trivially, an expiry key for each:
+   * marked so at once, and its sweeps never scan the answers themselves.
+   */
+  private async markIdempotencyIndexed(): Promise<void> {
+    if ((await this.db.get(K.idempotencyIndexed)) !== undefined) return;
+    const any = await this.db.keys({ ...K.idempotencyRange, limit: 1 }).all();
+    if (any.length === 0) await this.db.put(K.idempotencyIndexed, NO_VALUE, { sync: true });
+  }
+
+  /**
    * Forgets the answers of Idempotency-Keys stored before `before`; returns
    * how many. A request that comes again after that is taken as new, and the
    * state machine refuses what it already did (DUPLICATE_KEY, DOUBLE_SALE,
-   * ALREADY_REDEEMED...). Answers are read and deleted 1,000 at a time.
+   * ALREADY_REDEEMED...). Reads only what expired, oldest first, through the
+   * expiry keys, 1,000 at a time: answers are kept for 30 days by default, and
+   * a platform that sends each sale with its own key keeps millions of them.
    */
   async forgetReplaysBefore(before: Date): Promise<number> {
     const cutoff = before.toISOString();
+    if ((await this.db.get(K.idempotencyIndexed)) === undefined) return this.indexReplaysForgetting(cutoff);
     let forgotten = 0;
-    let expired: Uint8Array[] = [];
+    const it = this.db.keys({ ...K.idempotencyExpiryBefore(cutoff), fillCache: false });
+    try {
+      for (let page = await it.nextv(1000); page.length > 0; page = await it.nextv(1000)) {
+        const records = page.map((x) => x.subarray(1 + ISO_LENGTH));
+        const stored = await this.db.getMany(records);
+        const ops = page.map((key) => ({ type: "del" as const, key }));
+        stored.forEach((v, i) => {
+          // A key forgotten and used again since has a newer answer (and its own expiry key).
+          if (v && storedBefore(v, cutoff)) {
+            ops.push({ type: "del" as const, key: records[i]! });
+            forgotten++;
+          }
+        });
+        await this.db.batch(ops);
+      }
+    } finally {
+      await it.close();
+    }
+    return forgotten;
+  }
+
+  /**
+   * The sweep of a data directory from before expiry keys: reads every
+   * answer once, forgets the expired ones, gives the others their expiry key,
+   * then marks the directory indexed. Answers stored meanwhile get theirs as
+   * they are written.
+   */
+  private async indexReplaysForgetting(cutoff: string): Promise<number> {
+    let forgotten = 0;
+    let ops: ({ type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array })[] = [];
     const flush = async (): Promise<void> => {
-      if (expired.length === 0) return;
-      await this.db.batch(expired.map((key) => ({ type: "del" as const, key })));
-      forgotten += expired.length;
-      expired = [];
+      if (ops.length === 0) return;
+      await this.db.batch(ops);
+      ops = [];
     };
     for await (const [key, value] of this.db.iterator(K.idempotencyRange)) {
-      if (storedBefore(value, cutoff)) expired.push(key);
-      if (expired.length >= 1000) await flush();
+      const at = storedAt(value);
+      if (at === undefined) continue; // never expires
+      if (at < cutoff) {
+        ops.push({ type: "del", key });
+        forgotten++;
+      } else ops.push({ type: "put", key: K.idempotencyExpiry(at, key), value: NO_VALUE });
+      if (ops.length >= 1000) await flush();
     }
     await flush();
+    await this.db.put(K.idempotencyIndexed, NO_VALUE, { sync: true });
     return forgotten;
   }
 

@@ -323,6 +323,52 @@ describe("ledger store", () => {
     }
   });
 
+  it("forgets expired Idempotency-Key answers through their expiry keys, without reading the kept ones; a directory from before them is indexed by its first sweep", async () => {
+    let now = new Date("2026-12-01T00:00:00Z");
+    const clocked = await openTestLedger({ now: () => now });
+    const db = clocked.ledger.db;
+    // The ranges the sweep reads: the answers ("d") only where it has to.
+    const scanned: string[] = [];
+    const iterator = db.iterator.bind(db);
+    const keys = db.keys.bind(db);
+    const note = (o?: { gte?: Uint8Array }): void => void scanned.push(o?.gte ? String.fromCharCode(o.gte[0]!) : "?");
+    db.iterator = ((o?: { gte?: Uint8Array }) => (note(o), iterator(o as never))) as typeof db.iterator;
+    db.keys = ((o?: { gte?: Uint8Array }) => (note(o), keys(o as never))) as typeof db.keys;
+    try {
+      const store = async (key: string, at: string) => {
+        now = new Date(at);
+        await clocked.ledger.submit({ actor: "acme", idempotencyKey: key, requests: [{ type: "issue", code: `EXP-${key}`, sku: "s" }] });
+      };
+      await store("a", "2026-12-01T00:00:00Z");
+      await store("b", "2026-12-05T00:00:00Z");
+      await store("c", "2026-12-09T00:00:00Z");
+      const kept = async () => (await db.keys(K.idempotencyRange).all()).map((k) => fromUtf8(k).split("\0")[1]);
+
+      const sweep = async (before: string): Promise<{ forgotten: number; read: string[] }> => {
+        scanned.length = 0;
+        const forgotten = await clocked.ledger.forgetReplaysBefore(new Date(before));
+        return { forgotten, read: [...new Set(scanned)] };
+      };
+      expect(await sweep("2026-12-03T00:00:00Z")).to.deep.equal({ forgotten: 1, read: ["x"] });
+      expect(await kept()).to.deep.equal(["b", "c"]);
+
+      // As a directory from before expiry keys: none, and no mark.
+      await db.clear({ gte: utf8("x"), lt: utf8("y") });
+      await db.del(K.idempotencyIndexed);
+      // Its first sweep reads every answer once.
+      expect(await sweep("2026-12-07T00:00:00Z")).to.deep.equal({ forgotten: 1, read: ["d"] });
+      expect(await kept()).to.deep.equal(["c"]);
+      expect(await db.get(K.idempotencyIndexed)).to.not.equal(undefined);
+
+      // Then the expiry keys only again: the one it gave "c" among them.
+      expect(await sweep("2026-12-10T00:00:00Z")).to.deep.equal({ forgotten: 1, read: ["x"] });
+      expect(await kept()).to.deep.equal([]);
+      expect(await db.keys({ gte: utf8("x"), lt: utf8("y") }).all()).to.deep.equal([]);
+    } finally {
+      await closeTestLedger(clocked.ledger, clocked.dir);
+    }
+  });
+
   it("keeps an Idempotency-Key answer by reference (bytes, not kilobytes, for 1,000 events) and rebuilds it exactly, refusals in place, after a restart too", async () => {
     const requests = Array.from({ length: 1000 }, (_, i) =>
       // Every 100th row repeats an earlier code: refused, between accepted events.
