@@ -21,6 +21,7 @@ import { startService } from "../service/server.js";
 import type { Ledger } from "../service/store/ledger.js";
 import { benchArgs } from "./lib/args.js";
 import { fillLedger, openBenchLedger, progress } from "./lib/fill.js";
+import { machineLine } from "./lib/machine.js";
 
 const [total] = benchArgs(
   "bench:audit",
@@ -30,6 +31,8 @@ const [total] = benchArgs(
 const ORIGIN = "bench-audit.keyproof/log";
 const HEAP_MB = 256;
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-audit-"));
+// Before the work: the machine's speed today, printed with the figures.
+const speed = machineLine();
 const dataDir = path.join(dir, "data");
 const chain = await startAnvil({ stateDir: path.join(dir, "chain"), port: 30_000 + Math.floor(Math.random() * 20_000) });
 const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
@@ -107,6 +110,7 @@ try {
     );
     const [seconds, maxKb] = readFileSync(timing, "utf8").trim().split(/\s+/).map(Number) as [number, number];
     const report = JSON.parse(readFileSync(out, "utf8")) as { ok: boolean; entriesAudited: number; keys: number; anchors: unknown[] };
+    console.log(`machine:          ${speed}`);
     console.log(`log:              ${report.entriesAudited} entries, ${report.keys} keys, ${report.anchors.length} anchors`);
     console.log(`audit result:     ${report.ok ? "clean" : "FINDINGS (unexpected)"}`);
     console.log(

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchArgs } from "./lib/args.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
+import { machineLine } from "./lib/machine.js";
 
 const [total, perBatch, clients] = benchArgs(
   "bench:ingest",
@@ -22,6 +23,8 @@ const [total, perBatch, clients] = benchArgs(
   ],
 ) as [number, number, number];
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-"));
+// Before the work: the machine's speed today, printed with the figures.
+const speed = machineLine();
 const ledger = await openBenchLedger({ dir, origin: "bench.keyproof/log" });
 
 const { appended, seconds } = await fillLedger(ledger, {
@@ -79,6 +82,7 @@ await ledger.close();
 const bytes = Number(execSync(`du -sb ${dir}`).toString().split("\t")[0]);
 rmSync(dir, { recursive: true, force: true });
 
+console.log(`machine:                    ${speed}`);
 console.log(`events appended:            ${appended} in batches of ${perBatch} from ${clients} concurrent client(s)`);
 console.log(`durable ingest:             ${(appended / seconds).toFixed(0)} events/s (${seconds.toFixed(1)} s)`);
 console.log(`inclusion proof at ${size}: ${(tInc / samples).toFixed(3)} ms mean, ${(incBytes / samples).toFixed(0)} bytes`);

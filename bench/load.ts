@@ -27,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import autocannon, { type Options, type Result } from "autocannon";
 import { benchArgs } from "./lib/args.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
+import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 
 const OPERATOR = "bench-load-operator-token-0123456789";
@@ -70,6 +71,8 @@ const [preload, seconds] = benchArgs(
     { name: "seconds", description: "seconds per run", default: 10 },
   ],
 ) as [number, number];
+// Before anything else runs: the machine's speed today, printed with the figures.
+const speed = machineLine();
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-load-"));
 const dataDir = path.join(dir, "data");
 const port = 30_000 + Math.floor(Math.random() * 20_000);
@@ -262,7 +265,7 @@ try {
   results.push(line("POST /v1/events, 1 a request (32 conns)", w1) + singleGroups);
 
   console.log(
-    `\nKeyProof HTTP load: ${preload} entries preloaded, ${seconds} s a run, service and load generator on one ${os.cpus().length}-core machine\n`,
+    `\nKeyProof HTTP load: ${preload} entries preloaded, ${seconds} s a run, service and load generator on one machine: ${speed}\n`,
   );
   for (const r of results) console.log(r);
 } finally {
