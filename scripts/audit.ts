@@ -7,7 +7,7 @@
  *
  * Exit codes: 0 clean, 1 findings (listed, and in the JSON report), 2 the audit could not run.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Presets, SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { JsonRpcProvider, getAddress } from "ethers";
@@ -18,6 +18,7 @@ import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { redactUrl } from "../service/chain/redact.js";
 import { audit, type AuditedChain, type AuditReport } from "../service/tools/audit/auditor.js";
+import { writeReportFile } from "../service/tools/audit/report-file.js";
 import { fail, parseOptions } from "./cli.js";
 
 const program = new Command("audit")
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
       onProgress,
     });
     bar?.stop();
-    writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+    writeReportFile(o.out, report);
     printSummary(report, o.out);
     process.exitCode = report.ok ? 0 : 1;
   } catch (e) {
