@@ -54,6 +54,15 @@ const input = {
   events: z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }),
   // Strict: a misspelt `proof` must not quietly answer without proofs.
   eventsQuery: z.strictObject({ proof: z.literal("inclusion").optional() }),
+  anchorsPage: z.strictObject({
+    from: u64.optional(),
+    limit: z
+      .string()
+      .regex(/^[1-9][0-9]{0,3}$/, "must be an integer from 1 to 1000")
+      .transform(Number)
+      .refine((n) => n <= 1000, "must be an integer from 1 to 1000")
+      .optional(),
+  }),
   idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters"),
   participant: z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }),
 };
@@ -268,29 +277,38 @@ export function createApp(o: AppOptions): express.Express {
 
   // Every anchor, as SPEC §8 has it, though a log anchored every 30 s gathers
   // about a million a year: streamed from the store as it is read, so that
-  // neither the records nor the answer are ever held whole.
+  // neither the records nor the answer are ever held whole. Beyond SPEC §8,
+  // `?from=<size>&limit=<n>` gives a page, with the `next` size to ask from
+  // (docs/protocol-choices.md, HTTP).
   app.get(
     "/v1/anchors",
-    wrap(async (_req, res) => {
+    wrap(async (req, res) => {
+      const q = checkInput(input.anchorsPage, req.query);
+      const paged = q.from !== undefined || q.limit !== undefined;
+      const limit = paged ? (q.limit ?? 1000) : Infinity;
       const contract = o.info().contract;
       res.type("application/json; charset=utf-8");
       // (res.destroyed stays false when the client hangs up.)
       let gone = false;
       res.once("close", () => (gone = true));
       let chunk = '{"anchors":[';
-      let first = true;
-      for await (const a of ledger.anchors.records()) {
+      let listed = 0;
+      let next: number | null = null;
+      for await (const a of ledger.anchors.records(q.from ?? 0n)) {
         if (a.contract !== contract) continue;
+        if (listed === limit) {
+          next = a.size;
+          break;
+        }
         const { size, logRoot, mapRoot, txHash, blockNumber, status } = a;
-        chunk += (first ? "" : ",") + JSON.stringify({ size, logRoot, mapRoot, txHash, blockNumber, status });
-        first = false;
+        chunk += (listed++ === 0 ? "" : ",") + JSON.stringify({ size, logRoot, mapRoot, txHash, blockNumber, status });
         if (chunk.length >= 64 * 1024) {
           if (!res.write(chunk) && !gone) await drained(res);
           if (gone) return; // the client went away
           chunk = "";
         }
       }
-      res.end(`${chunk}]}`);
+      res.end(`${chunk}]${paged ? `,"next":${next}` : ""}}`);
     }),
   );
 

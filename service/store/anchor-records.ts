@@ -113,9 +113,9 @@ export class AnchorRecords {
     }
   }
 
-  /** Every record, by size, read from the store one after the other (for the few callers that want them all). */
-  async *records(): AsyncGenerator<AnchorRecord> {
-    for await (const v of this.db.values(K.anchorRange)) yield decode(v);
+  /** The records from size `from` on, by size, read from the store one after the other (for the few callers that want them all). */
+  async *records(from: bigint | number = 0): AsyncGenerator<AnchorRecord> {
+    for await (const v of this.db.values({ ...K.anchorRange, gte: K.anchor(from) })) yield decode(v);
   }
 
   /** Every record, by size. */

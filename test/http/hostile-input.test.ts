@@ -173,7 +173,7 @@ describe("hostile input and security boundaries", function () {
     );
   });
 
-  it("every query and path parameter: entries, proofs, keys, tiles", async () => {
+  it("every query and path parameter: entries, proofs, keys, tiles, anchor pages", async () => {
     const num = fc.oneof(
       fc.bigInt({ min: -5n, max: 1n << 70n }).map(String),
       fc.string(),
@@ -195,6 +195,8 @@ describe("hostile input and security boundaries", function () {
             .array(fc.oneof(fc.string(), fc.constantFrom("x001", "000", "000.p", "entries", "0", "256")), { maxLength: 5 })
             .map((parts) => `/tile/${parts.map(encodeURIComponent).join("/")}`),
           fc.string().map((q) => `/v1/entries?${encodeURIComponent(q)}`),
+          fc.tuple(num, num).map(([a, b]) => `/v1/anchors?from=${encodeURIComponent(a)}&limit=${encodeURIComponent(b)}`),
+          fc.string().map((q) => `/v1/anchors?${encodeURIComponent(q)}`),
         ),
         async (p) => sane(await send("GET", p), `GET ${p}`),
       ),

@@ -98,6 +98,25 @@ describe("anchor records", () => {
       expect(listed.anchors.at(-1)).to.deep.include({ size: 150_000, status: "pending", txHash: null });
       expect(listed.anchors.at(-11)).to.deep.include({ size: 149_990, status: "confirmed", txHash: `0x${"ef".repeat(32)}` });
 
+      // Or a page at a time (beyond SPEC §8): from a size on, with the size to ask from next.
+      type Page = Listed & { next: number | null };
+      const page = async (q: string): Promise<Page> => (await (await fetch(`${served.url}/v1/anchors?${q}`)).json()) as Page;
+      const first = await page("limit=1000");
+      expect(first.anchors.map((a) => a.size)).to.deep.equal(own.slice(0, 1000).map((r) => r.size));
+      expect(first.next).to.equal(own[1000]!.size);
+      const second = await page(`from=${first.next}&limit=1000`);
+      expect(second.anchors[0]!.size).to.equal(own[1000]!.size);
+      const last = await page("from=149995");
+      expect(last).to.deep.include({ next: null });
+      expect(last.anchors.map((a) => a.size)).to.deep.equal([149_995, 149_996, 149_997, 149_998, 149_999, 150_000]);
+      // (149,008 is another contract's.)
+      expect((await page("from=149007&limit=2")).anchors.map((a) => a.size)).to.deep.equal([149_007, 149_009]);
+      for (const bad of ["limit=0", "limit=1001", "limit=x", "from=-1", "from=1&other=2"]) {
+        const res = await fetch(`${served.url}/v1/anchors?${bad}`);
+        expect(res.status, bad).to.equal(400);
+        expect(((await res.json()) as { error: { code: string } }).error.code).to.equal("INVALID_INPUT");
+      }
+
       // The index follows writes: a newer confirmed anchor is found at once.
       await ledger.anchors.put(record(150_001, "confirmed"));
       expect(ledger.anchors.newestConfirmed(CONTRACTS[0]!, 0, 200_000)?.size).to.equal(150_001);
