@@ -59,13 +59,13 @@ class AnchorIndex {
       this.contractIds.set(rec.contract, id);
     }
     const flags = (id << 1) | (rec.status === "confirmed" ? 1 : 0);
-    const at = this.find(rec.size);
-    if (at >= 0) {
-      this.flags[at] = flags;
+    const i = this.above(rec.size);
+    if (i > 0 && this.sizes[i - 1] === rec.size) {
+      this.flags[i - 1] = flags;
       return;
     }
-    // Anchors grow: a new record goes at the end but after a reorganized chain.
-    const i = this.above(rec.size);
+    // Anchors grow, so a new record goes at the end; a smaller one (anchored
+    // again after a chain reset) is put in its place.
     if (i === this.sizes.length) {
       this.sizes.push(rec.size);
       this.flags.push(flags);

@@ -40,7 +40,7 @@ describe("anchor records", () => {
     ledger = await openLedger(dir);
   };
 
-  it("finds the anchor a bundle is proved against as a scan of every record would (property)", async () => {
+  it("finds the anchor a bundle is proved against as a scan of every record would, after a reopen and after writes in any order (property)", async () => {
     const recordsArb = fc
       .uniqueArray(fc.integer({ min: 1, max: 300 }), { maxLength: 40 })
       .chain((sizes) =>
@@ -57,18 +57,45 @@ describe("anchor records", () => {
       maxLength: 20,
     });
     await fc.assert(
-      fc.asyncProperty(recordsArb, queries, async (records, qs) => {
-        await ledger.db.clear(K.anchorRange);
-        await writeRecords(ledger, records);
-        await reopen();
-        for (const [contract, after, atMost] of qs) {
-          const scanned = records
-            .filter((r) => r.status === "confirmed" && r.contract === contract && r.size > after && r.size <= atMost)
-            .sort((a, b) => b.size - a.size)[0];
-          expect(ledger.anchors.newestConfirmed(contract, after, atMost)).to.deep.equal(scanned);
-        }
-      }),
-      { numRuns: 60 },
+      fc.asyncProperty(
+        recordsArb,
+        recordsArb,
+        fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 5 }),
+        queries,
+        async (stored, written, removed, qs) => {
+          await ledger.db.clear(K.anchorRange);
+          await writeRecords(ledger, stored);
+          await reopen();
+          // Then through the index: puts (new sizes, or replacing one) and removals, in any order.
+          const bySize = new Map(stored.map((r) => [r.size, r]));
+          for (const r of written) {
+            await ledger.anchors.put(r);
+            bySize.set(r.size, r);
+          }
+          for (const size of removed) {
+            await ledger.anchors.remove(size);
+            bySize.delete(size);
+          }
+          const records = [...bySize.values()];
+          for (const [contract, after, atMost] of qs) {
+            const scanned = records
+              .filter((r) => r.status === "confirmed" && r.contract === contract && r.size > after && r.size <= atMost)
+              .sort((a, b) => b.size - a.size)[0];
+            expect(ledger.anchors.newestConfirmed(contract, after, atMost)).to.deep.equal(scanned);
+          }
+          const newest = records.filter((r) => r.status === "confirmed").sort((a, b) => b.size - a.size)[0];
+          expect(ledger.anchors.newestConfirmedSize()).to.equal(newest?.size);
+          for (const contract of CONTRACTS) {
+            const own = records.filter((r) => r.contract === contract).sort((a, b) => a.size - b.size);
+            expect(ledger.anchors.pending(contract)).to.deep.equal(own.filter((r) => r.status === "pending"));
+            const confirmed = own.filter((r) => r.status === "confirmed");
+            expect(ledger.anchors.confirmedEnds(contract)).to.deep.equal(
+              confirmed.length ? { oldest: confirmed[0], newest: confirmed.at(-1) } : {},
+            );
+          }
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 
