@@ -13,7 +13,7 @@
 import { fromUtf8, utf8 } from "../core/bytes.js";
 import { K } from "./keys.js";
 import type { Db } from "./map-store.js";
-import { readOne } from "./reads.js";
+import { inPages, readOne } from "./reads.js";
 
 export interface AnchorRecord {
   size: number;
@@ -103,13 +103,8 @@ export class AnchorRecords {
    * the 2-core VM of docs/figures.md, paid once instead of after each anchor.
    */
   async load(): Promise<void> {
-    const it = this.db.values({ ...K.anchorRange, fillCache: false });
-    try {
-      for (let page = await it.nextv(10_000); page.length > 0; page = await it.nextv(10_000)) {
-        for (const v of page) this.index.set(decode(v));
-      }
-    } finally {
-      await it.close();
+    for await (const page of inPages(this.db.values({ ...K.anchorRange, fillCache: false }), 10_000)) {
+      for (const v of page) this.index.set(decode(v));
     }
   }
 

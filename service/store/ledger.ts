@@ -38,7 +38,7 @@ import {
 } from "./idempotency.js";
 import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
-import { readOne } from "./reads.js";
+import { inPages, readOne } from "./reads.js";
 import { LogStore } from "./log-store.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
@@ -932,23 +932,18 @@ export class Ledger {
     const cutoff = before.toISOString();
     if ((await this.db.get(K.idempotencyIndexed)) === undefined) return this.indexReplaysForgetting(cutoff);
     let forgotten = 0;
-    const it = this.db.keys({ ...K.idempotencyExpiryBefore(cutoff), fillCache: false });
-    try {
-      for (let page = await it.nextv(1000); page.length > 0; page = await it.nextv(1000)) {
-        const records = page.map((x) => x.subarray(1 + ISO_LENGTH));
-        const stored = await this.db.getMany(records);
-        const ops = page.map((key) => ({ type: "del" as const, key }));
-        stored.forEach((v, i) => {
-          // A key forgotten and used again since has a newer answer (and its own expiry key).
-          if (v && storedBefore(v, cutoff)) {
-            ops.push({ type: "del" as const, key: records[i]! });
-            forgotten++;
-          }
-        });
-        await this.db.batch(ops);
-      }
-    } finally {
-      await it.close();
+    for await (const page of inPages(this.db.keys({ ...K.idempotencyExpiryBefore(cutoff), fillCache: false }), 1000)) {
+      const records = page.map((x) => x.subarray(1 + ISO_LENGTH));
+      const stored = await this.db.getMany(records);
+      const ops = page.map((key) => ({ type: "del" as const, key }));
+      stored.forEach((v, i) => {
+        // A key forgotten and used again since has a newer answer (and its own expiry key).
+        if (v && storedBefore(v, cutoff)) {
+          ops.push({ type: "del" as const, key: records[i]! });
+          forgotten++;
+        }
+      });
+      await this.db.batch(ops);
     }
     return forgotten;
   }
@@ -961,22 +956,18 @@ export class Ledger {
    */
   private async indexReplaysForgetting(cutoff: string): Promise<number> {
     let forgotten = 0;
-    let ops: ({ type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array })[] = [];
-    const flush = async (): Promise<void> => {
-      if (ops.length === 0) return;
-      await this.db.batch(ops);
-      ops = [];
-    };
-    for await (const [key, value] of this.db.iterator(K.idempotencyRange)) {
-      const at = storedAt(value);
-      if (at === undefined) continue; // never expires
-      if (at < cutoff) {
-        ops.push({ type: "del", key });
-        forgotten++;
-      } else ops.push({ type: "put", key: K.idempotencyExpiry(at, key), value: NO_VALUE });
-      if (ops.length >= 1000) await flush();
+    for await (const page of inPages(this.db.iterator(K.idempotencyRange), 1000)) {
+      const ops: ({ type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array })[] = [];
+      for (const [key, value] of page) {
+        const at = storedAt(value);
+        if (at === undefined) continue; // never expires
+        if (at < cutoff) {
+          ops.push({ type: "del", key });
+          forgotten++;
+        } else ops.push({ type: "put", key: K.idempotencyExpiry(at, key), value: NO_VALUE });
+      }
+      if (ops.length > 0) await this.db.batch(ops);
     }
-    await flush();
     await this.db.put(K.idempotencyIndexed, NO_VALUE, { sync: true });
     return forgotten;
   }

@@ -28,3 +28,15 @@ export async function readMany(db: Db, keys: Uint8Array[], options?: ReadOptions
   if (keys.length > SYNC_READ_MAX) return options ? db.getMany(keys, options) : db.getMany(keys);
   return keys.map((k) => readOne(db, k, options));
 }
+
+/**
+ * A LevelDB iterator's results `size` at a time (one call into LevelDB a page,
+ * not one a record), closing it however the loop over them ends.
+ */
+export async function* inPages<T>(it: { nextv(size: number): Promise<T[]>; close(): Promise<void> }, size: number): AsyncGenerator<T[]> {
+  try {
+    for (let page = await it.nextv(size); page.length > 0; page = await it.nextv(size)) yield page;
+  } finally {
+    await it.close();
+  }
+}
