@@ -12,7 +12,7 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import client from "prom-client";
 import { z } from "zod";
-import { concatBytes, toHex } from "../core/bytes.js";
+import { concatBytes, fromUtf8, toHex } from "../core/bytes.js";
 import { KeyProofError } from "../core/errors.js";
 import { checkInput } from "../core/validate.js";
 import { participantId, role } from "../core/ledger/schema.js";
@@ -65,6 +65,7 @@ const input = {
   }),
   idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters"),
   participant: z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }),
+  participantQuery: z.strictObject({ size: u64.optional() }),
 };
 
 /**
@@ -272,6 +273,37 @@ export function createApp(o: AppOptions): express.Express {
         await new Promise((r) => setImmediate(r));
       }
       throw new Error(`could not read a consistent state and map proof for key ${key.slice(0, 8)}…`);
+    }),
+  );
+
+  // Beyond SPEC §8: a participant's registration with its inclusion proof at
+  // `size`, so that a verifier can name the ids a bundle holds, proved from
+  // the log (core/bundle/participant.ts). Public, as the log's entries are;
+  // the POST of the same path is the operator's and answers no other origin.
+  app.get(
+    "/v1/participants/:id",
+    cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 86_400 }),
+    wrap(async (req, res) => {
+      const id = participantId.safeParse(req.params.id);
+      if (!id.success) throw new KeyProofError("INVALID_INPUT", "participant ids are [a-z0-9][a-z0-9._-]{0,63}");
+      const q = checkInput(input.participantQuery, req.query);
+      const p = ledger.participant(id.data);
+      const index = ledger.participantEvent(id.data);
+      if (!p || index === undefined) return sendError(res, "NOT_FOUND", "no participant has this id");
+      const size = q.size ?? ledger.size;
+      if (size > ledger.size || index >= size) {
+        throw new KeyProofError("INVALID_INPUT", `it was registered at index ${index}: need ${index} < size <= log size ${ledger.size}`);
+      }
+      const [[entry], inclusion] = await Promise.all([ledger.log.entries(index, index + 1n), ledger.log.inclusionProof(index, size)]);
+      res.json({
+        id: p.id,
+        role: p.role,
+        name: p.name,
+        index: Number(index),
+        size: Number(size),
+        entry: fromUtf8(entry!),
+        inclusion: inclusion.map(toHex),
+      });
     }),
   );
 

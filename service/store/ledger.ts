@@ -14,7 +14,7 @@ import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitme
 import { hmacSha256 } from "../core/hash.js";
 import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
-import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
+import { decodeEntry, encodeEvent, stateRecord } from "../core/ledger/entry.js";
 import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
 import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
 import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
@@ -131,6 +131,8 @@ interface PreparedGroup {
   /** The log nodes it completes, for the log's memory once durable. */
   logNodes: StoredNode[];
   participants: Map<string, Participant>;
+  /** The log index of each participant's registration in the group. */
+  participantEvents: Map<string, bigint>;
   /** By submission; an error refuses that submission as a whole (an Idempotency-Key reused for other events). */
   answers: (SubmitAnswer | KeyProofError)[];
   events: number;
@@ -196,6 +198,8 @@ export class Ledger {
   private work!: { range: CompactRange; latest: { note: string; checkpoint: Checkpoint } };
   private meta!: Meta;
   private readonly stagedParticipants = new Map<string, Participant>();
+  /** Where each participant's registration event is in the log (its name is proved from there). */
+  private readonly participantEvents = new Map<string, bigint>();
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
   private readonly staged = new Map<string, Uint8Array>();
   /** Set when a batch write failed: later batches were prepared on top of it, so the ledger stops. */
@@ -276,9 +280,11 @@ export class Ledger {
     // The border is what the proofs of the next leaves need from before the restart.
     this.log.remember(border.map((id) => ({ ...id, hash: hashOf(id) })));
     for await (const [, v] of this.db.iterator(K.participantRange)) {
-      const p = JSON.parse(fromUtf8(v)) as Participant;
+      const { index, ...p } = JSON.parse(fromUtf8(v)) as StoredParticipant;
       this.participants.set(p.id, p);
+      if (index !== undefined) this.participantEvents.set(p.id, BigInt(index));
     }
+    await this.findParticipantEvents(size);
     await this.checkPepper(size);
     await this.anchors.load();
     await this.markIdempotencyIndexed();
@@ -346,6 +352,39 @@ export class Ledger {
 
   participant(id: string): Participant | undefined {
     return this.participants.get(id);
+  }
+
+  /** The log index of a registered participant's registration event. */
+  participantEvent(id: string): bigint | undefined {
+    return this.participantEvents.get(id);
+  }
+
+  /**
+   * Participants registered by a version that did not store where their
+   * registration is (before 2026-12-02): found once by reading the log from
+   * its start, which stops as soon as each is found, since participants are
+   * registered before the events that name them, early in a log.
+   */
+  private async findParticipantEvents(size: bigint): Promise<void> {
+    const missing = new Set([...this.participants.keys()].filter((id) => id !== OPERATOR_ID && !this.participantEvents.has(id)));
+    if (missing.size === 0) return;
+    const batch = this.db.batch();
+    try {
+      for (let start = 0n; start < size && missing.size > 0; start += 1000n) {
+        const end = start + 1000n < size ? start + 1000n : size;
+        const entries = await this.log.entries(start, end);
+        entries.forEach((e, i) => {
+          const event = decodeEntry(e);
+          if (event.type !== "participant" || !missing.delete(event.attrs.id)) return;
+          const index = start + BigInt(i);
+          this.participantEvents.set(event.attrs.id, index);
+          batch.put(K.participant(event.attrs.id), utf8(JSON.stringify(storedParticipant(this.participants.get(event.attrs.id)!, index))));
+        });
+      }
+      await batch.write({ sync: true });
+    } finally {
+      await batch.close().catch(() => undefined);
+    }
   }
 
   private workParticipant(id: string): Participant | undefined {
@@ -517,6 +556,7 @@ export class Ledger {
         this.participants.set(id, p);
         if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
       }
+      for (const [id, index] of g.participantEvents) this.participantEvents.set(id, index);
       for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
       this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write: this.writes });
       pending.forEach((p, i) => {
@@ -604,6 +644,7 @@ export class Ledger {
     const overlay = new OverlayView(view);
     const touched = new Map<string, KeyState>();
     const logNodes: StoredNode[] = [];
+    const participantEvents = new Map<string, bigint>();
     const baseSize = range.size;
 
     for (const i of live) {
@@ -626,7 +667,8 @@ export class Ledger {
           }
           put(K.entry(index), utf8(entry));
           if (effect.kind === "participant") {
-            put(K.participant(effect.participant.id), utf8(JSON.stringify(effect.participant)));
+            put(K.participant(effect.participant.id), utf8(JSON.stringify(storedParticipant(effect.participant, index))));
+            participantEvents.set(effect.participant.id, index);
             const tokenHash = sub.tokenHashes?.[r];
             if (tokenHash) put(K.token(tokenHash), utf8(effect.participant.id));
           } else {
@@ -697,6 +739,7 @@ export class Ledger {
       mapWrites,
       logNodes,
       participants: overlay.participants,
+      participantEvents,
       answers: answers as (SubmitAnswer | KeyProofError)[],
       events: Number(accepted),
       started,
@@ -977,4 +1020,11 @@ export class Ledger {
     const id = await this.tokens.participantId(token);
     return id === undefined ? undefined : this.participants.get(id);
   }
+}
+
+/** A participant as stored: with the log index of its registration. */
+type StoredParticipant = Participant & { index?: number };
+
+function storedParticipant(p: Participant, index: bigint): StoredParticipant {
+  return { ...p, index: Number(index) };
 }

@@ -25,7 +25,7 @@ describe("cross-origin reads (CORS)", () => {
     return { status: res.status, allow: res.headers.get("access-control-allow-origin") };
   };
 
-  it("lets any page read the public log: checkpoint, tiles, entries, proofs, keys, anchors", async () => {
+  it("lets any page read the public log: checkpoint, tiles, entries, proofs, keys, anchors, participants", async () => {
     const key = "ab".repeat(32);
     for (const path of [
       "/checkpoint",
@@ -37,6 +37,7 @@ describe("cross-origin reads (CORS)", () => {
       "/v1/proof/consistency?from=1&to=2",
       `/v1/keys/${key}`,
       "/v1/anchors",
+      "/v1/participants/acme",
     ]) {
       expect(await allowed(path), path).to.deep.equal({ status: 200, allow: "*" });
     }
@@ -55,6 +56,9 @@ describe("cross-origin reads (CORS)", () => {
     expect(preflight.allow).to.equal(null);
     expect((await allowed("/v1/events", { method: "POST", headers: json, body: "{}" })).allow).to.equal(null);
     expect((await allowed("/metrics")).allow).to.equal(null);
+    // The operator's registration shares its path with the public GET.
+    const register = await allowed("/v1/participants", { method: "POST", headers: json, body: "{}" });
+    expect(register).to.deep.equal({ status: 401, allow: null });
     expect((await allowed("/v1/anchor", { method: "POST", headers: json, body: "{}" })).allow).to.equal(null);
   });
 });

@@ -173,7 +173,7 @@ describe("hostile input and security boundaries", function () {
     );
   });
 
-  it("every query and path parameter: entries, proofs, keys, tiles, anchor pages", async () => {
+  it("every query and path parameter: entries, proofs, keys, tiles, anchor pages, participants", async () => {
     const num = fc.oneof(
       fc.bigInt({ min: -5n, max: 1n << 70n }).map(String),
       fc.string(),
@@ -197,6 +197,10 @@ describe("hostile input and security boundaries", function () {
           fc.string().map((q) => `/v1/entries?${encodeURIComponent(q)}`),
           fc.tuple(num, num).map(([a, b]) => `/v1/anchors?from=${encodeURIComponent(a)}&limit=${encodeURIComponent(b)}`),
           fc.string().map((q) => `/v1/anchors?${encodeURIComponent(q)}`),
+          fc
+            .tuple(fc.oneof(fc.string(), fc.constantFrom("acme", "shop-a", "operator", "ACME", "a".repeat(65))), num)
+            .map(([id, size]) => `/v1/participants/${encodeURIComponent(id)}?size=${encodeURIComponent(size)}`),
+          fc.string().map((q) => `/v1/participants/acme?${encodeURIComponent(q)}`),
         ),
         async (p) => sane(await send("GET", p), `GET ${p}`),
       ),

@@ -141,7 +141,9 @@ describe("buyer verify page (chromium)", function () {
     const page = await open();
     const text = await verify(page, "unused 1111 key"); // normalized like any code
     await shot(page, "genuine-unused");
-    expect(text).to.contain("Genuine").and.contain("Unused").and.contain("acme").and.contain("100 CNY").and.not.contain("✗");
+    expect(text).to.contain("Genuine").and.contain("Unused").and.contain("100 CNY").and.not.contain("✗");
+    // The issuer by the name its registration in the log gives, proved at the bundle's checkpoint.
+    expect(await page.textContent("#result dl")).to.contain("Acme Games (acme)");
     expect(text).to.contain("The blockchain holds this exact record");
     expect(text).to.match(/Anchored on chain in block \d+/);
     // The code is in no URL and no storage.
@@ -157,7 +159,7 @@ describe("buyer verify page (chromium)", function () {
     const page = await open();
     const text = await verify(page, CODES.sold, "ORDER-B");
     await shot(page, "sold-matching-order");
-    expect(text).to.contain("Genuine").and.contain("shop-a").and.contain("matches this sale");
+    expect(text).to.contain("Genuine").and.contain("Shop A (shop-a)").and.contain("matches this sale");
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
     const saved = JSON.parse(readFileSync((await download.path())!, "utf8")) as { type: string; state: { status: string } };
     expect(saved.type).to.equal("keyproof/bundle/v1");
@@ -173,6 +175,32 @@ describe("buyer verify page (chromium)", function () {
     expect(unsold).to.contain("Unused");
     await verify(page, CODES.unused);
     expect(await page.locator("#result .warning").count(), "no order typed, no warning").to.equal(0);
+    await page.context().close();
+  });
+
+  it("a participant's name that its registration in the log does not prove is not shown", async () => {
+    // A server (or a proxy) that answers another name beside the real entry,
+    // and one that answers another participant's registration.
+    const forged = async (page: Page): Promise<void> => {
+      await page.route("**/v1/participants/acme?*", async (route) => {
+        const real = (await (await route.fetch()).json()) as { name: string };
+        await route.fulfill({ json: { ...real, name: "Trusted Bank" } });
+      });
+      await page.route("**/v1/participants/shop-a?*", async (route) => {
+        const other = await route.fetch({ url: route.request().url().replace("/shop-a?", "/acme?") });
+        await route.fulfill({ json: await other.json() });
+      });
+    };
+    const page = await open("en-US", forged);
+    const text = await verify(page, CODES.sold, "ORDER-B");
+    const details = (await page.textContent("#result dl")) ?? "";
+    // The name comes from the proved entry, never from the answer's own field.
+    expect(details).to.contain("Acme Games (acme)").and.not.contain("Trusted Bank");
+    // Acme's registration is no proof of shop-a's name: shown by its id alone.
+    expect(details)
+      .to.match(/Sold by\s*shop-a at/)
+      .and.not.contain("Shop A");
+    expect(text).to.contain("Genuine");
     await page.context().close();
   });
 
@@ -240,12 +268,16 @@ describe("buyer verify page (chromium)", function () {
       const page = await open("en-US", async (p) => {
         await p.route("**/v1/log", (route) => route.fulfill({ json: info }));
       });
-      page.on("request", (r) => requested.push(new URL(r.url()).pathname));
+      page.on("request", (r) => {
+        const u = new URL(r.url());
+        requested.push(u.origin === svc.url ? u.pathname : u.href);
+      });
       const text = await verify(page, CODES.sold, "ORDER-B");
       expect(text, JSON.stringify(info)).to.contain("Genuine").and.not.contain("✗").and.not.contain("The blockchain holds");
-      // (/v1/log is asked again after each check while it names no chain.)
+      // (/v1/log is asked again after each check while it names no chain; the
+      // participants' names come from the service itself.)
       expect(
-        requested.filter((p) => p !== "/v1/log"),
+        requested.filter((p) => p !== "/v1/log" && !p.startsWith("/v1/participants/")),
         JSON.stringify(info),
       ).to.deep.equal(["/v1/verify"]);
       await page.context().close();

@@ -7,12 +7,13 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
+import { verifyParticipant } from "../../core/bundle/participant.js";
 import { ethAddress } from "../../core/bundle/schema.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
 type Outcome =
-  | { kind: "report"; report: BundleReport; order: string }
+  | { kind: "report"; report: BundleReport; order: string; names: Map<string, string> }
   | { kind: "unknown" }
   | { kind: "rateLimited" }
   | { kind: "error"; message: string };
@@ -89,7 +90,39 @@ async function check(code: string, order: string): Promise<Outcome> {
   const bundleContract = named.success ? named.data : info.contract;
   const readAnchor = bundleContract ? anchorReader(info, bundleContract) : undefined;
   const report = await verifyBundle(body, { code, ...(order ? { order } : {}), ...(readAnchor ? { readAnchor } : {}) });
-  return { kind: "report", report, order };
+  return { kind: "report", report, order, names: await participantNames(report) };
+}
+
+/**
+ * The names of the participants a verified bundle names by id, each proved
+ * from its registration in the log at the bundle's checkpoint. An id whose
+ * name cannot be proved (an older service, a slow answer, a bad proof) is
+ * shown as the bare id the bundle holds.
+ */
+async function participantNames(report: BundleReport): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  const f = report.facts;
+  const cp = report.checkpoint;
+  if (!f || !cp) return names;
+  const ids = new Set([
+    f.issuer,
+    ...f.transfers.flatMap((t) => [t.from, t.to]),
+    ...(f.sale ? [f.sale.seller] : []),
+    ...(f.voided ? [f.voided.by] : []),
+  ]);
+  await Promise.all(
+    [...ids].map(async (id) => {
+      try {
+        const res = await fetch(api(`v1/participants/${encodeURIComponent(id)}?size=${cp.size}`), {
+          signal: AbortSignal.timeout(CHAIN_TIMEOUT_MS),
+        });
+        if (res.ok) names.set(id, verifyParticipant(await res.json(), id, cp).name);
+      } catch {
+        // Shown by id.
+      }
+    }),
+  );
+  return names;
 }
 
 /** Whether a key can still be used, and if not why: the badge and the warning say the same. */
@@ -210,16 +243,20 @@ function render(o: Outcome): void {
   if (f && genuine) {
     const dl = el("dl");
     const row = (k: string, v: string) => dl.append(el("dt", { textContent: k }), el("dd", { textContent: v }));
-    row(w.issuer, f.issuer);
+    const named = (id: string): string => {
+      const name = o.names.get(id);
+      return name === undefined || name === id ? id : `${name} (${id})`;
+    };
+    row(w.issuer, named(f.issuer));
     row(w.sku, f.sku);
     if (f.face) row(w.face, f.face);
     if (f.batch) row(w.batch, f.batch);
     if (f.expires) row(w.expires, when(f.expires));
     row(w.issuedAt, when(f.issuedAt));
-    if (f.transfers.length) row(w.transfers, f.transfers.map((t) => `${t.to} (${when(t.time)})`).join(" → "));
-    row(w.soldBy, f.sale ? `${f.sale.seller} ${w.at} ${when(f.sale.time)}` : w.notSold);
+    if (f.transfers.length) row(w.transfers, f.transfers.map((t) => `${named(t.to)}, ${when(t.time)}`).join(" → "));
+    row(w.soldBy, f.sale ? `${named(f.sale.seller)} ${w.at} ${when(f.sale.time)}` : w.notSold);
     if (f.redeemedAt) row(w.redeemedAt, when(f.redeemedAt));
-    if (f.voided) row(w.voided, `${f.voided.by} ${w.at} ${when(f.voided.time)}: ${f.voided.reason}`);
+    if (f.voided) row(w.voided, `${named(f.voided.by)} ${w.at} ${when(f.voided.time)}: ${f.voided.reason}`);
     if (o.order) row(w.order, `${o.order} — ${f.orderMatches ? w.orderMatch : w.orderNoMatch}`);
     box.append(dl);
   }
