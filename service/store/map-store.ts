@@ -193,7 +193,7 @@ export class MapStore implements MapNodeSource {
   captureView(rev: bigint): void {
     if (this.headRev === rev) return;
     const previous = this.headRev;
-    this.views.set(rev, { snapshot: this.db.snapshot(), users: 0, pinned: false, dropped: false });
+    this.views.set(rev, { snapshot: this.db.snapshot(), users: 0, pinned: false, dropped: false, upper: new Map() });
     this.headRev = rev;
     if (previous !== null && !this.views.get(previous)?.pinned) this.dropView(previous);
   }
@@ -265,7 +265,7 @@ export class MapStore implements MapNodeSource {
     if (view) {
       view.users++;
       try {
-        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, this.latestUnder(view.snapshot));
+        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, this.latestInView(view));
       } finally {
         if (--view.users === 0 && view.dropped) this.closeSnapshot(view);
       }
@@ -283,6 +283,32 @@ export class MapStore implements MapNodeSource {
     // Only a size below the durable one is settled history (a later size may still be written).
     const settled = rev < current;
     return this.proveWindowed(key, PROOF_WINDOW, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev, settled))));
+  }
+
+  /**
+   * Reads under a view, its upper levels from memory once read: every proof
+   * passes through the same few thousand nodes there, and a view never
+   * changes, so they never go stale.
+   */
+  private latestInView(view: View): (positions: [number, Uint8Array][]) => Promise<(Uint8Array | undefined)[]> {
+    const read = this.latestUnder(view.snapshot);
+    return async (positions) => {
+      const out: (Uint8Array | undefined)[] = new Array(positions.length);
+      const missing: number[] = [];
+      positions.forEach(([d, p], i) => {
+        const hit = d <= VIEW_CACHED_DEPTH ? view.upper.get(positionId(d, p)) : undefined;
+        if (hit === undefined) missing.push(i);
+        else out[i] = hit === NOTHING ? undefined : hit;
+      });
+      if (missing.length === 0) return out;
+      const values = await read(missing.map((i) => positions[i]!));
+      missing.forEach((i, j) => {
+        const [d, p] = positions[i]!;
+        out[i] = values[j];
+        if (d <= VIEW_CACHED_DEPTH) view.upper.set(positionId(d, p), values[j] ?? NOTHING);
+      });
+      return out;
+    };
   }
 
   /** Reads of the latest nodes at `positions` as `snapshot` holds them. */
@@ -358,9 +384,16 @@ interface View {
   pinned: boolean;
   /** No longer listed: close the snapshot when the last user is done. */
   dropped: boolean;
+  /** Nodes read under the snapshot down to VIEW_CACHED_DEPTH, by position (NOTHING: absent). */
+  upper: Map<string, Uint8Array>;
 }
 
 const MAX_PINNED_VIEWS = 4;
+/**
+ * Levels of a view kept in memory once read: at most 2^13 - 1 positions
+ * (about 1 MB), read by every proof; below them a key's path is its own.
+ */
+const VIEW_CACHED_DEPTH = 12;
 /** Updates of at most this many keys read FEW_KEYS_WINDOW levels ahead of their first unknown position (see `prefetch`). */
 export const FEW_KEYS = 256;
 const FEW_KEYS_WINDOW = 7;

@@ -114,6 +114,8 @@ describe("map store", () => {
               const model = new MemoryMap();
               for (const b of batches.slice(0, Number(at))) await model.update(updatesOf(b));
               // 1: a kept view; the newest: its view; the sizes between: history.
+              // Each view keeps its upper levels once read, so from the second
+              // key on, proofs at 1 and at the newest read them from memory.
               for (const n of asked) {
                 expect(await store.proveAt(key(n), at, async () => newest), `key ${n} at size ${at}`).to.deep.equal(
                   await model.prove(key(n)),
