@@ -374,7 +374,13 @@ export class Ledger {
         const end = start + 1000n < size ? start + 1000n : size;
         const entries = await this.log.entries(start, end);
         entries.forEach((e, i) => {
-          const event = decodeEntry(e);
+          // What cannot be read here is for the audit to find, not a reason not to open.
+          let event;
+          try {
+            event = decodeEntry(e);
+          } catch {
+            return;
+          }
           if (event.type !== "participant" || !missing.delete(event.attrs.id)) return;
           const index = start + BigInt(i);
           this.participantEvents.set(event.attrs.id, index);
