@@ -17,8 +17,9 @@ import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { redactUrl } from "../service/chain/redact.js";
-import { audit, type AuditedChain, type AuditReport } from "../service/tools/audit/auditor.js";
+import { audit, type AuditedChain } from "../service/tools/audit/auditor.js";
 import { writeReportFile } from "../service/tools/audit/report-file.js";
+import { summaryLines } from "../service/tools/audit/summary.js";
 import { fail, parseOptions } from "./cli.js";
 
 const program = new Command("audit")
@@ -49,37 +50,6 @@ const options = z
     (o) => !o.chain || (o.rpcUrl !== undefined && o.contract !== undefined),
     "give --rpc-url and --contract (or --no-chain to skip the anchors)",
   );
-
-function printSummary(r: AuditReport, out: string): void {
-  const lines = [
-    `log ${r.log.origin} (${r.log.base}), ${r.log.size} entries, ${r.keys} keys`,
-    `verifier key ${r.log.verifierKeyPinned ? "pinned" : "as published by the log (pass --verifier-key to pin it)"}`,
-    `chain: ${r.chain ? `${r.chain.chainId}, contract ${r.chain.contract} from block ${r.chain.fromBlock}` : "not checked"}`,
-    `anchors checked: ${r.anchors.length}${r.anchors.length ? ` (sizes ${r.anchors.map((a) => a.size).join(", ")})` : ""}`,
-    `checkpoints checked: ${r.checkpoints.length}`,
-    `entries replayed: ${r.entriesAudited}`,
-  ];
-  console.log(lines.join("\n"));
-  for (const w of r.warnings) console.log(`warning: ${w}`);
-  if (r.ok)
-    console.log(
-      `\nCLEAN: every anchored and signed root matches the replayed log, and no rule is broken${r.warnings.length ? " (but see the warnings above)" : ""}.`,
-    );
-  else {
-    console.log(
-      `\nFINDINGS: ${Object.entries(r.findingCounts)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(", ")}`,
-    );
-    for (const f of r.findings.slice(0, 50))
-      console.log(
-        `  ${f.code}${f.index !== undefined ? ` at entry ${f.index}` : f.size !== undefined ? ` at size ${f.size}` : ""}: ${f.detail}`,
-      );
-    const total = Object.values(r.findingCounts).reduce((a, b) => a + b, 0);
-    if (total > 50) console.log(`  … and ${total - 50} more in ${out}`);
-  }
-  console.log(`\nreport: ${out}`);
-}
 
 async function main(): Promise<void> {
   const o = parseOptions(program, options);
@@ -132,7 +102,7 @@ async function main(): Promise<void> {
     });
     bar?.stop();
     writeReportFile(o.out, report);
-    printSummary(report, o.out);
+    console.log(summaryLines(report, o.out).join("\n"));
     process.exitCode = report.ok ? 0 : 1;
   } catch (e) {
     bar?.stop();
