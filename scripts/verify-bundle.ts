@@ -3,7 +3,7 @@
  * buyer's browser; optionally also against the chain through an RPC URL.
  *
  *   npm run verify-bundle -- evidence.json --code XXXX-XXXX [--order REF] [--rpc-url URL]
- *                            [--verifier-key KEY] [--contract 0x…]
+ *                            [--verifier-key KEY] [--contract 0x…] [--log URL]
  *
  * A bundle names its own log (verifier key, anchor contract): anyone can run
  * a log and anchor it on a contract of their own. In a dispute, pin the
@@ -15,7 +15,9 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
+import { namedIds, provedNames } from "../service/core/bundle/participant.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
+import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { errorText } from "../service/chain/redact.js";
 import { fail, parseOptions } from "./cli.js";
@@ -29,6 +31,7 @@ const program = new Command("verify-bundle")
   .option("--rpc-url <url>", "also check checkpointAt on the bundle's contract through this JSON-RPC endpoint")
   .option("--verifier-key <key>", "the log's verifier key as the platform publishes it: the bundle must be signed under it")
   .option("--contract <address>", "the platform's anchor contract: the bundle must name it")
+  .option("--log <url>", "also name the issuer and sellers: each name proved from its registration in this log at the bundle's checkpoint")
   .option("--json", "print the full report as JSON");
 
 const options = z.object({
@@ -37,6 +40,7 @@ const options = z.object({
   rpcUrl: z.url().optional(),
   verifierKey: z.string().min(1).optional(),
   contract: z.string().regex(ETH_ADDRESS, "--contract is not an Ethereum address").optional(),
+  log: z.url().optional(),
   json: z.boolean().optional(),
 });
 
@@ -81,9 +85,29 @@ async function main(): Promise<void> {
       ...(o.order ? { order: o.order } : {}),
       ...(readAnchor ? { readAnchor } : {}),
     });
+    // Names only for a bundle that verified: an unproved record names no one.
+    const logApi = o.log ? new KeyProofApi(o.log, { attempts: 2, timeoutMs: 15_000 }) : undefined;
+    const named =
+      o.log && report.ok && report.facts && report.checkpoint
+        ? await provedNames(namedIds(report.facts), report.checkpoint, (id, size) => logApi!.participant(id, size))
+        : undefined;
+    const who = (id: string): string => {
+      const name = named?.names.get(id);
+      return name === undefined ? id : `${name} (${id})`;
+    };
     if (o.json)
       console.log(
-        JSON.stringify({ ok: report.ok, checks: report.checks, facts: report.facts ?? null, log: report.bundle?.log ?? null }, null, 2),
+        JSON.stringify(
+          {
+            ok: report.ok,
+            checks: report.checks,
+            facts: report.facts ?? null,
+            log: report.bundle?.log ?? null,
+            ...(named ? { names: Object.fromEntries(named.names), unprovedNames: Object.fromEntries(named.unproved) } : {}),
+          },
+          null,
+          2,
+        ),
       );
     else {
       for (const c of report.checks)
@@ -91,8 +115,13 @@ async function main(): Promise<void> {
       const f = report.facts;
       if (f) {
         console.log("");
-        console.log(`key: ${f.status}${f.expired ? " (expired)" : ""}, issued by ${f.issuer} (${f.sku}) at ${f.issuedAt}`);
-        if (f.sale) console.log(`sold by ${f.sale.seller} at ${f.sale.time}`);
+        console.log(`key: ${f.status}${f.expired ? " (expired)" : ""}, issued by ${who(f.issuer)} (${f.sku}) at ${f.issuedAt}`);
+        for (const t of f.transfers) console.log(`passed from ${who(t.from)} to ${who(t.to)} at ${t.time}`);
+        if (f.sale) console.log(`sold by ${who(f.sale.seller)} at ${f.sale.time}`);
+        if (named) {
+          for (const [id, why] of named.unproved) console.log(`name of ${id} not proved from ${o.log}: ${why}`);
+          if (named.names.size > 0) console.log(`names proved from their registrations in ${o.log} at size ${report.checkpoint!.size}`);
+        }
       }
       const log = report.bundle?.log;
       if (log && (!o.verifierKey || (log.contract !== null && !o.contract))) {

@@ -126,6 +126,12 @@ export class KeyProofApi {
     return (await this.json(entriesAnswer, await this.request("GET", q), `GET ${q}`)).entries;
   }
 
+  /** A participant's registration with its inclusion proof at `size`, as answered: prove it with `verifyParticipant`. */
+  async participant(id: string, size: bigint): Promise<unknown> {
+    const q = `/v1/participants/${encodeURIComponent(id)}?size=${size}`;
+    return this.json(z.unknown(), await this.request("GET", q), `GET ${q}`);
+  }
+
   async consistency(from: number, to: number): Promise<string[]> {
     const q = `/v1/proof/consistency?from=${from}&to=${to}`;
     return (await this.json(consistencyAnswer, await this.request("GET", q), `GET ${q}`)).proof;

@@ -6,6 +6,7 @@ import { buildBundle } from "../../service/bundle.js";
 import { cleanup, openLedger, ORIGIN, tempDir, withParticipants } from "../helpers/ledger.js";
 import { startRefusingNode } from "../helpers/anvil-rpc.js";
 import { runScript } from "../helpers/scripts.js";
+import { serveApp } from "../helpers/app.js";
 
 describe("scripts/verify-bundle.ts", function () {
   this.timeout(60_000);
@@ -40,6 +41,44 @@ describe("scripts/verify-bundle.ts", function () {
     const r = await runScript("verify-bundle", [file, "--code", "cli 0001 key", "--order", "ORD-1"]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain("VERIFIED").and.contain("PASS  order");
+  });
+
+  it("with --log, names the issuer and seller, each proved from its registration in that log", async () => {
+    const ledger = await openLedger(path.join(dir, "ledger"));
+    const served = await serveApp(ledger);
+    // Another log with the same participants' ids and names: its registrations prove nothing here.
+    const otherDir = tempDir("keyproof-vb-other-");
+    const other = await withParticipants(await openLedger(otherDir));
+    // As long as this one, so that it answers at the bundle's size with a proof, which fails here.
+    await other.submit({
+      actor: "acme",
+      requests: [
+        { type: "issue", code: "OTHER-0001-KEY", sku: "s" },
+        { type: "sell", code: "OTHER-0001-KEY", order: "ORD-1" },
+      ],
+    });
+    const otherServed = await serveApp(other);
+    try {
+      const r = await runScript("verify-bundle", [file, "--code", code, "--log", served.url]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain("issued by Acme Games (acme)").and.contain("sold by Acme Games (acme)");
+      expect(r.stdout).to.contain(`names proved from their registrations in ${served.url}`);
+      const json = await runScript("verify-bundle", [file, "--code", code, "--log", served.url, "--json"]);
+      expect(JSON.parse(json.stdout)).to.deep.include({ names: { acme: "Acme Games" }, unprovedNames: {} });
+      const elsewhere = await runScript("verify-bundle", [file, "--code", code, "--log", otherServed.url]);
+      expect(elsewhere.code, "the bundle itself still verifies").to.equal(0);
+      expect(elsewhere.stdout).to.contain("issued by acme (s)").and.contain("name of acme not proved").and.contain("inclusion proof");
+      // A tampered bundle names no one.
+      const bad = await runScript("verify-bundle", [tampered, "--code", code, "--log", served.url]);
+      expect(bad.code).to.equal(1);
+      expect(bad.stdout).to.not.contain("Acme Games");
+    } finally {
+      await otherServed.close();
+      await other.close();
+      cleanup(otherDir);
+      await served.close();
+      await ledger.close();
+    }
   });
 
   it("verifies only under the trusted log's verifier key and contract when they are given", async () => {

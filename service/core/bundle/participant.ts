@@ -12,6 +12,7 @@ import { decodeEntry, entryLeafHash } from "../ledger/entry.js";
 import type { Participant } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
 import type { Checkpoint } from "../note/checkpoint.js";
+import type { KeyFacts } from "./verify.js";
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
 
@@ -46,4 +47,41 @@ export function verifyParticipant(answer: unknown, id: string, checkpoint: Check
   const event = decodeEntry(a.entry);
   if (event.type !== "participant" || event.attrs.id !== id) throw new Error(`entry ${a.index} does not register ${id}`);
   return event.attrs;
+}
+
+/** The participants a bundle's facts name by id: issuer, both ends of each transfer, seller, voider. */
+export function namedIds(f: KeyFacts): string[] {
+  return [
+    ...new Set([
+      f.issuer,
+      ...f.transfers.flatMap((t) => [t.from, t.to]),
+      ...(f.sale ? [f.sale.seller] : []),
+      ...(f.voided ? [f.voided.by] : []),
+    ]),
+  ];
+}
+
+/**
+ * The names of `ids`, each proved at `checkpoint` from the answer `ask`
+ * gets for it (`GET /v1/participants/<id>?size=<checkpoint size>`), all
+ * asked at once. An id whose answer cannot be had or does not prove its
+ * name is in `unproved`, with why: it is shown by its id alone.
+ */
+export async function provedNames(
+  ids: string[],
+  checkpoint: Checkpoint,
+  ask: (id: string, size: bigint) => Promise<unknown>,
+): Promise<{ names: Map<string, string>; unproved: Map<string, string> }> {
+  const names = new Map<string, string>();
+  const unproved = new Map<string, string>();
+  await Promise.all(
+    ids.map(async (id) => {
+      try {
+        names.set(id, verifyParticipant(await ask(id, checkpoint.size), id, checkpoint).name);
+      } catch (e) {
+        unproved.set(id, e instanceof Error ? e.message : String(e));
+      }
+    }),
+  );
+  return { names, unproved };
 }

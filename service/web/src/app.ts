@@ -7,7 +7,7 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
-import { verifyParticipant } from "../../core/bundle/participant.js";
+import { namedIds, provedNames } from "../../core/bundle/participant.js";
 import { ethAddress } from "../../core/bundle/schema.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
@@ -100,29 +100,17 @@ async function check(code: string, order: string): Promise<Outcome> {
  * shown as the bare id the bundle holds.
  */
 async function participantNames(report: BundleReport): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
   const f = report.facts;
   const cp = report.checkpoint;
-  if (!f || !cp) return names;
-  const ids = new Set([
-    f.issuer,
-    ...f.transfers.flatMap((t) => [t.from, t.to]),
-    ...(f.sale ? [f.sale.seller] : []),
-    ...(f.voided ? [f.voided.by] : []),
-  ]);
-  await Promise.all(
-    [...ids].map(async (id) => {
-      try {
-        const res = await fetch(api(`v1/participants/${encodeURIComponent(id)}?size=${cp.size}`), {
-          signal: AbortSignal.timeout(CHAIN_TIMEOUT_MS),
-        });
-        if (res.ok) names.set(id, verifyParticipant(await res.json(), id, cp).name);
-      } catch {
-        // Shown by id.
-      }
-    }),
-  );
-  return names;
+  if (!f || !cp) return new Map();
+  const ask = async (id: string, size: bigint): Promise<unknown> => {
+    const res = await fetch(api(`v1/participants/${encodeURIComponent(id)}?size=${size}`), {
+      signal: AbortSignal.timeout(CHAIN_TIMEOUT_MS),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return res.json();
+  };
+  return (await provedNames(namedIds(f), cp, ask)).names;
 }
 
 /** Whether a key can still be used, and if not why: the badge and the warning say the same. */
