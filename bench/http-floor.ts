@@ -48,7 +48,6 @@ async function serve(kind: Kind): Promise<void> {
   } else {
     // Only what POST /v1/events asks of the ledger, answered at once.
     const ledger = {
-      size: 1000002n,
       participantForToken: (token: string) => Promise.resolve(token === TOKEN ? { id: "acme", role: "issuer", name: "Acme" } : undefined),
       submit: () => Promise.resolve(ANSWER),
     } as unknown as Ledger;

@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     // Names only for a bundle that verified: an unproved record names no one.
     const logApi = o.log ? new KeyProofApi(o.log, { attempts: 2, timeoutMs: 15_000 }) : undefined;
     const named =
-      o.log && report.ok && report.facts && report.checkpoint
-        ? await provedNames(namedIds(report.facts), report.checkpoint, (id, size) => logApi!.participant(id, size))
+      logApi && report.ok && report.facts && report.checkpoint
+        ? await provedNames(namedIds(report.facts), report.checkpoint, (id, size) => logApi.participant(id, size))
         : undefined;
     const who = (id: string): string => {
       const name = named?.names.get(id);

@@ -284,11 +284,10 @@ export function createApp(o: AppOptions): express.Express {
     "/v1/participants/:id",
     cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 86_400 }),
     wrap(async (req, res) => {
-      const id = participantId.safeParse(req.params.id);
-      if (!id.success) throw new KeyProofError("INVALID_INPUT", "participant ids are [a-z0-9][a-z0-9._-]{0,63}");
+      const id = checkInput(participantId, req.params.id, "participant id");
       const q = checkInput(input.participantQuery, req.query);
-      const p = ledger.participant(id.data);
-      const index = ledger.participantEvent(id.data);
+      const p = ledger.participant(id);
+      const index = ledger.participantEvent(id);
       if (!p || index === undefined) return sendError(res, "NOT_FOUND", "no participant has this id");
       const size = q.size ?? ledger.size;
       if (size > ledger.size || index >= size) {

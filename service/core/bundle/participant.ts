@@ -17,7 +17,7 @@ import type { KeyFacts } from "./verify.js";
 const hash = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
 
 /** `GET /v1/participants/<id>?size=<n>`. */
-export const participantProofSchema = z.object({
+const participantProofSchema = z.object({
   id: z.string(),
   role: z.string(),
   name: z.string(),
@@ -26,7 +26,6 @@ export const participantProofSchema = z.object({
   entry: z.string().max(64 * 1024),
   inclusion: z.array(hash).max(64),
 });
-export type ParticipantProof = z.infer<typeof participantProofSchema>;
 
 /**
  * The participant `id` as registered in the log of `checkpoint`, from an

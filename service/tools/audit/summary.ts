@@ -7,7 +7,7 @@
 import type { AuditReport } from "./auditor.js";
 
 /** Findings printed; the rest are counted, and all are in the report file. */
-export const PRINTED_FINDINGS = 50;
+const PRINTED_FINDINGS = 50;
 /** Anchored sizes printed at each end of the list. */
 const PRINTED_SIZES = 5;
 
