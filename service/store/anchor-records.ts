@@ -9,8 +9,15 @@
  * loaded when the ledger opens and kept up to date by every write; a record
  * itself is read from LevelDB when it is wanted. Kept whole, the records took
  * some 400 bytes each.
+ *
+ * Reading the index back record by record took 8–13 s a million records (one
+ * LevelDB iteration step each), so a restart after a year of anchors waited
+ * that long. The index is also stored whole, as one value (a snapshot of the
+ * records up to a size), and a start reads it and then only the records
+ * above that size. A write that changes a record the snapshot holds deletes
+ * it in the same batch, so a stored snapshot is always exact.
  */
-import { fromUtf8, utf8 } from "../core/bytes.js";
+import { concatBytes, fromUtf8, utf8 } from "../core/bytes.js";
 import { K } from "./keys.js";
 import type { Db } from "./map-store.js";
 import { inPages, readOne } from "./reads.js";
@@ -90,22 +97,98 @@ class AnchorIndex {
   on(i: number, contract: string): boolean {
     return this.contracts[this.flags[i]! >> 1] === contract;
   }
+
+  /**
+   * The size up to which every record is confirmed (the one before the first
+   * pending record), and how many records that is: what a snapshot can hold
+   * without the record's next write (its confirmation) deleting it. The
+   * first `from` records are known to be confirmed.
+   */
+  settledPrefix(from: number): { through: number; count: number } | null {
+    let count = from;
+    while (count < this.sizes.length && this.confirmed(count)) count++;
+    return count === 0 ? null : { through: this.sizes[count - 1]!, count };
+  }
+
+  /** The records up to `count`, as stored: a JSON header, then each size (f64) and its flags (u32). */
+  encode(count: number, through: number): Uint8Array {
+    const header = utf8(JSON.stringify({ v: SNAPSHOT_VERSION, through, count, contracts: this.contracts }));
+    const body = new Uint8Array(4 + count * 12);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, header.length);
+    for (let i = 0; i < count; i++) {
+      view.setFloat64(4 + i * 8, this.sizes[i]!);
+      view.setUint32(4 + count * 8 + i * 4, this.flags[i]!);
+    }
+    return concatBytes(body.subarray(0, 4), header, body.subarray(4));
+  }
+
+  /** The index a snapshot holds and the size it goes up to; null for anything else (it is then scanned again). */
+  static decode(bytes: Uint8Array): { index: AnchorIndex; through: number } | null {
+    try {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const headerEnd = 4 + view.getUint32(0);
+      const h = JSON.parse(fromUtf8(bytes.subarray(4, headerEnd))) as Record<string, unknown>;
+      const { v, through, count, contracts } = h;
+      if (v !== SNAPSHOT_VERSION || typeof through !== "number" || typeof count !== "number" || !Array.isArray(contracts)) return null;
+      if (bytes.length !== headerEnd + count * 12 || !contracts.every((c) => typeof c === "string")) return null;
+      const index = new AnchorIndex();
+      contracts.forEach((c: string, id) => {
+        index.contracts.push(c);
+        index.contractIds.set(c, id);
+      });
+      for (let i = 0; i < count; i++) {
+        index.sizes.push(view.getFloat64(headerEnd + i * 8));
+        index.flags.push(view.getUint32(headerEnd + count * 8 + i * 4));
+      }
+      return { index, through };
+    } catch {
+      return null;
+    }
+  }
 }
 
-export class AnchorRecords {
-  private readonly index = new AnchorIndex();
+const SNAPSHOT_VERSION = 1;
+/**
+ * New settled records past the stored snapshot before it is written again:
+ * about 3.5 days of anchors every 30 s; a snapshot of a million records is
+ * 12 MB, and a start scans at most this many records beside it.
+ */
+export const SNAPSHOT_EVERY = 10_000;
 
-  constructor(private readonly db: Db) {}
+export class AnchorRecords {
+  private index = new AnchorIndex();
+  /** The size the stored snapshot goes up to; null when none is stored. */
+  private snapshotThrough: number | null = null;
+  /** How many records the stored snapshot holds. */
+  private snapshotCount = 0;
+  /** Writes, one at a time: a snapshot is made from the index between two of them. */
+  private writing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly snapshotEvery = SNAPSHOT_EVERY,
+  ) {}
 
   /**
    * Reads the index of the stored records; once, when the ledger opens,
-   * before any other call. A scan of every record: about 10 s a million on
-   * the 2-core VM of docs/figures.md, paid once instead of after each anchor.
+   * before any other call: the stored snapshot, then the records above it
+   * (all of them when there is none, as in a directory written before
+   * snapshots were).
    */
   async load(): Promise<void> {
-    for await (const page of inPages(this.db.values({ ...K.anchorRange, fillCache: false }), 10_000)) {
+    const stored = await this.db.get(K.anchorIndex);
+    const snapshot = stored ? AnchorIndex.decode(stored) : null;
+    if (snapshot) {
+      this.index = snapshot.index;
+      this.snapshotThrough = snapshot.through;
+      this.snapshotCount = snapshot.index.sizes.length;
+    }
+    const range = snapshot ? { gt: K.anchor(snapshot.through), lt: K.anchorRange.lt } : K.anchorRange;
+    for await (const page of inPages(this.db.values({ ...range, fillCache: false }), 10_000)) {
       for (const v of page) this.index.set(decode(v));
     }
+    await this.serially(() => this.snapshotIfDue());
   }
 
   /** The records from size `from` on, by size, read from the store one after the other (for the few callers that want them all). */
@@ -173,27 +256,63 @@ export class AnchorRecords {
   }
 
   /** Adds or replaces the record of `rec.size`, synced before it returns. */
-  async put(rec: AnchorRecord): Promise<void> {
-    await this.db.put(K.anchor(rec.size), utf8(JSON.stringify(rec)), { sync: true });
-    this.index.set(rec);
+  put(rec: AnchorRecord): Promise<void> {
+    return this.serially(async () => {
+      await this.write([{ type: "put", key: K.anchor(rec.size), value: utf8(JSON.stringify(rec)) }], [rec.size]);
+      this.index.set(rec);
+      await this.snapshotIfDue();
+    });
   }
 
-  async remove(size: number): Promise<void> {
-    await this.db.del(K.anchor(size), { sync: true });
-    this.index.delete(size);
+  remove(size: number): Promise<void> {
+    return this.serially(async () => {
+      await this.write([{ type: "del", key: K.anchor(size) }], [size]);
+      this.index.delete(size);
+      await this.snapshotIfDue();
+    });
   }
 
   /** Forgets the anchors of a contract the chain no longer has. */
-  async removeContract(chainId: number, contract: string): Promise<void> {
-    const gone: number[] = [];
-    for await (const a of this.records()) {
-      if (a.chainId === chainId && a.contract.toLowerCase() === contract.toLowerCase()) gone.push(a.size);
+  removeContract(chainId: number, contract: string): Promise<void> {
+    return this.serially(async () => {
+      const gone: number[] = [];
+      for await (const a of this.records()) {
+        if (a.chainId === chainId && a.contract.toLowerCase() === contract.toLowerCase()) gone.push(a.size);
+      }
+      await this.write(
+        gone.map((size) => ({ type: "del" as const, key: K.anchor(size) })),
+        gone,
+      );
+      for (const size of gone) this.index.delete(size);
+      await this.snapshotIfDue();
+    });
+  }
+
+  private serially<T>(f: () => Promise<T>): Promise<T> {
+    const done = this.writing.then(f);
+    this.writing = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Writes `ops` (of the records of `sizes`) synced, deleting the snapshot with them when it holds one of those records. */
+  private async write(ops: RecordOp[], sizes: number[]): Promise<void> {
+    const through = this.snapshotThrough;
+    const stale = through !== null && sizes.some((s) => s <= through);
+    await this.db.batch(stale ? [...ops, { type: "del", key: K.anchorIndex }] : ops, { sync: true });
+    if (stale) {
+      this.snapshotThrough = null;
+      this.snapshotCount = 0;
     }
-    await this.db.batch(
-      gone.map((size) => ({ type: "del" as const, key: K.anchor(size) })),
-      { sync: true },
-    );
-    for (const size of gone) this.index.delete(size);
+  }
+
+  /** Stores the index again once `snapshotEvery` settled records are past the stored one. */
+  private async snapshotIfDue(): Promise<void> {
+    // What the stored snapshot holds is settled: a write that changed it deleted it.
+    const settled = this.index.settledPrefix(this.snapshotCount);
+    if (!settled || settled.count - this.snapshotCount < this.snapshotEvery) return;
+    await this.db.put(K.anchorIndex, this.index.encode(settled.count, settled.through), { sync: true });
+    this.snapshotThrough = settled.through;
+    this.snapshotCount = settled.count;
   }
 
   /**
@@ -205,6 +324,8 @@ export class AnchorRecords {
     return v && decode(v);
   }
 }
+
+type RecordOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 
 function decode(v: Uint8Array): AnchorRecord {
   return JSON.parse(fromUtf8(v)) as AnchorRecord;

@@ -14,6 +14,7 @@
  *   t <sha256(token)>             API token -> participant id
  *   c <size u64>                  signed checkpoint note
  *   a <size u64>                  anchor record (JSON)
+ *   A                             the anchor records' index up to a size (anchor-records.ts)
  *   d <actor> 0x00 <idem key>     stored answer of an idempotent request
  *   x <stored at, ISO> <d key>    when that answer was stored (empty value): what expires, oldest first
  *   X                             present once every stored answer with a time has its x key
@@ -24,7 +25,7 @@ import { concatBytes, u64be, utf8 } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
 // Prefixes are encoded once: keys are built for every node of every batch.
-const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxMPX"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
+const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxAMPX"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
 const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
@@ -59,6 +60,7 @@ export const K = {
   checkpoint: (size: bigint | number) => concatBytes(p("c"), u64be(size)),
   anchor: (size: bigint | number) => concatBytes(p("a"), u64be(size)),
   anchorRange: { gte: p("a"), lt: p("b") },
+  anchorIndex: p("A"),
   idempotency: (actor: string, key: string) => concatBytes(p("d"), utf8(actor), Uint8Array.of(0), utf8(key)),
   idempotencyRange: { gte: p("d"), lt: p("e") },
   /** `at` is a 24-character ISO 8601 time (toISOString), so the keys sort by it. */

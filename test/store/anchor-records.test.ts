@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { utf8 } from "../../service/core/index.js";
-import type { AnchorRecord } from "../../service/store/anchor-records.js";
+import { fromUtf8, utf8 } from "../../service/core/index.js";
+import { AnchorRecords, type AnchorRecord } from "../../service/store/anchor-records.js";
 import { K } from "../../service/store/keys.js";
 import type { Ledger } from "../../service/store/ledger.js";
+import type { Db } from "../../service/store/map-store.js";
 import { serveApp } from "../helpers/app.js";
-import { closeTestLedger, openLedger, openTestLedger } from "../helpers/ledger.js";
+import { cleanup, closeTestLedger, openLedger, openTestLedger, scratchDb, tempDir } from "../helpers/ledger.js";
 
 const CONTRACTS = ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"];
 
@@ -20,14 +21,142 @@ const record = (size: number, status: AnchorRecord["status"], contract = CONTRAC
   status,
 });
 
-/** Writes records straight into the store (as many as a long-anchored log holds), as an earlier run left them. */
+/**
+ * Writes records straight into the store (as many as a long-anchored log
+ * holds), as a run before the index was stored left them: without it.
+ */
 async function writeRecords(ledger: Ledger, records: AnchorRecord[]): Promise<void> {
+  await ledger.db.del(K.anchorIndex);
   for (let i = 0; i < records.length; i += 10_000) {
     const batch = ledger.db.batch();
     for (const r of records.slice(i, i + 10_000)) batch.put(K.anchor(r.size), utf8(JSON.stringify(r)));
     await batch.write();
   }
 }
+
+/** What the index answers about `records`, against a scan of them. */
+function expectIndexOf(anchors: AnchorRecords, records: AnchorRecord[], queries: [string, number, number][]): void {
+  for (const [contract, after, atMost] of queries) {
+    const scanned = records
+      .filter((r) => r.status === "confirmed" && r.contract === contract && r.size > after && r.size <= atMost)
+      .sort((a, b) => b.size - a.size)[0];
+    expect(anchors.newestConfirmed(contract, after, atMost)).to.deep.equal(scanned);
+  }
+  const newest = records.filter((r) => r.status === "confirmed").sort((a, b) => b.size - a.size)[0];
+  expect(anchors.newestConfirmedSize()).to.equal(newest?.size);
+  for (const contract of CONTRACTS) {
+    const own = records.filter((r) => r.contract === contract).sort((a, b) => a.size - b.size);
+    expect(anchors.pending(contract)).to.deep.equal(own.filter((r) => r.status === "pending"));
+    const confirmed = own.filter((r) => r.status === "confirmed");
+    expect(anchors.confirmedEnds(contract)).to.deep.equal(confirmed.length ? { oldest: confirmed[0], newest: confirmed.at(-1) } : {});
+  }
+}
+
+const queriesArb = fc.array(fc.tuple(fc.constantFrom(...CONTRACTS), fc.integer({ min: 0, max: 310 }), fc.integer({ min: 0, max: 310 })), {
+  minLength: 1,
+  maxLength: 20,
+});
+
+describe("anchor records' stored index", () => {
+  let dir: string;
+  let db: Db;
+  beforeEach(() => (dir = tempDir()));
+  afterEach(async () => {
+    await db.close();
+    cleanup(dir);
+  });
+
+  /** Opens the records on `db` (a snapshot every `every` settled records) and says which records its start read from the store. */
+  const load = async (every: number): Promise<{ anchors: AnchorRecords; scanned: number[] }> => {
+    const scanned: number[] = [];
+    const values = db.values.bind(db);
+    db.values = ((options: Parameters<Db["values"]>[0]) => {
+      const it = values(options);
+      const nextv = it.nextv.bind(it);
+      it.nextv = (async (size: number) => {
+        const page = await nextv(size);
+        for (const v of page as Uint8Array[]) scanned.push((JSON.parse(fromUtf8(v)) as AnchorRecord).size);
+        return page;
+      }) as typeof it.nextv;
+      return it;
+    }) as Db["values"];
+    const anchors = new AnchorRecords(db, every);
+    try {
+      await anchors.load();
+    } finally {
+      db.values = values;
+    }
+    return { anchors, scanned };
+  };
+
+  it("answers after any writes and restarts as a scan of every record would, and a start reads only the records above its snapshot (property)", async () => {
+    type Op = { put: AnchorRecord } | { remove: number } | { removeContract: string } | "restart";
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc
+          .tuple(
+            fc.integer({ min: 1, max: 300 }),
+            fc.constantFrom<AnchorRecord["status"]>("pending", "confirmed"),
+            fc.constantFrom(...CONTRACTS),
+          )
+          .map(([size, status, contract]) => ({ put: record(size, status, contract) })),
+      },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 300 }).map((size) => ({ remove: size })) },
+      { weight: 1, arbitrary: fc.constantFrom(...CONTRACTS).map((c) => ({ removeContract: c })) },
+      { weight: 1, arbitrary: fc.constant("restart" as const) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(opArb, { maxLength: 60 }), queriesArb, async (every, ops, queries) => {
+        db = scratchDb(dir);
+        await db.open();
+        try {
+          let { anchors } = await load(every);
+          const bySize = new Map<number, AnchorRecord>();
+          const check = (): void =>
+            expectIndexOf(
+              anchors,
+              [...bySize.values()].sort((a, b) => a.size - b.size),
+              queries,
+            );
+          for (const op of ops) {
+            if (op === "restart") {
+              await db.close();
+              await db.open();
+              const { anchors: reopened, scanned } = await load(every);
+              anchors = reopened;
+              // Below the first pending record, all but the newest few records came from the snapshot.
+              const sizes = [...bySize.keys()].sort((a, b) => a - b);
+              const firstPending = sizes.findIndex((s) => bySize.get(s)!.status === "pending");
+              const settled = firstPending === -1 ? sizes.length : firstPending;
+              expect(scanned.length, `records read at a start, ${settled} settled of ${sizes.length}`).to.be.at.most(
+                sizes.length - settled + every,
+              );
+              expect(scanned).to.deep.equal(sizes.slice(sizes.length - scanned.length));
+            } else if ("put" in op) {
+              await anchors.put(op.put);
+              bySize.set(op.put.size, op.put);
+            } else if ("remove" in op) {
+              await anchors.remove(op.remove);
+              bySize.delete(op.remove);
+            } else {
+              await anchors.removeContract(31337, op.removeContract);
+              for (const [size, r] of bySize) if (r.contract === op.removeContract) bySize.delete(size);
+            }
+            check();
+          }
+          await db.close();
+          await db.open();
+          ({ anchors } = await load(every));
+          check();
+        } finally {
+          await db.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
 
 describe("anchor records", () => {
   let dir: string;
@@ -52,16 +181,12 @@ describe("anchor records", () => {
           ),
         ),
       );
-    const queries = fc.array(fc.tuple(fc.constantFrom(...CONTRACTS), fc.integer({ min: 0, max: 310 }), fc.integer({ min: 0, max: 310 })), {
-      minLength: 1,
-      maxLength: 20,
-    });
     await fc.assert(
       fc.asyncProperty(
         recordsArb,
         recordsArb,
         fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 5 }),
-        queries,
+        queriesArb,
         async (stored, written, removed, qs) => {
           await ledger.db.clear(K.anchorRange);
           await writeRecords(ledger, stored);
@@ -76,23 +201,7 @@ describe("anchor records", () => {
             await ledger.anchors.remove(size);
             bySize.delete(size);
           }
-          const records = [...bySize.values()];
-          for (const [contract, after, atMost] of qs) {
-            const scanned = records
-              .filter((r) => r.status === "confirmed" && r.contract === contract && r.size > after && r.size <= atMost)
-              .sort((a, b) => b.size - a.size)[0];
-            expect(ledger.anchors.newestConfirmed(contract, after, atMost)).to.deep.equal(scanned);
-          }
-          const newest = records.filter((r) => r.status === "confirmed").sort((a, b) => b.size - a.size)[0];
-          expect(ledger.anchors.newestConfirmedSize()).to.equal(newest?.size);
-          for (const contract of CONTRACTS) {
-            const own = records.filter((r) => r.contract === contract).sort((a, b) => a.size - b.size);
-            expect(ledger.anchors.pending(contract)).to.deep.equal(own.filter((r) => r.status === "pending"));
-            const confirmed = own.filter((r) => r.status === "confirmed");
-            expect(ledger.anchors.confirmedEnds(contract)).to.deep.equal(
-              confirmed.length ? { oldest: confirmed[0], newest: confirmed.at(-1) } : {},
-            );
-          }
+          expectIndexOf(ledger.anchors, [...bySize.values()], qs);
         },
       ),
       { numRuns: 40 },
