@@ -158,6 +158,40 @@ describe("anchor records' stored index", () => {
   });
 });
 
+describe("anchor records' stored index, when it cannot be written", () => {
+  it("a record is still put and found, and the next start reads every record", async () => {
+    const dir = tempDir();
+    const db = scratchDb(dir);
+    await db.open();
+    try {
+      const anchors = new AnchorRecords(db, 2);
+      await anchors.load();
+      const put = db.put.bind(db);
+      let refused = 0;
+      db.put = ((key: Uint8Array, value: Uint8Array, options?: object) => {
+        if (Buffer.from(key).equals(Buffer.from(K.anchorIndex))) {
+          refused++;
+          return Promise.reject(new Error("disk full"));
+        }
+        return put(key, value, options);
+      }) as Db["put"];
+      for (const size of [10, 20, 30]) await anchors.put(record(size, "confirmed"));
+      expect(refused, "the index was due").to.be.greaterThan(0);
+      expect(anchors.newestConfirmedSize()).to.equal(30);
+      db.put = put;
+      await db.close();
+      await db.open();
+      const again = new AnchorRecords(db, 2);
+      await again.load();
+      expect(again.confirmedEnds(CONTRACTS[0]!)).to.deep.equal({ oldest: record(10, "confirmed"), newest: record(30, "confirmed") });
+      expect(await db.get(K.anchorIndex), "stored at the start that read every record").to.not.equal(undefined);
+    } finally {
+      await db.close();
+      cleanup(dir);
+    }
+  });
+});
+
 describe("anchor records", () => {
   let dir: string;
   let ledger: Ledger;
