@@ -168,7 +168,7 @@ describe("anchor records' stored index, when it cannot be written", () => {
       await anchors.load();
       const put = db.put.bind(db);
       let refused = 0;
-      db.put = ((key: Uint8Array, value: Uint8Array, options?: object) => {
+      db.put = ((key: Uint8Array, value: Uint8Array, options: { sync?: boolean }) => {
         if (Buffer.from(key).equals(Buffer.from(K.anchorIndex))) {
           refused++;
           return Promise.reject(new Error("disk full"));
