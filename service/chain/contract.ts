@@ -241,39 +241,58 @@ export class AnchorClient {
    * Every `Anchored` event of `logId` in chain order, read `step` blocks per
    * query (public RPC endpoints cap the range of one eth_getLogs).
    */
-  anchoredEvents(logId: string, fromBlock = 0, step = 10_000, onRange?: (done: number, total: number) => void): Promise<AnchoredEvent[]> {
+  async anchoredEvents(
+    logId: string,
+    fromBlock = 0,
+    step = 10_000,
+    onRange?: (done: number, total: number) => void,
+  ): Promise<AnchoredEvent[]> {
+    const out: AnchoredEvent[] = [];
+    for await (const e of this.scanAnchored([logId], fromBlock, step, onRange)) out.push(e);
+    return out;
+  }
+
+  /**
+   * The same events, as they are read: a log anchored every 30 s has a
+   * million a year, which an audit need not hold as objects all at once.
+   */
+  streamAnchoredEvents(
+    logId: string,
+    fromBlock = 0,
+    step = 10_000,
+    onRange?: (done: number, total: number) => void,
+  ): AsyncGenerator<AnchoredEvent> {
     return this.scanAnchored([logId], fromBlock, step, onRange);
   }
 
   /** The `Anchored` event that stored `size` of `logId`, looked for from `fromBlock` on; undefined if none. */
   async anchoredAt(logId: string, size: bigint, fromBlock = 0): Promise<AnchoredEvent | undefined> {
-    return (await this.scanAnchored([logId, size], fromBlock))[0];
+    for await (const e of this.scanAnchored([logId, size], fromBlock)) return e;
+    return undefined;
   }
 
-  private async scanAnchored(
+  private async *scanAnchored(
     topics: [string] | [string, bigint],
     fromBlock: number,
     step = 10_000,
     onRange?: (done: number, total: number) => void,
-  ): Promise<AnchoredEvent[]> {
+  ): AsyncGenerator<AnchoredEvent> {
     const head = await this.head();
     const filter = this.contract.filters.Anchored!(...topics);
-    const out: AnchoredEvent[] = [];
     for (let from = fromBlock; from <= head; from += step) {
       const to = Math.min(head, from + step - 1);
       for (const raw of await this.contract.queryFilter(filter, from, to)) {
         const e = anchoredLog.parse({ ...raw, args: [...((raw as { args?: unknown[] }).args ?? [])] });
-        out.push({
+        yield {
           size: e.args[1],
           logRoot: e.args[2].toLowerCase(),
           mapRoot: e.args[3].toLowerCase(),
           blockNumber: e.blockNumber,
-          txHash: e.transactionHash,
-        });
+          txHash: e.transactionHash.toLowerCase(),
+        };
       }
       onRange?.(to - fromBlock + 1, head - fromBlock + 1);
     }
-    return out;
   }
 
   /** The log's registered operator (the zero address for a log not registered). */

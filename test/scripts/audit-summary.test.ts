@@ -1,16 +1,15 @@
 import { expect } from "chai";
-import type { AuditReport, SizeCheck } from "../../service/tools/audit/auditor.js";
+import { AnchorChecks } from "../../service/tools/audit/anchor-checks.js";
+import type { AuditReport } from "../../service/tools/audit/auditor.js";
 import { summaryLines } from "../../service/tools/audit/summary.js";
 
 describe("audit summary", () => {
-  const check = (size: number): SizeCheck => ({
-    source: `anchor tx 0x${size}`,
-    size,
-    logRoot: "ab",
-    mapRoot: "cd",
-    logRootOk: true,
-    mapRootOk: true,
-  });
+  const checks = (count: number): AnchorChecks => {
+    const out = new AnchorChecks();
+    const hash = `0x${"ab".repeat(32)}`;
+    for (let i = 1; i <= count; i++) out.push({ size: BigInt(i * 30), logRoot: hash, mapRoot: hash, blockNumber: i, txHash: hash });
+    return out;
+  };
   const report = (anchors: number, findings = 0): AuditReport => ({
     type: "keyproof/audit/v1",
     ok: findings === 0,
@@ -19,7 +18,7 @@ describe("audit summary", () => {
     warnings: [],
     entriesAudited: anchors * 30,
     keys: 1,
-    anchors: Array.from({ length: anchors }, (_, i) => check((i + 1) * 30)),
+    anchors: checks(anchors),
     checkpoints: [],
     findingCounts: findings ? { FORK: findings } : {},
     findings: Array.from({ length: Math.min(findings, 1000) }, (_, i) => ({ code: "FORK" as const, size: i, detail: `fork ${i}` })),

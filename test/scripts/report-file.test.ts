@@ -2,6 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { AnchorChecks } from "../../service/tools/audit/anchor-checks.js";
 import { writeReportFile } from "../../service/tools/audit/report-file.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
 
@@ -45,5 +46,24 @@ describe("audit report file", () => {
       findings: [{ code: "FORK", size: 2, detail: 'a "quoted" \\ detail\nwith a newline' }],
     };
     expect(written(report)).to.equal(`${JSON.stringify(report, null, 2)}\n`);
+  });
+
+  it("writes the audit's packed anchor checks as the array JSON.stringify makes of them", () => {
+    const anchors = new AnchorChecks();
+    for (let i = 1; i <= 2500; i++) {
+      const hex = (n: number): string => `0x${n.toString(16).padStart(64, "0")}`;
+      anchors.setResult(
+        anchors.push({ size: BigInt(i), logRoot: hex(i), mapRoot: hex(i + 1), blockNumber: i, txHash: hex(i + 2) }),
+        i % 3 === 0,
+        null,
+      );
+    }
+    const report = { type: "keyproof/audit/v1", anchors, empty: new AnchorChecks(), findings: [] };
+    const text = written(report);
+    expect(text).to.equal(`${JSON.stringify(report, null, 2)}\n`);
+    const parsed = JSON.parse(text) as { anchors: { size: number; logRootOk: boolean; mapRootOk: null }[]; empty: unknown[] };
+    expect(parsed.anchors).to.have.length(2500);
+    expect(parsed.anchors[2]).to.deep.include({ size: 3, logRootOk: true, mapRootOk: null });
+    expect(parsed.empty).to.deep.equal([]);
   });
 });

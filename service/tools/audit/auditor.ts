@@ -26,6 +26,7 @@ import type { KeyProofApi, LogInfo } from "../../client/api.js";
 import type { AnchoredEvent } from "../../chain/contract.js";
 import { K } from "../../store/keys.js";
 import { MapStore, type Db } from "../../store/map-store.js";
+import { AnchorChecks } from "./anchor-checks.js";
 import { streamEntries } from "./entry-pages.js";
 
 export const MAX_KEPT_FINDINGS = 10_000;
@@ -43,8 +44,8 @@ export interface AuditProgress {
 
 export interface AuditOptions {
   api: KeyProofApi;
-  /** The log's `Anchored` events, in chain order (null: no chain given, anchors not checked). */
-  anchors: AnchoredEvent[] | null;
+  /** The log's `Anchored` events, in chain order, as they are read (null: no chain given, anchors not checked). */
+  anchors: AsyncIterable<AnchoredEvent> | Iterable<AnchoredEvent> | null;
   /** Where `anchors` were read: reported, and compared with where the log says it anchors. */
   chain?: AuditedChain;
   /** The verifier key the auditor trusts; default: the one the log publishes (reported as unpinned). */
@@ -87,23 +88,13 @@ export interface AuditReport {
   warnings: string[];
   entriesAudited: number;
   keys: number;
-  anchors: SizeCheck[];
+  /** Each anchor's check, in chain order (iterable; `toJSON` gives the array). */
+  anchors: AnchorChecks;
   checkpoints: SizeCheck[];
   findingCounts: Partial<Record<FindingCode, number>>;
   findings: Finding[];
   startedAt: string;
   finishedAt: string;
-}
-
-/**
- * A root claimed at a size, by its check: its roots are compared as the hex
- * the report holds. (Bytes beside them took half of what an anchor costs in
- * memory, and a log anchored every 30 s has a million anchors a year.)
- */
-interface Claim {
-  check: SizeCheck;
-  /** The finding a wrong log root means for this source. */
-  logMismatch: FindingCode;
 }
 
 export async function audit(o: AuditOptions): Promise<AuditReport> {
@@ -120,14 +111,10 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const logId = logIdOf(info.origin);
   if (info.logId !== logId) flag({ code: "BAD_CHECKPOINT", detail: `the log publishes logId ${info.logId}, but H(origin) is ${logId}` });
 
-  // The log's own latest checkpoint fixes how many entries it claims to have.
-  const claims = new Map<number, Claim[]>();
-  const addClaim = (c: Claim): void => {
-    const list = claims.get(c.check.size) ?? [];
-    list.push(c);
-    claims.set(c.check.size, list);
-  };
+  // Signed checkpoints' roots by size (the anchors' are in AnchorChecks).
+  const claims = new Map<number, SizeCheck[]>();
   const checkpoints: SizeCheck[] = [];
+  // The log's own latest checkpoint fixes how many entries it claims to have.
   let logSize = info.size;
   const notes = [
     { source: "GET /checkpoint", note: await o.api.checkpoint(), latest: true },
@@ -159,41 +146,28 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       mapRootOk: null,
     };
     checkpoints.push(check);
-    addClaim({ check, logMismatch: "LOG_ROOT_MISMATCH" });
+    claims.set(check.size, [...(claims.get(check.size) ?? []), check]);
   }
 
-  const anchors: SizeCheck[] = [];
+  const anchors = new AnchorChecks();
   if (o.anchors) {
     let last = -1;
-    for (const a of o.anchors) {
-      const size = Number(a.size);
+    for await (const a of o.anchors) {
+      const size = anchors.size(anchors.push(a));
       if (size <= last)
         flag({ code: "INCONSISTENT_ANCHORS", size, detail: `anchor of size ${size} (tx ${a.txHash}) follows one of size ${last}` });
       last = Math.max(last, size);
-      const check: SizeCheck = {
-        source: `anchor tx ${a.txHash}`,
-        size,
-        logRoot: a.logRoot.slice(2),
-        mapRoot: a.mapRoot.slice(2),
-        logRootOk: null,
-        mapRootOk: null,
-        txHash: a.txHash,
-        blockNumber: a.blockNumber,
-      };
-      anchors.push(check);
-      addClaim({ check, logMismatch: "FORK" });
     }
-    const maxAnchored = anchors.reduce((m, a) => Math.max(m, a.size), 0);
-    if (maxAnchored > logSize) {
+    if (last > logSize) {
       flag({
         code: "MISSING_ENTRIES",
-        size: maxAnchored,
-        detail: `the chain anchors size ${maxAnchored}, but the log claims only ${logSize} entries`,
+        size: last,
+        detail: `the chain anchors size ${last}, but the log claims only ${logSize} entries`,
       });
     }
     await checkAnchorConsistency(o.api, anchors, logSize, flag, o.onProgress);
   }
-  const warnings = chainWarnings(o, info, logSize);
+  const warnings = chainWarnings(o, info, logSize, anchors.length);
 
   const workDir = mkdtempSync(path.join(o.workDir ?? os.tmpdir(), "keyproof-audit-"));
   const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(workDir, { keyEncoding: "view", valueEncoding: "view", compression: false });
@@ -204,34 +178,56 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   let mapRoot: Uint8Array = EMPTY_SUBTREE;
   let keys = 0;
 
+  // Anchors by size, and the next one a replayed size has not reached.
+  const bySize = anchors.bySize();
+  let nextAnchor = 0;
+  const anchorSizeAt = (k: number): number | undefined => (k < bySize.length ? anchors.size(bySize[k]!) : undefined);
+
+  /** Compares the claims at `size` with the replayed roots, sets their checks' results and flags what differs. */
   const checkClaims = (size: number): void => {
-    const list = claims.get(size);
-    if (!list) return;
+    while ((anchorSizeAt(nextAnchor) ?? Infinity) < size) nextAnchor++;
+    const list = claims.get(size) ?? [];
+    if (list.length === 0 && anchorSizeAt(nextAnchor) !== size) return;
     const logRoot = toHex(tree.root());
     const map = toHex(mapRoot);
-    for (const c of list) {
-      c.check.logRootOk = c.check.logRoot.toLowerCase() === logRoot;
-      c.check.mapRootOk = c.check.mapRoot.toLowerCase() === map;
-      if (!c.check.logRootOk) {
+    const judge = (check: SizeCheck, logMismatch: FindingCode): void => {
+      check.logRootOk = check.logRoot.toLowerCase() === logRoot;
+      check.mapRootOk = check.mapRoot.toLowerCase() === map;
+      if (!check.logRootOk) {
         const what =
-          c.logMismatch === "FORK"
-            ? "history was rewritten after it was anchored"
-            : "the signed checkpoint does not match the log's entries";
+          logMismatch === "FORK" ? "history was rewritten after it was anchored" : "the signed checkpoint does not match the log's entries";
         flag({
-          code: c.logMismatch,
+          code: logMismatch,
           size,
-          detail: `${c.check.source} claims log root ${c.check.logRoot} at size ${size}; the entries give ${logRoot}: ${what}`,
+          detail: `${check.source} claims log root ${check.logRoot} at size ${size}; the entries give ${logRoot}: ${what}`,
         });
       }
       // Under a wrong log root the map differs as a consequence: the log root is the finding.
-      if (c.check.logRootOk && !c.check.mapRootOk) {
+      if (check.logRootOk && !check.mapRootOk) {
         flag({
           code: "MAP_ROOT_MISMATCH",
           size,
-          detail: `${c.check.source} claims map root ${c.check.mapRoot} at size ${size}; replaying the entries gives ${map}`,
+          detail: `${check.source} claims map root ${check.mapRoot} at size ${size}; replaying the entries gives ${map}`,
         });
       }
+    };
+    for (const check of list) judge(check, "LOG_ROOT_MISMATCH");
+    for (; anchorSizeAt(nextAnchor) === size; nextAnchor++) {
+      const i = bySize[nextAnchor]!;
+      const check = anchors.at(i);
+      judge(check, "FORK");
+      anchors.setResult(i, check.logRootOk, check.mapRootOk);
     }
+  };
+
+  /** The next size above `after`, up to the log's, at which something claims roots. */
+  const checkpointCuts = [...claims.keys()].filter((s) => s > 0 && s <= logSize).sort((a, b) => a - b);
+  const nextCut = (after: number): number | undefined => {
+    while (checkpointCuts.length > 0 && checkpointCuts[0]! <= after) checkpointCuts.shift();
+    let k = nextAnchor;
+    while ((anchorSizeAt(k) ?? Infinity) <= after) k++;
+    const cut = Math.min(checkpointCuts[0] ?? Infinity, anchorSizeAt(k) ?? Infinity);
+    return cut <= logSize ? cut : undefined;
   };
 
   const replaySegment = async (entries: string[]): Promise<void> => {
@@ -271,7 +267,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
 
   try {
     checkClaims(0);
-    const cuts = [...claims.keys()].filter((s) => s > 0 && s <= logSize).sort((a, b) => a - b);
+    let cut = nextCut(0);
     const stream = streamEntries(o.api, logSize);
     let segment: string[] = [];
     let done = 0;
@@ -280,16 +276,16 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       await replaySegment(segment);
       done += segment.length;
       segment = [];
-      if (cuts[0] === done) {
+      if (cut === done) {
         checkClaims(done);
-        cuts.shift();
+        cut = nextCut(done);
       }
       o.onProgress?.({ phase: "entries", done, total: logSize });
     };
     for await (const page of stream.pages) {
       for (const entry of page.entries) {
         segment.push(entry);
-        if (segment.length >= SEGMENT || done + segment.length === cuts[0]) await flush();
+        if (segment.length >= SEGMENT || done + segment.length === cut) await flush();
       }
     }
     await flush();
@@ -300,7 +296,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
         index: missing,
         detail: `the log claims ${logSize} entries but did not serve entry ${missing} (${stream.missingReason()})`,
       });
-      for (const c of cuts) for (const claim of claims.get(c) ?? []) claim.check.logRootOk = claim.check.mapRootOk = null;
+      // The sizes not reached keep their results null: not checked.
     }
     return {
       type: "keyproof/audit/v1",
@@ -324,7 +320,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
 }
 
 /** Where the log says it anchors, against where its anchors were read, and an anchorless log. */
-function chainWarnings(o: AuditOptions, info: LogInfo, logSize: number): string[] {
+function chainWarnings(o: AuditOptions, info: LogInfo, logSize: number, anchorCount: number): string[] {
   if (!o.anchors) return ["the anchors were not checked: no chain was given"];
   const warnings: string[] = [];
   const where = o.chain ? ` on chain ${o.chain.chainId} at ${o.chain.contract}` : "";
@@ -332,7 +328,7 @@ function chainWarnings(o: AuditOptions, info: LogInfo, logSize: number): string[
     warnings.push(`the log says it anchors on chain ${info.chainId}; its anchors were read on chain ${o.chain.chainId}`);
   if (o.chain && info.contract !== null && info.contract.toLowerCase() !== o.chain.contract.toLowerCase())
     warnings.push(`the log names anchor contract ${info.contract}; its anchors were read at ${o.chain.contract}`);
-  if (o.anchors.length === 0 && logSize > 0) warnings.push(`no anchor of this log${where}: the chain binds none of its ${logSize} entries`);
+  if (anchorCount === 0 && logSize > 0) warnings.push(`no anchor of this log${where}: the chain binds none of its ${logSize} entries`);
   return warnings;
 }
 
@@ -343,44 +339,59 @@ function chainWarnings(o: AuditOptions, info: LogInfo, logSize: number): string[
  */
 async function checkAnchorConsistency(
   api: KeyProofApi,
-  anchors: SizeCheck[],
+  anchors: AnchorChecks,
   logSize: number,
   flag: (f: Finding) => void,
   onProgress?: (p: AuditProgress) => void,
 ): Promise<void> {
-  const pairs: number[] = [];
-  for (let i = 1; i < anchors.length; i++) {
-    const [a, b] = [anchors[i - 1]!, anchors[i]!];
-    if (a.size >= 1 && b.size > a.size && b.size <= logSize) pairs.push(i);
-  }
+  // Anchor i and the one before it, where a proof between them can exist.
+  const provable = (i: number): boolean => {
+    const [a, b] = [anchors.size(i - 1), anchors.size(i)];
+    return a >= 1 && b > a && b <= logSize;
+  };
+  let total = 0;
+  for (let i = 1; i < anchors.length; i++) if (provable(i)) total++;
   // A log anchored every 30 s has about a million anchors a year: one proof
   // after the other, round trip by round trip, took most of an audit's time.
-  const failures = new Map<number, string>();
-  let next = 0;
+  let next = 1;
   let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < pairs.length) {
-      const i = pairs[next++]!;
-      const [a, b] = [anchors[i - 1]!, anchors[i]!];
-      try {
-        const proof = (await api.consistency(a.size, b.size)).map((h) => fromHex(h, 32));
-        verifyConsistency(BigInt(a.size), BigInt(b.size), fromHex(a.logRoot, 32), fromHex(b.logRoot, 32), proof);
-      } catch (e) {
-        failures.set(i, (e as Error).message);
+  // Findings in chain order, however the answers came: what failed (a
+  // message) or passed (null), held until every proof before it is in.
+  const settled = new Map<number, string | null>();
+  let inOrder = 1;
+  const flagInOrder = (): void => {
+    for (;;) {
+      while (inOrder < anchors.length && !provable(inOrder)) inOrder++;
+      const message = settled.get(inOrder);
+      if (message === undefined) return;
+      settled.delete(inOrder);
+      if (message !== null) {
+        flag({
+          code: "INCONSISTENT_ANCHORS",
+          size: anchors.size(inOrder),
+          detail: `no valid consistency proof from anchored size ${anchors.size(inOrder - 1)} to ${anchors.size(inOrder)}: ${message}`,
+        });
       }
-      onProgress?.({ phase: "anchors", done: ++done, total: pairs.length });
+      inOrder++;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONSISTENCY_IN_FLIGHT, pairs.length) }, worker));
-  // In chain order, however the answers came.
-  for (const i of pairs) {
-    const message = failures.get(i);
-    if (message === undefined) continue;
-    const [a, b] = [anchors[i - 1]!, anchors[i]!];
-    flag({
-      code: "INCONSISTENT_ANCHORS",
-      size: b.size,
-      detail: `no valid consistency proof from anchored size ${a.size} to ${b.size}: ${message}`,
-    });
-  }
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      while (next < anchors.length && !provable(next)) next++;
+      if (next >= anchors.length) return;
+      const i = next++;
+      const [a, b] = [anchors.size(i - 1), anchors.size(i)];
+      let message: string | null = null;
+      try {
+        const proof = (await api.consistency(a, b)).map((h) => fromHex(h, 32));
+        verifyConsistency(BigInt(a), BigInt(b), anchors.logRoot(i - 1), anchors.logRoot(i), proof);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      settled.set(i, message);
+      flagInOrder();
+      onProgress?.({ phase: "anchors", done: ++done, total });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONSISTENCY_IN_FLIGHT, total) }, worker));
 }

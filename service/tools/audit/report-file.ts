@@ -10,6 +10,14 @@ import { closeSync, openSync, writeSync } from "node:fs";
 /** Lines written to the file at once. */
 const CHUNK = 1 << 20;
 
+/** An array, or a list that is written as one (the report's AnchorChecks: iterable, with a length, `toJSON` an array). */
+function isList(v: unknown): v is Iterable<unknown> & { length: number } {
+  return (
+    Array.isArray(v) ||
+    (typeof v === "object" && v !== null && Symbol.iterator in v && typeof (v as { length?: unknown }).length === "number")
+  );
+}
+
 export function writeReportFile(file: string, report: object): void {
   const fd = openSync(file, "w");
   try {
@@ -27,9 +35,10 @@ export function writeReportFile(file: string, report: object): void {
     out("{");
     fields.forEach(([key, value], i) => {
       out(`${i === 0 ? "" : ","}\n  ${JSON.stringify(key)}: `);
-      if (Array.isArray(value) && value.length > 0) {
+      if (isList(value) && value.length > 0) {
         out("[");
-        value.forEach((v, j) => out(`${j === 0 ? "" : ","}\n    ${nested(v === undefined ? null : v, 2)}`));
+        let j = 0;
+        for (const v of value) out(`${j++ === 0 ? "" : ","}\n    ${nested(v === undefined ? null : v, 2)}`);
         out("\n  ]");
       } else out(nested(value, 1));
     });
