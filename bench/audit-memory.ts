@@ -13,20 +13,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import v8 from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { AnchoredEvent } from "../service/chain/contract.js";
 import type { KeyProofApi } from "../service/client/api.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { audit } from "../service/tools/audit/auditor.js";
 import { benchArgs } from "./lib/args.js";
 import { machineLine } from "./lib/machine.js";
+import { heldBytes } from "./lib/memory.js";
 
 const [count] = benchArgs("bench:audit-memory", "Memory an audit holds per anchor, with its report alive.", [
   { name: "anchors", description: "anchors (and entries) of the fake log", default: 200_000 },
 ]) as [number];
-v8.setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
 const speed = machineLine();
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(64, "0")}`;
@@ -41,16 +38,10 @@ const api = {
 async function* events(): AsyncGenerator<AnchoredEvent> {
   for (let i = 1; i <= count; i++) yield { size: BigInt(i), logRoot: hex(i), mapRoot: hex(i + 1), blockNumber: i, txHash: hex(i + 2) };
 }
-const held = (): number => {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), "keyproof-audit-memory-"));
 try {
-  const before = held();
+  const before = heldBytes();
   const t = performance.now();
   let last = 0;
   const report = await audit({
@@ -65,7 +56,7 @@ try {
     },
   });
   const seconds = (performance.now() - t) / 1000;
-  const perAnchor = (held() - before) / count;
+  const perAnchor = (heldBytes() - before) / count;
   if (report.anchors.length !== count) throw new Error(`the report holds ${report.anchors.length} anchors, not ${count}`);
   console.log(`\nfindings: ${JSON.stringify(report.findingCounts)}`);
   console.log(`${count} anchors: ${perAnchor.toFixed(0)} bytes held an anchor (heap and array buffers, report alive)`);

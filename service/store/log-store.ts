@@ -11,6 +11,7 @@ import {
   type NodeId,
   type RangePlan,
 } from "../core/log/ranges.js";
+import { LRUCache } from "lru-cache";
 import { K } from "./keys.js";
 import { readMany, readOne } from "./reads.js";
 import type { Db } from "./map-store.js";
@@ -22,6 +23,15 @@ import type { Db } from "./map-store.js";
 const HIGH_LEVEL = 14;
 /** Nodes below HIGH_LEVEL kept from the newest durable batches: those of about the last 32,768 leaves. */
 const RECENT_NODES = 65_536;
+/**
+ * Nodes from this level up to HIGH_LEVEL (one per 32 leaves and up) are kept
+ * once read, the MIDDLE_NODES most recently used: all of them up to about 1M
+ * leaves, some 24 MB (`npm run bench:log-proofs`: 367 bytes a node). A random
+ * old leaf's proof then reads its 5 lowest levels instead of 14: 187 -> 123
+ * µs a proof at 300,000 entries (docs/figures.md, eighth session).
+ */
+const MIDDLE_LEVEL = 5;
+const MIDDLE_NODES = 65_536;
 
 export class LogStore {
   // A log node never changes once written (the hash of a perfect subtree), so
@@ -30,12 +40,22 @@ export class LogStore {
   // `recent`, the rest from `high`.
   private readonly high = new Map<string, Uint8Array>();
   private readonly recent = new Map<string, Uint8Array>();
+  private readonly middle: LRUCache<string, Uint8Array>;
 
   constructor(
     private readonly db: Db,
     private readonly highLevel = HIGH_LEVEL,
     private readonly recentNodes = RECENT_NODES,
-  ) {}
+    private readonly middleLevel = MIDDLE_LEVEL,
+    middleNodes = MIDDLE_NODES,
+  ) {
+    this.middle = new LRUCache({ max: Math.max(1, middleNodes) });
+  }
+
+  /** How many nodes of the middle band are kept (for the benchmark of its memory). */
+  get middleNodes(): number {
+    return this.middle.size;
+  }
 
   /** Takes the nodes of a batch once it is durable (never before: a batch that fails is not the log). */
   remember(nodes: readonly StoredNode[]): void {
@@ -53,7 +73,10 @@ export class LogStore {
     const missing: NodeId[] = [];
     for (const id of ids) {
       const key = nodeKey(id);
-      const held = id.level >= this.highLevel ? this.high.get(key) : this.recent.get(key);
+      const held =
+        id.level >= this.highLevel
+          ? this.high.get(key)
+          : (this.recent.get(key) ?? (id.level >= this.middleLevel ? this.middle.get(key) : undefined));
       if (held) out.set(key, held);
       else missing.push(id);
     }
@@ -68,6 +91,7 @@ export class LogStore {
       if (!v) throw new Error(`log node ${key} is missing`);
       out.set(key, v);
       if (id.level >= this.highLevel) this.high.set(key, v);
+      else if (id.level >= this.middleLevel) this.middle.set(key, v);
     });
     return out;
   }

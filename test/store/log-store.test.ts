@@ -43,14 +43,16 @@ describe("log store", () => {
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 4, max: 40 }),
-        async (batches, highLevel, recentNodes) => {
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 30 }),
+        async (batches, highLevel, recentNodes, middleLevel, middleNodes) => {
           const db = scratchDb(dir);
           await db.open();
           try {
-            const held = new LogStore(db, highLevel, recentNodes);
+            const held = new LogStore(db, highLevel, recentNodes, middleLevel, middleNodes);
             const tree = await fill(db, held, batches);
             const size = tree.size;
-            const fresh = new LogStore(db, 1000, 0); // holds nothing: every node from LevelDB
+            const fresh = new LogStore(db, 1000, 0, 1000); // holds nothing: every node from LevelDB
             // Leaves across the log at sizes across it (the last always): the same proof either way.
             const step = (n: bigint): bigint => (n > 24n ? n / 24n : 1n);
             for (let s = size; s >= 1n; s -= step(size)) {
@@ -89,6 +91,38 @@ describe("log store", () => {
       // An old leaf's proof reads its low levels; its high ones are held.
       await store.inclusionProof(3n, tree.size);
       expect(reads).to.be.within(1, 3);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("keeps the middle levels of old leaves' proofs once read, the most recently used up to its bound", async () => {
+    const db = scratchDb(dir);
+    await db.open();
+    try {
+      // Levels 1 and 2 kept once read (at most 6 nodes), level 4 and up always; nothing recent.
+      const store = new LogStore(db, 4, 0, 1, 6);
+      const tree = await fill(db, store, [200]);
+      const readsOf = async (i: bigint): Promise<number> => {
+        let reads = 0;
+        const stop = onReads(db, (keys) => (reads += keys.length));
+        try {
+          verifyInclusion(i, tree.size, tree.leaf(i), await store.inclusionProof(i, tree.size), tree.root());
+        } finally {
+          stop();
+        }
+        return reads;
+      };
+      // Leaf 5's proof reads its leaf sibling and the nodes of levels 1-3 it needs.
+      const first = await readsOf(5n);
+      expect(first).to.be.greaterThan(2);
+      // Again: only its leaf sibling (level 0 is below the middle band).
+      expect(await readsOf(5n)).to.equal(1);
+      // Its neighbour shares every node above level 0 with it: only its own leaf sibling.
+      expect(await readsOf(4n)).to.equal(1);
+      // Proofs of leaves far from it push its middle nodes out of the 6 kept: they are read again.
+      for (const i of [40n, 80n, 120n]) await readsOf(i);
+      expect(await readsOf(5n)).to.be.greaterThan(2);
     } finally {
       await db.close();
     }
