@@ -167,7 +167,8 @@ export function createApp(o: AppOptions): express.Express {
   // Readable from any web page (a monitor, a second verifier hosted elsewhere):
   // they are public and need no credentials. Not /v1/verify, whose rate limit
   // per address a page could multiply by its visitors, nor the writes.
-  app.use(PUBLIC_READS, cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 86_400 }));
+  const publicRead = cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 86_400 });
+  app.use(PUBLIC_READS, publicRead);
 
   // Unhealthy once the ledger stopped writing: it still serves reads, but needs a restart.
   app.get("/healthz", (_req, res) => {
@@ -282,7 +283,7 @@ export function createApp(o: AppOptions): express.Express {
   // the POST of the same path is the operator's and answers no other origin.
   app.get(
     "/v1/participants/:id",
-    cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 86_400 }),
+    publicRead,
     wrap(async (req, res) => {
       const id = checkInput(participantId, req.params.id, "participant id");
       const q = checkInput(input.participantQuery, req.query);

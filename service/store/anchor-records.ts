@@ -141,7 +141,8 @@ class AnchorIndex {
         index.sizes.push(view.getFloat64(headerEnd + i * 8));
         index.flags.push(view.getUint32(headerEnd + count * 8 + i * 4));
       }
-      return { index, through };
+      // The header's size is the last record's (what the tail read starts above).
+      return index.sizes.at(-1) === through ? { index, through } : null;
     } catch {
       return null;
     }
@@ -158,9 +159,11 @@ export const SNAPSHOT_EVERY = 10_000;
 
 export class AnchorRecords {
   private index = new AnchorIndex();
-  /** The size the stored snapshot goes up to; null when none is stored. */
-  private snapshotThrough: number | null = null;
-  /** How many records the stored snapshot holds. */
+  /**
+   * How many records the stored snapshot holds (0: none is stored): the
+   * index's first ones, which no write has changed since (a write that did
+   * deleted it).
+   */
   private snapshotCount = 0;
   /** Writes, one at a time: a snapshot is made from the index between two of them. */
   private writing: Promise<unknown> = Promise.resolve();
@@ -181,7 +184,6 @@ export class AnchorRecords {
     const snapshot = stored ? AnchorIndex.decode(stored) : null;
     if (snapshot) {
       this.index = snapshot.index;
-      this.snapshotThrough = snapshot.through;
       this.snapshotCount = snapshot.index.sizes.length;
     }
     const range = snapshot ? { gt: K.anchor(snapshot.through), lt: K.anchorRange.lt } : K.anchorRange;
@@ -296,13 +298,10 @@ export class AnchorRecords {
 
   /** Writes `ops` (of the records of `sizes`) synced, deleting the snapshot with them when it holds one of those records. */
   private async write(ops: RecordOp[], sizes: number[]): Promise<void> {
-    const through = this.snapshotThrough;
+    const through = this.snapshotCount > 0 ? this.index.sizes[this.snapshotCount - 1]! : null;
     const stale = through !== null && sizes.some((s) => s <= through);
     await this.db.batch(stale ? [...ops, { type: "del", key: K.anchorIndex }] : ops, { sync: true });
-    if (stale) {
-      this.snapshotThrough = null;
-      this.snapshotCount = 0;
-    }
+    if (stale) this.snapshotCount = 0;
   }
 
   /** Stores the index again once `snapshotEvery` settled records are past the stored one. */
@@ -317,7 +316,6 @@ export class AnchorRecords {
       // what is stored (the older snapshot or none) is still exact.
       return;
     }
-    this.snapshotThrough = settled.through;
     this.snapshotCount = settled.count;
   }
 

@@ -181,11 +181,12 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   // Anchors by size, and the next one a replayed size has not reached.
   const bySize = anchors.bySize();
   let nextAnchor = 0;
-  const anchorSizeAt = (k: number): number | undefined => (k < bySize.length ? anchors.size(bySize[k]!) : undefined);
+  // Past the last anchor: Infinity, which no size reaches.
+  const anchorSizeAt = (k: number): number => (k < bySize.length ? anchors.size(bySize[k]!) : Infinity);
 
   /** Compares the claims at `size` with the replayed roots, sets their checks' results and flags what differs. */
   const checkClaims = (size: number): void => {
-    while ((anchorSizeAt(nextAnchor) ?? Infinity) < size) nextAnchor++;
+    while (anchorSizeAt(nextAnchor) < size) nextAnchor++;
     const list = claims.get(size) ?? [];
     if (list.length === 0 && anchorSizeAt(nextAnchor) !== size) return;
     const logRoot = toHex(tree.root());
@@ -225,8 +226,8 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const nextCut = (after: number): number | undefined => {
     while (checkpointCuts.length > 0 && checkpointCuts[0]! <= after) checkpointCuts.shift();
     let k = nextAnchor;
-    while ((anchorSizeAt(k) ?? Infinity) <= after) k++;
-    const cut = Math.min(checkpointCuts[0] ?? Infinity, anchorSizeAt(k) ?? Infinity);
+    while (anchorSizeAt(k) <= after) k++;
+    const cut = Math.min(checkpointCuts[0] ?? Infinity, anchorSizeAt(k));
     return cut <= logSize ? cut : undefined;
   };
 
