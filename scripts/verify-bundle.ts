@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
-import { namedIds, provedNames } from "../service/core/bundle/participant.js";
+import { displayName, namedIds, provedNames } from "../service/core/bundle/participant.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
@@ -91,10 +91,7 @@ async function main(): Promise<void> {
       logApi && report.ok && report.facts && report.checkpoint
         ? await provedNames(namedIds(report.facts), report.checkpoint, (id, size) => logApi.participant(id, size))
         : undefined;
-    const who = (id: string): string => {
-      const name = named?.names.get(id);
-      return name === undefined ? id : `${name} (${id})`;
-    };
+    const who = (id: string): string => displayName(id, named?.names);
     if (o.json)
       console.log(
         JSON.stringify(

@@ -239,22 +239,9 @@ export class AnchorClient {
 
   /**
    * Every `Anchored` event of `logId` in chain order, read `step` blocks per
-   * query (public RPC endpoints cap the range of one eth_getLogs).
-   */
-  async anchoredEvents(
-    logId: string,
-    fromBlock = 0,
-    step = 10_000,
-    onRange?: (done: number, total: number) => void,
-  ): Promise<AnchoredEvent[]> {
-    const out: AnchoredEvent[] = [];
-    for await (const e of this.scanAnchored([logId], fromBlock, step, onRange)) out.push(e);
-    return out;
-  }
-
-  /**
-   * The same events, as they are read: a log anchored every 30 s has a
-   * million a year, which an audit need not hold as objects all at once.
+   * query (public RPC endpoints cap the range of one eth_getLogs), as they
+   * are read: a log anchored every 30 s has a million a year, which an audit
+   * need not hold as objects all at once.
    */
   streamAnchoredEvents(
     logId: string,

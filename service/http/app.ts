@@ -12,7 +12,7 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import client from "prom-client";
 import { z } from "zod";
-import { concatBytes, fromUtf8, toHex } from "../core/bytes.js";
+import { concatBytes, toHex } from "../core/bytes.js";
 import { KeyProofError } from "../core/errors.js";
 import { checkInput } from "../core/validate.js";
 import { participantId, role } from "../core/ledger/schema.js";
@@ -294,14 +294,14 @@ export function createApp(o: AppOptions): express.Express {
       if (size > ledger.size || index >= size) {
         throw new KeyProofError("INVALID_INPUT", `it was registered at index ${index}: need ${index} < size <= log size ${ledger.size}`);
       }
-      const [[entry], inclusion] = await Promise.all([ledger.log.entries(index, index + 1n), ledger.log.inclusionProof(index, size)]);
+      const [entry, inclusion] = await Promise.all([ledger.entry(index), ledger.log.inclusionProof(index, size)]);
       res.json({
         id: p.id,
         role: p.role,
         name: p.name,
         index: Number(index),
         size: Number(size),
-        entry: fromUtf8(entry!),
+        entry,
         inclusion: inclusion.map(toHex),
       });
     }),

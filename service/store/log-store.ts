@@ -129,19 +129,18 @@ export class LogStore {
     return v;
   }
 
-  /** Hashes of `count` consecutive nodes at `level` from `start` (C2SP tiles). */
+  /**
+   * Hashes of `count` consecutive nodes at `level` from `start` (C2SP tiles):
+   * neighbours in LevelDB's key order, so one range read, not a get each.
+   */
   async levelHashes(level: number, start: bigint, count: number): Promise<Uint8Array[]> {
-    const ids = Array.from({ length: count }, (_, i) => K.node(level, start + BigInt(i)));
-    const values = await readMany(this.db, ids);
-    return values.map((v, i) => {
-      if (!v) throw new Error(`log node ${level}/${start + BigInt(i)} is missing`);
-      return v;
-    });
+    const out = await this.db.values({ gte: K.node(level, start), lt: K.node(level, start + BigInt(count)) }).all();
+    if (out.length !== count) throw new Error(`log nodes ${level}/[${start}, ${start + BigInt(count)}) are incomplete`);
+    return out;
   }
 
   async entries(start: bigint, end: bigint): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    for await (const [, v] of this.db.iterator({ gte: K.entry(start), lt: K.entry(end) })) out.push(v);
+    const out = await this.db.values({ gte: K.entry(start), lt: K.entry(end) }).all();
     if (BigInt(out.length) !== end - start) throw new Error(`entries [${start}, ${end}) are incomplete`);
     return out;
   }

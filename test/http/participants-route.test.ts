@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { K } from "../../service/store/keys.js";
 import { utf8 } from "../../service/core/bytes.js";
-import { verifyParticipant } from "../../service/core/bundle/participant.js";
+import { displayName, verifyParticipant } from "../../service/core/bundle/participant.js";
 import { openCheckpoint } from "../../service/core/note/checkpoint.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { serveApp, type ServedApp } from "../helpers/app.js";
@@ -82,5 +82,18 @@ describe("GET /v1/participants/<id>: a registration with its inclusion proof", (
     expect(ledger.participantEvent("late-shop")).to.equal(5n);
     expect(ledger.participantEvent("shop-b")).to.equal(3n);
     expect((await get("/v1/participants/late-shop")).body).to.include({ index: 5, name: "Late Shop" });
+  });
+});
+
+describe("displayName: how verifiers show a participant", () => {
+  it("puts a proved name beside the id, and shows the bare id when none was proved or the name is the id", () => {
+    const names = new Map([
+      ["shop-1", "Example Shop"],
+      ["self", "self"],
+    ]);
+    expect(displayName("shop-1", names)).to.equal("Example Shop (shop-1)");
+    expect(displayName("other", names)).to.equal("other");
+    expect(displayName("self", names)).to.equal("self");
+    expect(displayName("shop-1", undefined)).to.equal("shop-1");
   });
 });

@@ -65,7 +65,7 @@ describe("audit: tampered logs are caught with the right finding", function () {
 
   const run = async (t: Tamper, extra: { checkpoints?: { source: string; note: string }[] } = {}): Promise<AuditReport> => {
     const s = served[t]!;
-    const anchors = await client.anchoredEvents(logIdOf(s.fixture.origin));
+    const anchors = client.streamAnchoredEvents(logIdOf(s.fixture.origin));
     return audit({ api: new KeyProofApi(s.url, { attempts: 1 }), anchors, verifierKey: s.fixture.verifierKey, workDir: dir, ...extra });
   };
 
@@ -114,7 +114,7 @@ describe("audit: tampered logs are caught with the right finding", function () {
     const published = await serveFixture(f, { chainId: CHAIN_ID, contract: client.address });
     try {
       const api = new KeyProofApi(published.url, { attempts: 1 });
-      const anchors = await client.anchoredEvents(logIdOf(f.origin));
+      const anchors = client.streamAnchoredEvents(logIdOf(f.origin));
       const here = { chainId: CHAIN_ID, contract: client.address.toLowerCase(), fromBlock: 0 };
       const same = await audit({ api, anchors, chain: here, verifierKey: f.verifierKey, workDir: dir });
       expect(same.ok).to.equal(true);

@@ -163,7 +163,7 @@ describe(`service crash safety (SIGKILL x ${KILLS} under write load)`, function 
       const client = new AnchorClient(contract, provider);
       for (let i = 0; i < 300 && (await client.latest(logIdOf(ORIGIN))).size < size; i++) await new Promise((r) => setTimeout(r, 100));
       expect((await client.latest(logIdOf(ORIGIN))).size).to.equal(size);
-      const report = await audit({ api, anchors: await client.anchoredEvents(logIdOf(ORIGIN)), verifierKey, workDir: dir });
+      const report = await audit({ api, anchors: client.streamAnchoredEvents(logIdOf(ORIGIN)), verifierKey, workDir: dir });
       expect(report.findings, JSON.stringify(report.findings.slice(0, 5))).to.deep.equal([]);
       expect(report.anchors.length).to.be.greaterThan(1);
       expect(report.entriesAudited).to.equal(Number(size));

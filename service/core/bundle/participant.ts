@@ -84,3 +84,13 @@ export async function provedNames(
   );
   return { names, unproved };
 }
+
+/**
+ * How a verifier shows participant `id`: its proved name beside the id, or
+ * the bare id when no name was proved (or the name is the id itself). The
+ * id stays in view either way: it is what the log holds.
+ */
+export function displayName(id: string, names: ReadonlyMap<string, string> | undefined): string {
+  const name = names?.get(id);
+  return name === undefined || name === id ? id : `${name} (${id})`;
+}

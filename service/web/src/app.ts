@@ -7,7 +7,7 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
-import { namedIds, provedNames } from "../../core/bundle/participant.js";
+import { displayName, namedIds, provedNames } from "../../core/bundle/participant.js";
 import { ethAddress } from "../../core/bundle/schema.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
@@ -231,10 +231,7 @@ function render(o: Outcome): void {
   if (f && genuine) {
     const dl = el("dl");
     const row = (k: string, v: string) => dl.append(el("dt", { textContent: k }), el("dd", { textContent: v }));
-    const named = (id: string): string => {
-      const name = o.names.get(id);
-      return name === undefined || name === id ? id : `${name} (${id})`;
-    };
+    const named = (id: string): string => displayName(id, o.names);
     row(w.issuer, named(f.issuer));
     row(w.sku, f.sku);
     if (f.face) row(w.face, f.face);
