@@ -29,8 +29,9 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
   if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
   // Reads race with appends; retry until state, checkpoint and proofs agree.
   for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
-    const state = await ledger.keyState(ref.commitment);
-    if (!state) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
+    const record = await ledger.keyRecord(ref.commitment);
+    if (!record) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
+    const { state } = record;
     const latest = ledger.checkpoint;
     if (BigInt(state.index) >= latest.checkpoint.size) {
       await new Promise((r) => setImmediate(r));
@@ -40,7 +41,7 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
     const size = anchor ? BigInt(anchor.size) : latest.checkpoint.size;
     const note = anchor ? await ledger.checkpointAt(size) : latest.note;
     if (!note) throw new Error(`checkpoint ${size} is missing`);
-    const indices = (await ledger.keyEventIndices(ref.commitment)).filter((i) => i < size);
+    const indices = record.indices.filter((i) => i < size);
     const events = await Promise.all(
       indices.map(async (index) => ({
         index: Number(index),

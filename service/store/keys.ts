@@ -6,9 +6,9 @@
  *   n <level u8> <index u64>      hash of a perfect log subtree
  *   m <depth u16> <path bytes>    latest map node
  *   h <depth u16> <path> <~rev>   map node history: rev = log size after the batch, inverted
- *   s <commitment>                latest key state (JCS)
+ *   s <commitment>                latest key state (JCS), then its events' log indices (state-record.ts)
  *   k <commitment>                key salt
- *   v <commitment> <index u64>    the log indices of a key's events (empty value)
+ *   v <commitment> <index u64>    a key's event index, as versions before state-record.ts kept them (read, not written)
  *   i <hmac(pepper, code)>        private code index -> commitment
  *   p <id>                        participant (JSON)
  *   t <sha256(token)>             API token -> participant id

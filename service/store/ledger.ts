@@ -17,7 +17,7 @@ import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { decodeEntry, encodeEvent, stateRecord } from "../core/ledger/entry.js";
 import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
 import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
-import { keyState, OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
+import { OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
 import { CompactRange, type StoredNode } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
 import { nodeKey, type NodeId } from "../core/log/ranges.js";
@@ -40,6 +40,7 @@ import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
 import { inPages, readOne } from "./reads.js";
 import { LogStore } from "./log-store.js";
+import { decodeStateRecord, encodeStateRecord } from "./state-record.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
 import { isStorageError, openFailure, readFailed, writesStopped } from "./storage-errors.js";
@@ -103,6 +104,8 @@ interface PreparedRequest {
 interface KeyIndex {
   codes: Map<string, KeyRef>;
   salts: Map<string, Uint8Array>;
+  /** The log indices of each loaded key's events, oldest first. */
+  events: Map<string, bigint[]>;
 }
 
 const ZERO_HEAD = "0".repeat(64);
@@ -649,6 +652,7 @@ export class Ledger {
     const { view, index: keys } = await this.loadView([...prepared.values()].flat());
     const overlay = new OverlayView(view);
     const touched = new Map<string, KeyState>();
+    const touchedEvents = new Map<string, bigint[]>();
     const logNodes: StoredNode[] = [];
     const participantEvents = new Map<string, bigint>();
     const baseSize = range.size;
@@ -680,7 +684,9 @@ export class Ledger {
           } else {
             const c = fromHex(effect.key, 32);
             touched.set(effect.key, effect.state);
-            put(K.keyEvent(c, index), new Uint8Array(0));
+            let events = touchedEvents.get(effect.key);
+            if (!events) touchedEvents.set(effect.key, (events = [...(keys.events.get(effect.key) ?? [])]));
+            events.push(index);
             if (req.type === "issue" && ref && mac) {
               put(K.salt(c), ref.salt);
               put(K.codeIndex(fromHex(mac, 32)), concatBytes(c, ref.salt));
@@ -704,7 +710,7 @@ export class Ledger {
       for (const [hex, state] of touched) {
         const key = fromHex(hex, 32);
         const record = stateRecord(state);
-        put(K.state(key), record.bytes);
+        put(K.state(key), encodeStateRecord(record.bytes, touchedEvents.get(hex)!));
         updates.push({ key, stateHash: record.hash });
       }
       const prepared = await this.map.prepare(updates);
@@ -827,7 +833,7 @@ export class Ledger {
     }
     const macList = [...macs];
     const found = await this.readMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
-    const index: KeyIndex = { codes: new Map(), salts: new Map() };
+    const index: KeyIndex = { codes: new Map(), salts: new Map(), events: new Map() };
     macList.forEach((m, i) => {
       const v = found[i];
       if (v) {
@@ -842,12 +848,19 @@ export class Ledger {
       this.readMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
     ]);
     const stateMap = new Map<string, KeyState>();
+    const older: Promise<void>[] = [];
     keyList.forEach((k, i) => {
       const s = states[i];
-      if (s) stateMap.set(k, keyState.parse(JSON.parse(fromUtf8(s))));
+      if (s) {
+        const record = decodeStateRecord(s);
+        stateMap.set(k, record.state);
+        if (record.indices) index.events.set(k, record.indices);
+        else older.push(this.olderEventIndices(k).then((found) => void index.events.set(k, found)));
+      }
       const salt = salts[i];
       if (salt) index.salts.set(k, salt);
     });
+    await Promise.all(older);
     return { view: { participant: (id) => this.workParticipant(id), keyState: (k) => stateMap.get(k) }, index };
   }
 
@@ -907,7 +920,15 @@ export class Ledger {
 
   async keyState(commitment: string): Promise<KeyState | null> {
     const v = readOne(this.db, K.state(fromHex(commitment, 32)));
-    return v ? keyState.parse(JSON.parse(fromUtf8(v))) : null;
+    return v ? decodeStateRecord(v).state : null;
+  }
+
+  /** A key's state and the log indices of its events (oldest first), read together; null for an unknown key. */
+  async keyRecord(commitment: string): Promise<{ state: KeyState; indices: bigint[] } | null> {
+    const v = readOne(this.db, K.state(fromHex(commitment, 32)));
+    if (!v) return null;
+    const { state, indices } = decodeStateRecord(v);
+    return { state, indices: indices ?? (await this.olderEventIndices(commitment)) };
   }
 
   /**
@@ -947,8 +968,12 @@ export class Ledger {
     return v ? { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) } : undefined;
   }
 
-  /** Log indices of a key's events, oldest first. */
-  async keyEventIndices(commitment: string): Promise<bigint[]> {
+  /**
+   * A key's event indices as a version before kept them, one record each
+   * (state-record.ts): read for a key whose state record has none, until its
+   * next event writes them there.
+   */
+  private async olderEventIndices(commitment: string): Promise<bigint[]> {
     const keys = await this.db.keys(K.keyEventRange(fromHex(commitment, 32))).all();
     return keys.map((k) => readU64be(k, 33));
   }

@@ -18,9 +18,11 @@ import {
   fromUtf8,
   sha256,
   canonicalize,
+  decodeEntry,
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { K } from "../../service/store/keys.js";
+import { decodeStateRecord } from "../../service/store/state-record.js";
 import { closeTestLedger, onNextBatches, onReads, openLedger, openTestLedger } from "../helpers/ledger.js";
 
 const codes = (r: { results: { ok: boolean; error?: { code: string } }[] }): string[] =>
@@ -138,6 +140,38 @@ describe("ledger store", () => {
       proof,
       ledger.checkpoint.checkpoint.logRoot,
     );
+  });
+
+  it("reads a key's events as a version before kept them (a record each), and keeps them in its state record from its next event on", async () => {
+    const code = (i: number) => `OLD-${i}-KEY`;
+    const at = (a: SubmitAnswer): bigint[] => a.results.map((x) => BigInt((x as { index: number }).index));
+    const issued = at(await ledger.submit({ actor: "acme", requests: [0, 1, 2].map((i) => ({ type: "issue", code: code(i), sku: "s" })) }));
+    const moved = at(await ledger.submit({ actor: "acme", requests: [{ type: "transfer", code: code(1), to: "shop-b" }] }));
+    const sold = at(await ledger.submit({ actor: "shop-b", requests: [{ type: "sell", code: code(1), order: "o-1" }] }));
+    const keys = await Promise.all([0, 1, 2].map(async (i) => (await ledger.lookupCode(code(i)))!.commitment));
+    const records = await Promise.all(keys.map(async (k) => (await ledger.keyRecord(k))!));
+    expect(records.map((r) => r.indices)).to.deep.equal([[issued[0]], [issued[1], ...moved, ...sold], [issued[2]]]);
+    await ledger.close();
+    // As a version before stored them: the state alone, and a `v` record per event.
+    const { ClassicLevel } = await import("classic-level");
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    const batch = db.batch();
+    keys.forEach((k, i) => {
+      batch.put(K.state(fromHex(k)), utf8(canonicalize(records[i]!.state)));
+      for (const index of records[i]!.indices) batch.put(K.keyEvent(fromHex(k), index), new Uint8Array(0));
+    });
+    await batch.write();
+    await db.close();
+    ledger = await openLedger(dir);
+    for (const [i, k] of keys.entries()) expect(await ledger.keyRecord(k), code(i)).to.deep.equal(records[i]);
+    expect(await ledger.keyState(keys[1]!)).to.deep.equal(records[1]!.state);
+    // Its next event writes the whole list, the older indices read from the `v` records, and no `v` record.
+    const redeemed = at(await ledger.submit({ actor: "acme", requests: [{ type: "redeem", code: code(1) }] }));
+    const raw = (await ledger.db.get(K.state(fromHex(keys[1]!))))!;
+    expect(decodeStateRecord(raw).indices).to.deep.equal([...records[1]!.indices, ...redeemed]);
+    expect((await ledger.keyRecord(keys[1]!))!.state.status).to.equal("redeemed");
+    expect(await ledger.db.get(K.keyEvent(fromHex(keys[1]!), redeemed[0]!))).to.equal(undefined);
   });
 
   it("refuses to open a ledger another one holds, naming the cause (LevelDB said only 'Database failed to open')", async () => {
@@ -589,7 +623,10 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
   const logRootsAt = new Map<bigint, string>();
   const mapRootsAt = new Map<bigint, string>();
   const cpSizes = new Set(checkpoints.map((c) => c.size));
+  const eventsOf = new Map<string, bigint[]>();
   for (const e of entries) {
+    const event = decodeEntry(e);
+    if (event.type !== "participant") eventsOf.set(event.key, [...(eventsOf.get(event.key) ?? []), BigInt(tree.size)]);
     const { leaf, findings } = replay.apply(e);
     expect(findings.filter((f) => f.code !== "REDEEMED_WITHOUT_SALE")).to.deep.equal([]);
     tree.appendLeaf(leaf);
@@ -621,6 +658,8 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
     // States are hashed as the machine builds them: each must be exactly what the schema allows.
     expect(keyState.parse(s)).to.deep.equal(s);
     verifyMembership(fromHex(key), stateHash(s), await ledger.mapProof(key), latest.mapRoot);
+    // Its stored record lists exactly the log indices of its events, oldest first.
+    expect(await ledger.keyRecord(key)).to.deep.equal({ state: s, indices: eventsOf.get(key) });
   }
   // Map proofs at an earlier checkpoint verify against that checkpoint's map root.
   const early = openCheckpoint(checkpoints[Math.floor(checkpoints.length / 2)]!.note, ledger.verifierKey);
