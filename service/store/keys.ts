@@ -8,7 +8,7 @@
  *   h <depth u16> <path> <~rev>   map node history: rev = log size after the batch, inverted
  *   s <commitment>                latest key state (JCS), then its events' log indices (state-record.ts)
  *   k <commitment>                key salt
- *   v <commitment> <index u64>    a key's event index, as versions before state-record.ts kept them (read, not written)
+ *   v <commitment> <index u64>    a key's event index, as versions before state-record.ts kept them (read; deleted at the key's next event)
  *   i <hmac(pepper, code)>        private code index -> commitment
  *   p <id>                        participant (JSON)
  *   t <sha256(token)>             API token -> participant id

@@ -106,6 +106,8 @@ interface KeyIndex {
   salts: Map<string, Uint8Array>;
   /** The log indices of each loaded key's events, oldest first. */
   events: Map<string, bigint[]>;
+  /** Keys whose events were read from the `v` records of an older version (state-record.ts). */
+  older: Set<string>;
 }
 
 const ZERO_HEAD = "0".repeat(64);
@@ -711,6 +713,8 @@ export class Ledger {
         const key = fromHex(hex, 32);
         const record = stateRecord(state);
         put(K.state(key), encodeStateRecord(record.bytes, touchedEvents.get(hex)!));
+        // The list is whole in the record now: an older version's records of it go in the same write.
+        if (keys.older.has(hex)) for (const i of keys.events.get(hex)!) batch.del(K.keyEvent(key, i));
         updates.push({ key, stateHash: record.hash });
       }
       const prepared = await this.map.prepare(updates);
@@ -833,7 +837,7 @@ export class Ledger {
     }
     const macList = [...macs];
     const found = await this.readMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
-    const index: KeyIndex = { codes: new Map(), salts: new Map(), events: new Map() };
+    const index: KeyIndex = { codes: new Map(), salts: new Map(), events: new Map(), older: new Set() };
     macList.forEach((m, i) => {
       const v = found[i];
       if (v) {
@@ -855,7 +859,10 @@ export class Ledger {
         const record = decodeStateRecord(s);
         stateMap.set(k, record.state);
         if (record.indices) index.events.set(k, record.indices);
-        else older.push(this.olderEventIndices(k).then((found) => void index.events.set(k, found)));
+        else {
+          index.older.add(k);
+          older.push(this.olderEventIndices(k).then((found) => void index.events.set(k, found)));
+        }
       }
       const salt = salts[i];
       if (salt) index.salts.set(k, salt);
