@@ -42,12 +42,10 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
     const note = anchor ? await ledger.checkpointAt(size) : latest.note;
     if (!note) throw new Error(`checkpoint ${size} is missing`);
     const indices = record.indices.filter((i) => i < size);
+    // One read of the log for all the proofs: a key's events share the nodes above where their paths meet.
+    const proofs = await ledger.log.inclusionProofs(indices, size);
     const events = await Promise.all(
-      indices.map(async (index) => ({
-        index: Number(index),
-        entry: await ledger.entry(index),
-        inclusion: (await ledger.log.inclusionProof(index, size)).map(toHex),
-      })),
+      indices.map(async (index, i) => ({ index: Number(index), entry: await ledger.entry(index), inclusion: proofs[i]!.map(toHex) })),
     );
     const mapProof = await ledger.mapProof(ref.commitment, size);
     if (mapProof.leaf?.stateHash !== toHex(stateHash(state)) || events.length !== state.events) continue; // raced a newer event
