@@ -214,6 +214,19 @@ try {
     ),
   );
 
+  // 1,000 events/s as a platform that batches sends them: 10 requests of 100
+  // a second, each answered with its events' inclusion proofs. First of the
+  // writes, as the lightest; the single events at the same rate follow.
+  const [batched, batchedGroups] = await grouped(() =>
+    atRate("write at 1,000 events/s, 100 a request", 10, () => ({
+      method: "POST",
+      path: "/v1/events?proof=inclusion",
+      headers: writeHeaders,
+      body: issueBody(100),
+    })),
+  );
+  results.push(pacedLine("POST /v1/events?proof=inclusion, 100 a req, 10/s", batched) + batchedGroups);
+
   // At 1,000 events/s: the durable answer with the event's inclusion proof, and
   // inclusion proofs of older entries read at the same time. Before the
   // flat-out writes, whose compaction debt would stall it.
