@@ -38,7 +38,7 @@ import {
 } from "./idempotency.js";
 import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
-import { inPages, readOne } from "./reads.js";
+import { inPages, readManyAcrossPool, readOne } from "./reads.js";
 import { LogStore } from "./log-store.js";
 import { decodeStateRecord, encodeStateRecord } from "./state-record.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
@@ -798,11 +798,11 @@ export class Ledger {
    * and map root (docs/figures.md, 2026-12-02 night).
    */
   private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.staged.size === 0) return this.db.getMany(keys);
+    if (this.staged.size === 0) return readManyAcrossPool(this.db, keys);
     const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
     const missing = keys.filter((_, i) => out[i] === undefined);
     if (missing.length > 0) {
-      const got = await this.db.getMany(missing);
+      const got = await readManyAcrossPool(this.db, missing);
       let j = 0;
       out.forEach((v, i) => {
         if (v === undefined) out[i] = got[j++];

@@ -20,7 +20,7 @@ import {
 } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { K } from "./keys.js";
-import { readMany, readOne } from "./reads.js";
+import { readMany, readManyAcrossPool, readOne } from "./reads.js";
 import { NodeCache } from "./node-cache.js";
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -152,7 +152,7 @@ export class MapStore implements MapNodeSource {
         }
       }
       // Off the thread, as the ledger's reads of a group (Ledger.readMany says why).
-      const values = wanted.length > 0 ? await this.db.getMany(wanted) : [];
+      const values = wanted.length > 0 ? await readManyAcrossPool(this.db, wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
       active = next;
     }

@@ -40,3 +40,21 @@ export async function* inPages<T>(it: { nextv(size: number): Promise<T[]>; close
     await it.close();
   }
 }
+
+/**
+ * A multi-get runs on one thread of libuv's pool, one key after another; a
+ * group's reads (a map prefetch round of hundreds of new keys' positions)
+ * wait on it while the other pool threads are idle. Past this many keys, a
+ * read is split into up to POOL_THREADS multi-gets that run side by side.
+ */
+const CHUNK_MIN = 256;
+/** libuv's default pool size (UV_THREADPOOL_SIZE), which the service does not change. */
+const POOL_THREADS = 4;
+
+export async function readManyAcrossPool(db: Db, keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+  if (keys.length < 2 * CHUNK_MIN) return db.getMany(keys);
+  const parts = Math.min(POOL_THREADS, Math.floor(keys.length / CHUNK_MIN));
+  const size = Math.ceil(keys.length / parts);
+  const chunks = await Promise.all(Array.from({ length: parts }, (_, i) => db.getMany(keys.slice(i * size, (i + 1) * size))));
+  return chunks.flat();
+}
