@@ -653,8 +653,8 @@ export class Ledger {
       );
     const { view, index: keys } = await this.loadView([...prepared.values()].flat());
     const overlay = new OverlayView(view);
-    const touched = new Map<string, KeyState>();
-    const touchedEvents = new Map<string, bigint[]>();
+    // Each touched key's newest state and its events' indices: its record is written once a batch.
+    const touched = new Map<string, { state: KeyState; events: bigint[] }>();
     const logNodes: StoredNode[] = [];
     const participantEvents = new Map<string, bigint>();
     const baseSize = range.size;
@@ -685,10 +685,11 @@ export class Ledger {
             if (tokenHash) put(K.token(tokenHash), utf8(effect.participant.id));
           } else {
             const c = fromHex(effect.key, 32);
-            touched.set(effect.key, effect.state);
-            let events = touchedEvents.get(effect.key);
-            if (!events) touchedEvents.set(effect.key, (events = [...(keys.events.get(effect.key) ?? [])]));
-            events.push(index);
+            const t = touched.get(effect.key);
+            if (t) {
+              t.state = effect.state;
+              t.events.push(index);
+            } else touched.set(effect.key, { state: effect.state, events: [...(keys.events.get(effect.key) ?? []), index] });
             if (req.type === "issue" && ref && mac) {
               put(K.salt(c), ref.salt);
               put(K.codeIndex(fromHex(mac, 32)), concatBytes(c, ref.salt));
@@ -709,10 +710,10 @@ export class Ledger {
     let mapWrites: MapWrite[] = [];
     if (accepted > 0n) {
       const updates: MapUpdate[] = [];
-      for (const [hex, state] of touched) {
+      for (const [hex, { state, events }] of touched) {
         const key = fromHex(hex, 32);
         const record = stateRecord(state);
-        put(K.state(key), encodeStateRecord(record.bytes, touchedEvents.get(hex)!));
+        put(K.state(key), encodeStateRecord(record.bytes, events));
         // The list is whole in the record now: an older version's records of it go in the same write.
         if (keys.older.has(hex)) for (const i of keys.events.get(hex)!) batch.del(K.keyEvent(key, i));
         updates.push({ key, stateHash: record.hash });

@@ -44,8 +44,9 @@ export async function* inPages<T>(it: { nextv(size: number): Promise<T[]>; close
 /**
  * A multi-get runs on one thread of libuv's pool, one key after another; a
  * group's reads (a map prefetch round of hundreds of new keys' positions)
- * wait on it while the other pool threads are idle. Past this many keys, a
- * read is split into up to POOL_THREADS multi-gets that run side by side.
+ * wait on it while the other pool threads are idle. A read of at least
+ * twice this many keys is split into up to POOL_THREADS multi-gets of at
+ * least this many each, which run side by side.
  */
 const CHUNK_MIN = 256;
 /** libuv's default pool size (UV_THREADPOOL_SIZE), which the service does not change. */
