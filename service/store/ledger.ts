@@ -2,10 +2,10 @@
  * The KeyProof ledger on LevelDB: validates event requests against the state
  * machine, appends them to the log and the map, and signs a checkpoint — all
  * in ONE LevelDB batch per group of requests (group commit), so a crash keeps
- * either a whole batch or none of it. A single sequencer serializes writers;
- * requests that arrive while a batch is being written share the next batch.
+ * either a whole batch or none of it. A single sequencer (group-commit.ts)
+ * serializes writers; requests that arrive while a batch is being written
+ * share the next batch.
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
@@ -26,24 +26,18 @@ import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
-import {
-  encodeReplay,
-  encodeWholeReplay,
-  fingerprintWith,
-  idempotencyKeyReused,
-  openReplay,
-  storedAt,
-  storedBefore,
-  type Replay,
-} from "./idempotency.js";
+import { encodeReplay, encodeWholeReplay, fingerprintWith, idempotencyKeyReused, openReplay, type Replay } from "./idempotency.js";
 import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
-import { inPages, readManyAcrossPool, readOne } from "./reads.js";
+import { readManyAcrossPool, readOne } from "./reads.js";
+import { forgetReplays, markReplaysIndexed, NO_VALUE } from "./replay-expiry.js";
 import { LogStore } from "./log-store.js";
+import { SaltPool } from "./salt-pool.js";
 import { decodeStateRecord, encodeStateRecord } from "./state-record.js";
+import { GroupCommit } from "./group-commit.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
-import { isStorageError, openFailure, readFailed, writesStopped } from "./storage-errors.js";
+import { openFailure } from "./storage-errors.js";
 import { TokenIndex } from "./tokens.js";
 
 export interface LedgerOptions {
@@ -78,12 +72,6 @@ export interface Submission {
   tokenHashes?: (Uint8Array | undefined)[];
 }
 
-interface Pending {
-  sub: Submission;
-  resolve: (a: SubmitAnswer) => void;
-  reject: (e: unknown) => void;
-}
-
 interface Meta {
   size: number;
   lastTime: string;
@@ -111,9 +99,6 @@ interface KeyIndex {
 }
 
 const ZERO_HEAD = "0".repeat(64);
-const NO_VALUE = new Uint8Array(0);
-/** Length of an ISO 8601 time from toISOString, the start of an expiry key after its prefix. */
-const ISO_LENGTH = 24;
 
 /** The record kinds a group reads while it is prepared: idempotency answers, code index, states, salts. */
 const STAGED_PREFIXES = new Set([..."diks"].map((c) => c.charCodeAt(0)));
@@ -142,37 +127,6 @@ interface PreparedGroup {
   answers: (SubmitAnswer | KeyProofError)[];
   events: number;
   started: number;
-}
-
-/** A group joins the batch of the groups before it if they hold at most this many requests together (see `drain`). */
-const SHARED_BATCH_REQUESTS = 1000;
-
-/** One LevelDB batch (one fsync) and the groups prepared into it, oldest first. */
-interface WriteSet {
-  /** Everything its groups write, already in LevelDB's native batch. */
-  batch: ChainedBatch;
-  groups: { prepared: PreparedGroup; pending: Pending[]; requests: number }[];
-  /** Requests of its groups (see SHARED_BATCH_REQUESTS). */
-  requests: number;
-  /** Taken by the writer, or holding part of a group that failed: no more groups join it. */
-  sealed: boolean;
-  /** Settles when the group being prepared into the batch is done. */
-  filling: Promise<void> | null;
-}
-
-/** Salts drawn from the CSPRNG 1,024 at a time: one syscall per 32 KiB instead of one per key. */
-class SaltPool {
-  private pool = new Uint8Array(0);
-  private offset = 0;
-  next(): Uint8Array {
-    if (this.offset === this.pool.length) {
-      this.pool = new Uint8Array(randomBytes(32 * 1024));
-      this.offset = 0;
-    }
-    const salt = this.pool.slice(this.offset, this.offset + 32);
-    this.offset += 32;
-    return salt;
-  }
 }
 
 /** A clock this far behind the newest recorded time is reported (smaller steps are NTP's slewing and harmless). */
@@ -207,19 +161,9 @@ export class Ledger {
   private readonly participantEvents = new Map<string, bigint>();
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
   private readonly staged = new Map<string, Uint8Array>();
-  /** Set when a batch write failed: later batches were prepared on top of it, so the ledger stops. */
-  private broken: KeyProofError | null = null;
-  private queue: Pending[] = [];
-  private running: Promise<void> | null = null;
-  /** A drain is on (set and cleared by the drain itself). */
-  private draining = false;
-  /** Set while the sequencer waits for a write with nothing queued: a submission wakes it. */
-  private wake: (() => void) | null = null;
-  /** LevelDB writes made so far (each one fsync). */
-  private writes = 0;
+  private readonly commits: GroupCommit<Submission, PreparedGroup, SubmitAnswer>;
   private closed = false;
   private readonly now: () => Date;
-  private readonly maxBatchEvents: number;
   private readonly salts = new SaltPool();
   private clockNoticed = -Infinity;
   private readonly codeLookup: (code: string) => Uint8Array;
@@ -240,7 +184,16 @@ export class Ledger {
     this.now = opts.now ?? (() => new Date());
     this.codeLookup = codeLookupWith(opts.pepper);
     this.fingerprint = fingerprintWith(opts.pepper);
-    this.maxBatchEvents = opts.maxBatchEvents ?? 20_000;
+    this.commits = new GroupCommit(
+      db,
+      {
+        requests: (sub) => sub.requests.length,
+        prepare: (batch, subs) => this.prepareInto(batch, subs),
+        written: (newest) => this.map.captureView(newest.latest.checkpoint.size),
+        publish: (group, info) => this.publish(group, info),
+      },
+      opts.maxBatchEvents ?? 20_000,
+    );
   }
 
   static async open(opts: LedgerOptions): Promise<Ledger> {
@@ -292,7 +245,7 @@ export class Ledger {
     await this.findParticipantEvents(size);
     await this.checkPepper(size);
     await this.anchors.load();
-    await this.markIdempotencyIndexed();
+    await markReplaysIndexed(this.db);
     const note = await this.db.get(K.checkpoint(size));
     if (note) {
       const text = fromUtf8(note);
@@ -408,180 +361,34 @@ export class Ledger {
    * refused with it until the ledger is reopened.
    */
   get writeFailure(): KeyProofError | null {
-    return this.broken;
+    return this.commits.failure;
   }
 
-  /** Appends; resolves once the batch holding these requests is durable. */
+  /** Appends; resolves once the batch holding these requests is durable (group-commit.ts). */
   submit(sub: Submission): Promise<SubmitAnswer> {
     if (this.closed) return Promise.reject(new Error("ledger is closed"));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ sub, resolve, reject });
-      // `draining`, not `running`, says whether a drain is on: a drain with
-      // nothing to await (a stopped ledger refusing the queue) ends within
-      // this call, before `running` is set, and a settled `running` taken
-      // for a live drain made close() spin and left the next requests
-      // waiting for a drain that never came.
-      if (!this.draining) this.running = this.drain();
-      else this.wake?.();
-    });
+    return this.commits.submit(sub);
   }
 
-  /**
-   * The sequencer. Two stages overlap: while one batch is being written
-   * (LevelDB's thread, fsync), the groups that arrive meanwhile are validated
-   * and hashed on top of it, into the next batch. A group is answered only
-   * once the batch holding it is durable, and batches are written strictly in
-   * order.
-   *
-   * Groups prepared during one write share the next batch, so they cost one
-   * fsync: when the disk stalls (LevelDB flushing a memtable shares the disk
-   * with the log's fsync), the requests that queue up are prepared during the
-   * stall and all written by the first fsync after it, instead of one fsync
-   * each, one after the other.
-   */
-  private async drain(): Promise<void> {
-    this.draining = true;
-    const sets: WriteSet[] = [];
-    // `writing` is cleared in the same step that finds no batch left, so a
-    // batch added after it always finds the writer gone and starts one.
-    let writing = false;
-    let writer: Promise<void> = Promise.resolve();
-    const writeAll = async (): Promise<void> => {
-      writing = true;
-      try {
-        while (sets.length > 0) {
-          const set = sets[0]!;
-          // No group joins it from now on; one being prepared into it finishes first.
-          set.sealed = true;
-          while (set.filling) await set.filling;
-          sets.shift();
-          await this.writeSet(set);
-        }
-      } finally {
-        writing = false;
-      }
-    };
-    try {
-      for (;;) {
-        if (this.queue.length === 0) {
-          // Until the write is done or a request comes: what comes during a
-          // long write is prepared during it.
-          if (writing) await Promise.race([writer, new Promise<void>((r) => (this.wake = r))]).finally(() => (this.wake = null));
-          else if (sets.length > 0) writer = writeAll();
-          else break;
-          continue;
-        }
-        const { group, requests } = this.takeGroup();
-        if (this.broken) {
-          for (const p of group) p.reject(this.broken);
-          continue;
-        }
-        // Sharing a batch saves an fsync per small group; a large group would
-        // only hold back the write of the groups before it.
-        let set = sets.at(-1);
-        if (!set || set.sealed || set.requests + requests > SHARED_BATCH_REQUESTS) {
-          let batch: ChainedBatch;
-          try {
-            batch = this.db.batch();
-          } catch (e) {
-            for (const p of group) p.reject(e);
-            continue;
-          }
-          set = { batch, groups: [], requests: 0, sealed: false, filling: null };
-          sets.push(set);
-        }
-        const ops = set.batch.length;
-        const preparing = this.prepareInto(
-          set.batch,
-          group.map((p) => p.sub),
-        );
-        set.filling = preparing.then(
-          () => undefined,
-          () => undefined,
-        );
-        try {
-          const prepared = await preparing;
-          set.groups.push({ prepared, pending: group, requests });
-          set.requests += requests;
-        } catch (e) {
-          const refused = isStorageError(e) ? readFailed(e) : e;
-          for (const p of group) p.reject(refused);
-          // A group that failed after it began to write into the batch leaves
-          // part of itself there, so nothing joins the batch again. Alone in
-          // it, the group is dropped with it (a batch without groups is
-          // closed, not written); beside other groups, the batch cannot be
-          // written, so the ledger stops, as after a failed write, and a
-          // restart resumes from what is durable.
-          if (set.batch.length !== ops) {
-            set.sealed = true;
-            if (set.groups.length > 0) this.broken ??= writesStopped(e);
-          }
-        } finally {
-          set.filling = null;
-        }
-        if (!writing) writer = writeAll();
-      }
-    } finally {
-      this.draining = false;
+  /** Makes a durable group what readers see. */
+  private publish(g: PreparedGroup, { requests, write }: { requests: number; write: number }): void {
+    this.range = g.range;
+    this.latest = g.latest;
+    this.map.settle(g.mapWrites);
+    this.log.remember(g.logNodes);
+    for (const [id, p] of g.participants) {
+      this.participants.set(id, p);
+      if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
     }
-  }
-
-  /** The next group from the queue, and how many requests it holds. */
-  private takeGroup(): { group: Pending[]; requests: number } {
-    const group: Pending[] = [];
-    let requests = 0;
-    while (this.queue.length > 0 && (group.length === 0 || requests + this.queue[0]!.sub.requests.length <= this.maxBatchEvents)) {
-      const p = this.queue.shift()!;
-      requests += p.sub.requests.length;
-      group.push(p);
-    }
-    return { group, requests };
-  }
-
-  /** Writes a batch, then publishes its groups to readers and answers their submitters, in order. Never throws. */
-  private async writeSet(set: WriteSet): Promise<void> {
-    const last = set.groups.at(-1)?.prepared;
-    try {
-      if (this.broken) throw this.broken;
-      // A batch without groups holds at most part of a group that failed: it is closed, not written.
-      if (last && set.batch.length > 0) {
-        await set.batch.write({ sync: true });
-        this.writes++;
-        // Before any await: the next batch is written only after this returns.
-        this.map.captureView(last.latest.checkpoint.size);
-      }
-    } catch (e) {
-      this.broken ??= writesStopped(e);
-      for (const { pending } of set.groups) for (const p of pending) p.reject(this.broken);
-      return;
-    } finally {
-      // Written or not, its native memory goes (closing a written batch is a no-op).
-      await set.batch.close().catch(() => undefined);
-    }
-    for (const { prepared: g, pending, requests } of set.groups) {
-      this.range = g.range;
-      this.latest = g.latest;
-      this.map.settle(g.mapWrites);
-      this.log.remember(g.logNodes);
-      for (const [id, p] of g.participants) {
-        this.participants.set(id, p);
-        if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
-      }
-      for (const [id, index] of g.participantEvents) this.participantEvents.set(id, index);
-      for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
-      this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write: this.writes });
-      pending.forEach((p, i) => {
-        const a = g.answers[i]!;
-        if (a instanceof KeyProofError) p.reject(a);
-        else p.resolve(a);
-      });
-    }
+    for (const [id, index] of g.participantEvents) this.participantEvents.set(id, index);
+    for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
+    this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write });
   }
 
   /** Waits for queued batches, then closes the database. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.draining) await this.running;
+    await this.commits.idle();
     await this.map.closeViews();
     await this.db.close();
   }
@@ -610,7 +417,7 @@ export class Ledger {
   /**
    * Validates and applies a group on top of the sequencer's state and adds
    * its writes to `batch`. Stages what the next group must see; nothing is
-   * durable or visible to readers until writeSet.
+   * durable or visible to readers until `publish`.
    */
   private async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
     const started = performance.now();
@@ -993,65 +800,13 @@ export class Ledger {
   }
 
   /**
-   * A ledger with no stored answers has, trivially, an expiry key for each:
-   * marked so at once, and its sweeps never scan the answers themselves.
-   */
-  private async markIdempotencyIndexed(): Promise<void> {
-    if ((await this.db.get(K.idempotencyIndexed)) !== undefined) return;
-    const any = await this.db.keys({ ...K.idempotencyRange, limit: 1 }).all();
-    if (any.length === 0) await this.db.put(K.idempotencyIndexed, NO_VALUE, { sync: true });
-  }
-
-  /**
    * Forgets the answers of Idempotency-Keys stored before `before`; returns
-   * how many. A request that comes again after that is taken as new, and the
-   * state machine refuses what it already did (DUPLICATE_KEY, DOUBLE_SALE,
-   * ALREADY_REDEEMED...). Reads only what expired, oldest first, through the
-   * expiry keys, 1,000 at a time: answers are kept for 30 days by default, and
-   * a platform that sends each sale with its own key keeps millions of them.
+   * how many (replay-expiry.ts). A request that comes again after that is
+   * taken as new, and the state machine refuses what it already did
+   * (DUPLICATE_KEY, DOUBLE_SALE, ALREADY_REDEEMED...).
    */
-  async forgetReplaysBefore(before: Date): Promise<number> {
-    const cutoff = before.toISOString();
-    if ((await this.db.get(K.idempotencyIndexed)) === undefined) return this.indexReplaysForgetting(cutoff);
-    let forgotten = 0;
-    for await (const page of inPages(this.db.keys({ ...K.idempotencyExpiryBefore(cutoff), fillCache: false }), 1000)) {
-      const records = page.map((x) => x.subarray(1 + ISO_LENGTH));
-      const stored = await this.db.getMany(records);
-      const ops = page.map((key) => ({ type: "del" as const, key }));
-      stored.forEach((v, i) => {
-        // A key forgotten and used again since has a newer answer (and its own expiry key).
-        if (v && storedBefore(v, cutoff)) {
-          ops.push({ type: "del" as const, key: records[i]! });
-          forgotten++;
-        }
-      });
-      await this.db.batch(ops);
-    }
-    return forgotten;
-  }
-
-  /**
-   * The sweep of a data directory from before expiry keys: reads every
-   * answer once, forgets the expired ones, gives the others their expiry key,
-   * then marks the directory indexed. Answers stored meanwhile get theirs as
-   * they are written.
-   */
-  private async indexReplaysForgetting(cutoff: string): Promise<number> {
-    let forgotten = 0;
-    for await (const page of inPages(this.db.iterator(K.idempotencyRange), 1000)) {
-      const ops: ({ type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array })[] = [];
-      for (const [key, value] of page) {
-        const at = storedAt(value);
-        if (at === undefined) continue; // never expires
-        if (at < cutoff) {
-          ops.push({ type: "del", key });
-          forgotten++;
-        } else ops.push({ type: "put", key: K.idempotencyExpiry(at, key), value: NO_VALUE });
-      }
-      if (ops.length > 0) await this.db.batch(ops);
-    }
-    await this.db.put(K.idempotencyIndexed, NO_VALUE, { sync: true });
-    return forgotten;
+  forgetReplaysBefore(before: Date): Promise<number> {
+    return forgetReplays(this.db, before);
   }
 
   /** The participant an API token was issued to, if any. */
