@@ -1,11 +1,11 @@
 /**
  * What the HTTP stack alone costs a single-event write: the service's own
- * Express app (service/http/app.ts: helmet, the request log, the JSON body
- * parser, token auth, zod) over a ledger that answers at once, against a bare
- * node:http server that parses the same body and sends the same answer. Each
- * server runs in its own process, the load generator (autocannon, 32
- * connections) in this one, one after the other in one run, so their ratio
- * is measured on the same machine at the same time.
+ * Express app (service/http/app.ts and its routes/: helmet, the request log,
+ * the JSON body parser, token auth, zod) over a ledger that answers at once,
+ * against a bare node:http server that parses the same body and sends the
+ * same answer. Each server runs in its own process, the load generator
+ * (autocannon, 32 connections) in this one, one after the other in one run,
+ * so their ratio is measured on the same machine at the same time.
  *
  *   npm run bench:http-floor -- [seconds per run, default 10]
  *

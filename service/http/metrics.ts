@@ -1,0 +1,41 @@
+/** The service's Prometheus metrics (GET /metrics), in a registry of its own. */
+import client from "prom-client";
+import type { Ledger } from "../store/ledger.js";
+
+export interface Metrics {
+  registry: client.Registry;
+  /** POST /v1/verify answers, by result (found, an error code in lower case, rate_limited). */
+  verify: client.Counter<"result">;
+}
+
+/** Registers the metrics, and counts the ledger's durable groups from now on. */
+export function createMetrics(ledger: Ledger): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const events = new client.Counter({ name: "keyproof_events_appended_total", help: "Events appended to the log", registers: [registry] });
+  const batch = new client.Histogram({
+    name: "keyproof_batch_events",
+    help: "Events per group commit",
+    buckets: [1, 10, 100, 1000, 10000, 50000],
+    registers: [registry],
+  });
+  const verify = new client.Counter({
+    name: "keyproof_verify_requests_total",
+    help: "POST /v1/verify requests",
+    labelNames: ["result"],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: "keyproof_anchor_lag_entries",
+    help: "Entries not yet covered by a confirmed anchor",
+    registers: [registry],
+    collect() {
+      this.set(Number(ledger.size) - (ledger.anchors.newestConfirmedSize() ?? 0));
+    },
+  });
+  ledger.onBatch = (b) => {
+    events.inc(b.events);
+    batch.observe(b.events);
+  };
+  return { registry, verify };
+}
