@@ -1,0 +1,59 @@
+import { expect } from "chai";
+import type { Ledger } from "../../service/store/ledger.js";
+import { serveApp, type ServedApp } from "../helpers/app.js";
+import { cleanup, openTestLedger } from "../helpers/ledger.js";
+
+describe("GET /metrics", () => {
+  let dir: string;
+  let ledger: Ledger;
+  let served: ServedApp;
+
+  before(async () => {
+    ({ dir, ledger } = await openTestLedger());
+    served = await serveApp(ledger);
+  });
+  after(async () => {
+    await served.close();
+    await ledger.close();
+    cleanup(dir);
+  });
+
+  const metrics = async (): Promise<Map<string, number>> => {
+    const text = await (await fetch(`${served.url}/metrics`)).text();
+    return new Map(
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("keyproof_"))
+        .map((l) => {
+          const at = l.lastIndexOf(" ");
+          return [l.slice(0, at), Number(l.slice(at + 1))];
+        }),
+    );
+  };
+  const verify = (code: string) =>
+    fetch(`${served.url}/v1/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) });
+
+  it("counts the events appended, the events of each group commit, and verifications by result", async () => {
+    const before = await metrics();
+    await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "METRICS-0001", sku: "s" }] });
+    await ledger.submit({
+      actor: "acme",
+      requests: [
+        { type: "issue", code: "METRICS-0002", sku: "s" },
+        { type: "issue", code: "METRICS-0001", sku: "s" }, // refused: not appended
+        { type: "sell", code: "METRICS-0002", order: "o-1" },
+      ],
+    });
+    expect((await verify("METRICS-0001")).status).to.equal(200);
+    expect((await verify("METRICS-NEVER")).status).to.equal(404);
+    expect((await verify("METRICS-0002")).status).to.equal(200);
+    const after = await metrics();
+    const grew = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    expect(grew("keyproof_events_appended_total")).to.equal(3);
+    expect(grew("keyproof_batch_events_count")).to.equal(2);
+    expect(grew("keyproof_batch_events_sum")).to.equal(3);
+    expect(grew('keyproof_verify_requests_total{result="found"}')).to.equal(2);
+    expect(grew('keyproof_verify_requests_total{result="unknown_key"}')).to.equal(1);
+    expect(after.get("keyproof_anchor_lag_entries")).to.equal(Number(ledger.size));
+  });
+});
