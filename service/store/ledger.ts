@@ -34,6 +34,7 @@ import { forgetReplays, markReplaysIndexed, NO_VALUE } from "./replay-expiry.js"
 import { LogStore } from "./log-store.js";
 import { SaltPool } from "./salt-pool.js";
 import { decodeStateRecord, encodeStateRecord } from "./state-record.js";
+import { EventClock, type ClockBehind } from "./event-clock.js";
 import { GroupCommit } from "./group-commit.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
@@ -51,10 +52,10 @@ export interface LedgerOptions {
   mapCacheSize?: number;
   /**
    * Told when the clock reads earlier than the newest time recorded (by more
-   * than CLOCK_SLACK_MS), at most once a CLOCK_NOTICE_MS: events then keep
-   * that newest time until the clock passes it (see `timeNow`).
+   * than a second), at most once a minute: events then keep that newest time
+   * until the clock passes it (event-clock.ts).
    */
-  onClockBehind?: (info: { clock: string; recorded: string }) => void;
+  onClockBehind?: ClockBehind;
 }
 
 export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
@@ -129,11 +130,6 @@ interface PreparedGroup {
   started: number;
 }
 
-/** A clock this far behind the newest recorded time is reported (smaller steps are NTP's slewing and harmless). */
-const CLOCK_SLACK_MS = 1000;
-/** Reported at most this often while it stays behind. */
-const CLOCK_NOTICE_MS = 60_000;
-
 /** What the pepper check value is an HMAC of (see `checkPepper`). */
 const PEPPER_CHECK = "keyproof:v1:pepper-check";
 
@@ -155,7 +151,7 @@ export class Ledger {
   private readonly participants = new Map<string, Participant>([[OPERATOR_ID, OPERATOR]]);
   // The sequencer's state: ahead of the durable state by the batch being written.
   private work!: { range: CompactRange; latest: { note: string; checkpoint: Checkpoint } };
-  private meta!: Meta;
+  private clock!: EventClock;
   private readonly stagedParticipants = new Map<string, Participant>();
   /** Where each participant's registration event is in the log (its name is proved from there). */
   private readonly participantEvents = new Map<string, bigint>();
@@ -165,7 +161,6 @@ export class Ledger {
   private closed = false;
   private readonly now: () => Date;
   private readonly salts = new SaltPool();
-  private clockNoticed = -Infinity;
   private readonly codeLookup: (code: string) => Uint8Array;
   private readonly fingerprint: (requests: unknown[]) => string;
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
@@ -228,9 +223,9 @@ export class Ledger {
   }
 
   private async load(): Promise<void> {
-    const raw = await this.db.get(K.meta);
-    this.meta = decodeMeta(raw);
-    const size = BigInt(this.meta.size);
+    const meta = decodeMeta(await this.db.get(K.meta));
+    this.clock = new EventClock(meta.lastTime, this.now, this.opts.onClockBehind);
+    const size = BigInt(meta.size);
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
     const hashOf = (id: NodeId): Uint8Array => nodes.get(nodeKey(id))!;
@@ -394,27 +389,6 @@ export class Ledger {
   }
 
   /**
-   * The time of the next event: the clock, but never before the newest time
-   * recorded, so that times in the log never go backwards (auditors flag
-   * TIME_BACKWARDS). A clock set back, or one that had run ahead and was
-   * corrected, therefore freezes event times at the newest one until it
-   * passes it, which the operator is told of.
-   */
-  private timeNow(): string {
-    const now = this.now();
-    const t = now.toISOString();
-    if (t > this.meta.lastTime) this.meta = { ...this.meta, lastTime: t };
-    else if (this.opts.onClockBehind && Date.parse(this.meta.lastTime) - now.getTime() > CLOCK_SLACK_MS) {
-      const at = performance.now();
-      if (at - this.clockNoticed >= CLOCK_NOTICE_MS) {
-        this.clockNoticed = at;
-        this.opts.onClockBehind({ clock: t, recorded: this.meta.lastTime });
-      }
-    }
-    return this.meta.lastTime;
-  }
-
-  /**
    * Validates and applies a group on top of the sequencer's state and adds
    * its writes to `batch`. Stages what the next group must see; nothing is
    * durable or visible to readers until `publish`.
@@ -532,7 +506,7 @@ export class Ledger {
       const note = signCheckpoint(checkpoint, this.signer);
       put(K.checkpoint(range.size), utf8(note));
       latest = { note, checkpoint };
-      put(K.meta, utf8(JSON.stringify({ size: Number(range.size), lastTime: this.meta.lastTime })));
+      put(K.meta, utf8(JSON.stringify({ size: Number(range.size), lastTime: this.clock.newestTime })));
     }
     for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
     subs.forEach((_, i) => {
@@ -698,7 +672,7 @@ export class Ledger {
   }
 
   private buildEvent(actor: string, req: EventRequest, ref: KeyRef | undefined, view: LedgerView): LedgerEvent {
-    const time = this.timeNow();
+    const time = this.clock.next();
     const base = { v: 1 as const, actor, time };
     if (req.type === "participant") {
       return { ...base, type: "participant", attrs: { id: req.id, role: req.role, name: req.name } };
