@@ -14,10 +14,10 @@ import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitme
 import { hmacSha256 } from "../core/hash.js";
 import { checkInput } from "../core/validate.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
-import { decodeEntry, encodeEvent, stateRecord } from "../core/ledger/entry.js";
-import { applyEvent, OPERATOR, OverlayView, type LedgerView } from "../core/ledger/machine.js";
+import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
+import { applyEvent, OverlayView, type LedgerView } from "../core/ledger/machine.js";
 import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
-import { OPERATOR_ID, type KeyState, type LedgerEvent, type Participant } from "../core/ledger/schema.js";
+import type { KeyState, LedgerEvent, Participant } from "../core/ledger/schema.js";
 import { CompactRange, type StoredNode } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
 import { nodeKey, type NodeId } from "../core/log/ranges.js";
@@ -36,6 +36,7 @@ import { SaltPool } from "./salt-pool.js";
 import { decodeStateRecord, encodeStateRecord } from "./state-record.js";
 import { EventClock, type ClockBehind } from "./event-clock.js";
 import { GroupCommit } from "./group-commit.js";
+import { participantRecord, Participants } from "./participants.js";
 import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
 import { openFailure } from "./storage-errors.js";
@@ -148,13 +149,10 @@ export class Ledger {
   // Durable state, what readers see.
   private range!: CompactRange;
   private latest!: { note: string; checkpoint: Checkpoint };
-  private readonly participants = new Map<string, Participant>([[OPERATOR_ID, OPERATOR]]);
+  private readonly participants = new Participants();
   // The sequencer's state: ahead of the durable state by the batch being written.
   private work!: { range: CompactRange; latest: { note: string; checkpoint: Checkpoint } };
   private clock!: EventClock;
-  private readonly stagedParticipants = new Map<string, Participant>();
-  /** Where each participant's registration event is in the log (its name is proved from there). */
-  private readonly participantEvents = new Map<string, bigint>();
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
   private readonly staged = new Map<string, Uint8Array>();
   private readonly commits: GroupCommit<Submission, PreparedGroup, SubmitAnswer>;
@@ -232,12 +230,7 @@ export class Ledger {
     this.range = CompactRange.fromNodes(size, hashOf);
     // The border is what the proofs of the next leaves need from before the restart.
     this.log.remember(border.map((id) => ({ ...id, hash: hashOf(id) })));
-    for await (const [, v] of this.db.iterator(K.participantRange)) {
-      const { index, ...p } = JSON.parse(fromUtf8(v)) as StoredParticipant;
-      this.participants.set(p.id, p);
-      if (index !== undefined) this.participantEvents.set(p.id, BigInt(index));
-    }
-    await this.findParticipantEvents(size);
+    await this.participants.load(this.db, this.log, size);
     await this.checkPepper(size);
     await this.anchors.load();
     await markReplaysIndexed(this.db);
@@ -309,45 +302,7 @@ export class Ledger {
 
   /** The log index of a registered participant's registration event. */
   participantEvent(id: string): bigint | undefined {
-    return this.participantEvents.get(id);
-  }
-
-  /**
-   * Participants registered by a version that did not store where their
-   * registration is (before 2026-12-02): found once by reading the log from
-   * its start, which stops as soon as each is found, since participants are
-   * registered before the events that name them, early in a log.
-   */
-  private async findParticipantEvents(size: bigint): Promise<void> {
-    const missing = new Set([...this.participants.keys()].filter((id) => id !== OPERATOR_ID && !this.participantEvents.has(id)));
-    if (missing.size === 0) return;
-    const batch = this.db.batch();
-    try {
-      for (let start = 0n; start < size && missing.size > 0; start += 1000n) {
-        const end = start + 1000n < size ? start + 1000n : size;
-        const entries = await this.log.entries(start, end);
-        entries.forEach((e, i) => {
-          // What cannot be read here is for the audit to find, not a reason not to open.
-          let event;
-          try {
-            event = decodeEntry(e);
-          } catch {
-            return;
-          }
-          if (event.type !== "participant" || !missing.delete(event.attrs.id)) return;
-          const index = start + BigInt(i);
-          this.participantEvents.set(event.attrs.id, index);
-          batch.put(K.participant(event.attrs.id), utf8(JSON.stringify(storedParticipant(this.participants.get(event.attrs.id)!, index))));
-        });
-      }
-      await batch.write({ sync: true });
-    } finally {
-      await batch.close().catch(() => undefined);
-    }
-  }
-
-  private workParticipant(id: string): Participant | undefined {
-    return this.stagedParticipants.get(id) ?? this.participants.get(id);
+    return this.participants.eventOf(id);
   }
 
   /**
@@ -371,11 +326,7 @@ export class Ledger {
     this.latest = g.latest;
     this.map.settle(g.mapWrites);
     this.log.remember(g.logNodes);
-    for (const [id, p] of g.participants) {
-      this.participants.set(id, p);
-      if (this.stagedParticipants.get(id) === p) this.stagedParticipants.delete(id);
-    }
-    for (const [id, index] of g.participantEvents) this.participantEvents.set(id, index);
+    this.participants.publish(g.participants, g.participantEvents);
     for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
     this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write });
   }
@@ -460,7 +411,7 @@ export class Ledger {
           }
           put(K.entry(index), utf8(entry));
           if (effect.kind === "participant") {
-            put(K.participant(effect.participant.id), utf8(JSON.stringify(storedParticipant(effect.participant, index))));
+            put(K.participant(effect.participant.id), participantRecord(effect.participant, index));
             participantEvents.set(effect.participant.id, index);
             const tokenHash = sub.tokenHashes?.[r];
             if (tokenHash) put(K.token(tokenHash), utf8(effect.participant.id));
@@ -528,7 +479,7 @@ export class Ledger {
     // Stage for the next group; publish for readers only once durable.
     this.work = { range, latest };
     this.map.stage(mapWrites);
-    for (const [id, p] of overlay.participants) this.stagedParticipants.set(id, p);
+    this.participants.stage(overlay.participants);
     for (const [k, v] of staged) this.staged.set(k, v);
     return {
       staged,
@@ -650,7 +601,7 @@ export class Ledger {
       if (salt) index.salts.set(k, salt);
     });
     await Promise.all(older);
-    return { view: { participant: (id) => this.workParticipant(id), keyState: (k) => stateMap.get(k) }, index };
+    return { view: { participant: (id) => this.participants.working(id), keyState: (k) => stateMap.get(k) }, index };
   }
 
   private resolveKey({ req, mac }: PreparedRequest, overlay: LedgerView, keys: KeyIndex): KeyRef | undefined {
@@ -788,11 +739,4 @@ export class Ledger {
     const id = await this.tokens.participantId(token);
     return id === undefined ? undefined : this.participants.get(id);
   }
-}
-
-/** A participant as stored: with the log index of its registration. */
-type StoredParticipant = Participant & { index?: number };
-
-function storedParticipant(p: Participant, index: bigint): StoredParticipant {
-  return { ...p, index: Number(index) };
 }
