@@ -64,8 +64,26 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 /** Big-endian unsigned 64-bit encoding, used for LevelDB keys that must sort numerically. */
 export function u64be(n: bigint | number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  writeU64be(out, 0, BigInt(n));
   return out;
+}
+
+/**
+ * Writes `n` as 8 big-endian bytes into `b` at `at`. Byte by byte: on the
+ * store's hot paths (every key and record of an event) this is cheaper than
+ * a DataView made for each write.
+ */
+export function writeU64be(b: Uint8Array, at: number, n: bigint): void {
+  const hi = Number(n >> 32n);
+  const lo = Number(n & 0xffffffffn);
+  b[at] = hi >>> 24;
+  b[at + 1] = (hi >>> 16) & 0xff;
+  b[at + 2] = (hi >>> 8) & 0xff;
+  b[at + 3] = hi & 0xff;
+  b[at + 4] = lo >>> 24;
+  b[at + 5] = (lo >>> 16) & 0xff;
+  b[at + 6] = (lo >>> 8) & 0xff;
+  b[at + 7] = lo & 0xff;
 }
 
 export function readU64be(b: Uint8Array, offset = 0): bigint {

@@ -21,7 +21,7 @@
  *   M                             meta (JSON): size, last time
  *   P                             HMAC(pepper, PEPPER_CHECK): which pepper the code index was built with
  */
-import { concatBytes, u64be, utf8 } from "../core/bytes.js";
+import { concatBytes, u64be, utf8, writeU64be } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
 // Prefixes are encoded once: keys are built for every node of every batch.
@@ -34,14 +34,14 @@ export const K = {
     const k = alloc(10);
     k[0] = CHAR_N;
     k[1] = level;
-    writeU64(k, 2, index);
+    writeU64be(k, 2, index);
     return k;
   },
   mapLatest: (depth: number, path: Uint8Array) => mapKey(CHAR_M, depth, path, 0),
   mapHistoryPrefix: (depth: number, path: Uint8Array) => mapKey(CHAR_H, depth, path, 0),
   mapHistory: (depth: number, path: Uint8Array, rev: bigint) => {
     const k = mapKey(CHAR_H, depth, path, 8);
-    writeU64(k, k.length - 8, MAX_U64 - rev);
+    writeU64be(k, k.length - 8, MAX_U64 - rev);
     return k;
   },
   mapHistoryRange: { gte: p("h"), lt: p("i") },
@@ -99,17 +99,4 @@ function mapKey(prefix: number, depth: number, path: Uint8Array, extra: number):
   for (let i = 0; i < n; i++) k[3 + i] = path[i]!;
   if (depth % 8) k[2 + n]! &= (0xff << (8 - (depth % 8))) & 0xff;
   return k;
-}
-
-function writeU64(k: Uint8Array, at: number, v: bigint): void {
-  const hi = Number(v >> 32n);
-  const lo = Number(v & 0xffffffffn);
-  k[at] = hi >>> 24;
-  k[at + 1] = (hi >>> 16) & 0xff;
-  k[at + 2] = (hi >>> 8) & 0xff;
-  k[at + 3] = hi & 0xff;
-  k[at + 4] = lo >>> 24;
-  k[at + 5] = (lo >>> 16) & 0xff;
-  k[at + 6] = (lo >>> 8) & 0xff;
-  k[at + 7] = lo & 0xff;
 }

@@ -3,14 +3,14 @@
  * (utf8 JCS), then the log indices of its events, oldest first. A bundle
  * needs both, and the state is rewritten with every event of the key
  * anyway: one record read and written, where a record per event cost a put
- * per event and a range read per bundle (docs/protocol-choices.md, Storage).
+ * per event and a range read per bundle (docs/protocol-choices.md, Sequencing).
  *
  * Layout: JCS bytes, 0x00, then 8 bytes (u64 big-endian) an index. JCS
  * escapes every control character inside strings and writes no whitespace,
  * so the state's bytes never hold 0x00. A record without it was written by
  * a version that kept the indices as `v <commitment> <index>` records.
  */
-import { fromUtf8, readU64be } from "../core/bytes.js";
+import { fromUtf8, readU64be, writeU64be } from "../core/bytes.js";
 import { keyState, type KeyState } from "../core/ledger/schema.js";
 
 const SEPARATOR = 0x00;
@@ -25,8 +25,7 @@ export function encodeStateRecord(stateBytes: Uint8Array, indices: readonly bigi
   const out = new Uint8Array(stateBytes.length + 1 + 8 * indices.length);
   out.set(stateBytes);
   out[stateBytes.length] = SEPARATOR;
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  indices.forEach((index, i) => view.setBigUint64(stateBytes.length + 1 + 8 * i, index));
+  indices.forEach((index, i) => writeU64be(out, stateBytes.length + 1 + 8 * i, index));
   return out;
 }
 
