@@ -200,10 +200,12 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
   private takeGroup(): { group: Pending<S, A>[]; requests: number } {
     const group: Pending<S, A>[] = [];
     let requests = 0;
-    while (this.queue.length > 0 && (group.length === 0 || requests + this.stages.requests(this.queue[0]!.sub) <= this.maxGroupRequests)) {
-      const p = this.queue.shift()!;
-      requests += this.stages.requests(p.sub);
-      group.push(p);
+    while (this.queue.length > 0) {
+      const n = this.stages.requests(this.queue[0]!.sub);
+      // A submission larger than the limit is a group alone.
+      if (group.length > 0 && requests + n > this.maxGroupRequests) break;
+      group.push(this.queue.shift()!);
+      requests += n;
     }
     return { group, requests };
   }
