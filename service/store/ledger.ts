@@ -4,43 +4,42 @@
  * in ONE LevelDB batch per group of requests (group commit), so a crash keeps
  * either a whole batch or none of it. A single sequencer (group-commit.ts)
  * serializes writers; requests that arrive while a batch is being written
- * share the next batch.
+ * share the next batch. How a group becomes a batch is group-prepare.ts; the
+ * ledger opens the store, publishes each durable group to readers, and
+ * answers the reads.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
-import { bytesEqual, concatBytes, fromHex, fromUtf8, readU64be, toHex, utf8 } from "../core/bytes.js";
-import { codeLookupWith, keyCommitment, orderCommitment } from "../core/commitment.js";
+import { bytesEqual, fromHex, fromUtf8, toHex, utf8 } from "../core/bytes.js";
+import { codeLookupWith } from "../core/commitment.js";
 import { hmacSha256 } from "../core/hash.js";
-import { checkInput } from "../core/validate.js";
-import { KeyProofError, type ErrorBody } from "../core/errors.js";
-import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
-import { applyEvent, OverlayView, type LedgerView } from "../core/ledger/machine.js";
-import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
-import type { KeyState, LedgerEvent, Participant } from "../core/ledger/schema.js";
-import { CompactRange, type StoredNode } from "../core/log/compact-range.js";
-import { leafHash } from "../core/log/hashing.js";
+import type { KeyProofError } from "../core/errors.js";
+import type { KeyState, Participant } from "../core/ledger/schema.js";
+import { CompactRange } from "../core/log/compact-range.js";
 import { nodeKey, type NodeId } from "../core/log/ranges.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
-import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
 import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
-import { encodeReplay, encodeWholeReplay, fingerprintWith, idempotencyKeyReused, openReplay, type Replay } from "./idempotency.js";
+import { fingerprintWith } from "./idempotency.js";
 import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
-import { readManyAcrossPool, readOne } from "./reads.js";
-import { forgetReplays, markReplaysIndexed, NO_VALUE } from "./replay-expiry.js";
+import { readOne } from "./reads.js";
+import { forgetReplays, markReplaysIndexed } from "./replay-expiry.js";
 import { LogStore } from "./log-store.js";
-import { SaltPool } from "./salt-pool.js";
-import { decodeStateRecord, encodeStateRecord } from "./state-record.js";
+import { decodeStateRecord, readOlderEventIndices } from "./state-record.js";
 import { EventClock, type ClockBehind } from "./event-clock.js";
 import { GroupCommit } from "./group-commit.js";
-import { participantRecord, Participants } from "./participants.js";
-import { MapStore, type ChainedBatch, type Db } from "./map-store.js";
+import { GroupPreparer, type KeyRef, type PreparedGroup, type SubmitAnswer, type Submission } from "./group-prepare.js";
+import { decodeMeta } from "./meta-record.js";
+import { Participants } from "./participants.js";
+import { MapStore, type Db } from "./map-store.js";
 import { createNodeSigner } from "./node-signer.js";
 import { openFailure } from "./storage-errors.js";
 import { TokenIndex } from "./tokens.js";
+
+export type { EventResult, Submission, SubmitAnswer } from "./group-prepare.js";
 
 export interface LedgerOptions {
   dir: string;
@@ -59,85 +58,8 @@ export interface LedgerOptions {
   onClockBehind?: ClockBehind;
 }
 
-export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
-
-export interface SubmitAnswer {
-  results: EventResult[];
-  checkpoint: string;
-}
-
-export interface Submission {
-  actor: string;
-  requests: unknown[];
-  idempotencyKey?: string;
-  /** For participant requests: the hash of the API token to bind to the new id, by request position. */
-  tokenHashes?: (Uint8Array | undefined)[];
-}
-
-interface Meta {
-  size: number;
-  lastTime: string;
-}
-
-interface KeyRef {
-  commitment: string;
-  salt: Uint8Array;
-}
-
-/** A request validated once per batch, with the HMAC of its code (if any) computed once. */
-interface PreparedRequest {
-  req: EventRequest;
-  mac?: string;
-}
-
-/** What a group knows about keys: code HMAC -> key, and key -> salt; grows as the group issues keys. */
-interface KeyIndex {
-  codes: Map<string, KeyRef>;
-  salts: Map<string, Uint8Array>;
-  /** The log indices of each loaded key's events, oldest first. */
-  events: Map<string, bigint[]>;
-  /** Keys whose events were read from the `v` records of an older version (state-record.ts). */
-  older: Set<string>;
-}
-
-const ZERO_HEAD = "0".repeat(64);
-
-/** The record kinds a group reads while it is prepared: idempotency answers, code index, states, salts. */
-const STAGED_PREFIXES = new Set([..."diks"].map((c) => c.charCodeAt(0)));
-
-function decodeMeta(raw: Uint8Array | undefined): Meta {
-  return raw ? (JSON.parse(fromUtf8(raw)) as Meta) : { size: 0, lastTime: "1970-01-01T00:00:00.000Z" };
-}
-
-function latin1(key: Uint8Array): string {
-  return String.fromCharCode.apply(null, key as unknown as number[]);
-}
-
-/** A group validated and applied on top of the sequencer's state, ready to be written. */
-interface PreparedGroup {
-  /** The entries this group put in `Ledger.staged`, removed again once it is durable. */
-  staged: [string, Uint8Array][];
-  range: CompactRange;
-  latest: { note: string; checkpoint: Checkpoint };
-  mapWrites: MapWrite[];
-  /** The log nodes it completes, for the log's memory once durable. */
-  logNodes: StoredNode[];
-  participants: Map<string, Participant>;
-  /** The log index of each participant's registration in the group. */
-  participantEvents: Map<string, bigint>;
-  /** By submission; an error refuses that submission as a whole (an Idempotency-Key reused for other events). */
-  answers: (SubmitAnswer | KeyProofError)[];
-  events: number;
-  started: number;
-}
-
 /** What the pepper check value is an HMAC of (see `checkPepper`). */
 const PEPPER_CHECK = "keyproof:v1:pepper-check";
-
-function errorResult(e: unknown): EventResult {
-  if (e instanceof KeyProofError) return { ok: false, error: e.toJSON() };
-  throw e;
-}
 
 export class Ledger {
   readonly log: LogStore;
@@ -150,17 +72,12 @@ export class Ledger {
   private range!: CompactRange;
   private latest!: { note: string; checkpoint: Checkpoint };
   private readonly participants = new Participants();
-  // The sequencer's state: ahead of the durable state by the batch being written.
-  private work!: { range: CompactRange; latest: { note: string; checkpoint: Checkpoint } };
-  private clock!: EventClock;
-  /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
-  private readonly staged = new Map<string, Uint8Array>();
+  // The sequencer's state, ahead of the durable state by the batches being written.
+  private preparer!: GroupPreparer;
   private readonly commits: GroupCommit<Submission, PreparedGroup, SubmitAnswer>;
   private closed = false;
   private readonly now: () => Date;
-  private readonly salts = new SaltPool();
   private readonly codeLookup: (code: string) => Uint8Array;
-  private readonly fingerprint: (requests: unknown[]) => string;
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
   onBatch?: (info: { events: number; requests: number; ms: number; write: number }) => void;
 
@@ -176,12 +93,11 @@ export class Ledger {
     this.verifierKey = formatVerifierKey(this.signer);
     this.now = opts.now ?? (() => new Date());
     this.codeLookup = codeLookupWith(opts.pepper);
-    this.fingerprint = fingerprintWith(opts.pepper);
     this.commits = new GroupCommit(
       db,
       {
         requests: (sub) => sub.requests.length,
-        prepare: (batch, subs) => this.prepareInto(batch, subs),
+        prepare: (batch, subs) => this.preparer.prepareInto(batch, subs),
         written: (newest) => this.map.captureView(newest.latest.checkpoint.size),
         publish: (group, info) => this.publish(group, info),
       },
@@ -222,7 +138,6 @@ export class Ledger {
 
   private async load(): Promise<void> {
     const meta = decodeMeta(await this.db.get(K.meta));
-    this.clock = new EventClock(meta.lastTime, this.now, this.opts.onClockBehind);
     const size = BigInt(meta.size);
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
@@ -263,7 +178,20 @@ export class Ledger {
     if (this.range.size !== this.latest.checkpoint.size || toHex(this.range.root()) !== toHex(this.latest.checkpoint.logRoot)) {
       throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
     }
-    this.work = { range: this.range, latest: this.latest };
+    this.preparer = new GroupPreparer(
+      {
+        db: this.db,
+        origin: this.opts.origin,
+        signer: this.signer,
+        map: this.map,
+        participants: this.participants,
+        clock: new EventClock(meta.lastTime, this.now, this.opts.onClockBehind),
+        now: this.now,
+        codeMac: (code) => this.codeMac(code),
+        fingerprint: fingerprintWith(this.opts.pepper),
+      },
+      { range: this.range, latest: this.latest },
+    );
     this.map.captureView(size);
   }
 
@@ -327,7 +255,7 @@ export class Ledger {
     this.map.settle(g.mapWrites);
     this.log.remember(g.logNodes);
     this.participants.publish(g.participants, g.participantEvents);
-    for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
+    this.preparer.settled(g);
     this.onBatch?.({ events: g.events, requests, ms: performance.now() - g.started, write });
   }
 
@@ -339,316 +267,8 @@ export class Ledger {
     await this.db.close();
   }
 
-  /**
-   * Validates and applies a group on top of the sequencer's state and adds
-   * its writes to `batch`. Stages what the next group must see; nothing is
-   * durable or visible to readers until `publish`.
-   */
-  private async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
-    const started = performance.now();
-    const answers: (SubmitAnswer | KeyProofError | undefined)[] = new Array(subs.length);
-    // Idempotent replays: answered from the stored first answer, appending nothing.
-    const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
-    const fingerprints = subs.map((s) => (s.idempotencyKey ? this.fingerprint(s.requests) : ""));
-    const replays = await this.replays(idemKeys, fingerprints);
-    const inGroup = new Map<string, number>();
-    const live: number[] = [];
-    subs.forEach((_, i) => {
-      const k = idemKeys[i];
-      if (k) {
-        const replay = replays.get(i);
-        if (replay) {
-          answers[i] = replay;
-          return;
-        }
-        const ks = toHex(k);
-        if (inGroup.has(ks)) return; // answered below with the twin's answer
-        inGroup.set(ks, i);
-      }
-      live.push(i);
-    });
-
-    const range = this.work.range.clone();
-    // Straight into the native batch: an array of op objects kept every
-    // event's keys and values alive on the JS heap until the write.
-    const staged: [string, Uint8Array][] = [];
-    const put = (key: Uint8Array, value: Uint8Array): void => {
-      batch.put(key, value);
-      if (STAGED_PREFIXES.has(key[0]!)) staged.push([latin1(key), value]);
-    };
-    // Validate each request and HMAC its code once; failures become that request's result.
-    const prepared = new Map<number, (PreparedRequest | KeyProofError)[]>();
-    for (const i of live)
-      prepared.set(
-        i,
-        subs[i]!.requests.map((raw) => this.prepareRequest(raw)),
-      );
-    const { view, index: keys } = await this.loadView([...prepared.values()].flat());
-    const overlay = new OverlayView(view);
-    // Each touched key's newest state and its events' indices: its record is written once a batch.
-    const touched = new Map<string, { state: KeyState; events: bigint[] }>();
-    const logNodes: StoredNode[] = [];
-    const participantEvents = new Map<string, bigint>();
-    const baseSize = range.size;
-
-    for (const i of live) {
-      const sub = subs[i]!;
-      const results: EventResult[] = [];
-      prepared.get(i)!.forEach((p, r) => {
-        try {
-          if (p instanceof KeyProofError) throw p;
-          const { req, mac } = p;
-          const ref = this.resolveKey(p, overlay, keys);
-          const event = this.buildEvent(sub.actor, req, ref, overlay);
-          const entry = encodeEvent(event);
-          const leaf = leafHash(utf8(entry));
-          const index = range.size;
-          const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
-          overlay.apply(effect);
-          for (const n of range.append(leaf)) {
-            put(K.node(n.level, n.index), n.hash);
-            logNodes.push(n);
-          }
-          put(K.entry(index), utf8(entry));
-          if (effect.kind === "participant") {
-            put(K.participant(effect.participant.id), participantRecord(effect.participant, index));
-            participantEvents.set(effect.participant.id, index);
-            const tokenHash = sub.tokenHashes?.[r];
-            if (tokenHash) put(K.token(tokenHash), utf8(effect.participant.id));
-          } else {
-            const c = fromHex(effect.key, 32);
-            const t = touched.get(effect.key);
-            if (t) {
-              t.state = effect.state;
-              t.events.push(index);
-            } else touched.set(effect.key, { state: effect.state, events: [...(keys.events.get(effect.key) ?? []), index] });
-            if (req.type === "issue" && ref && mac) {
-              put(K.salt(c), ref.salt);
-              put(K.codeIndex(fromHex(mac, 32)), concatBytes(c, ref.salt));
-              keys.codes.set(mac, ref);
-              keys.salts.set(ref.commitment, ref.salt);
-            }
-          }
-          results.push({ ok: true, index: Number(index), key: effect.kind === "key" ? effect.key : null, leafHash: toHex(leaf) });
-        } catch (e) {
-          results.push(errorResult(e));
-        }
-      });
-      answers[i] = { results, checkpoint: "" };
-    }
-
-    const accepted = range.size - baseSize;
-    let latest = this.work.latest;
-    let mapWrites: MapWrite[] = [];
-    if (accepted > 0n) {
-      const updates: MapUpdate[] = [];
-      for (const [hex, { state, events }] of touched) {
-        const key = fromHex(hex, 32);
-        const record = stateRecord(state);
-        put(K.state(key), encodeStateRecord(record.bytes, events));
-        // The list is whole in the record now: an older version's records of it go in the same write.
-        if (keys.older.has(hex)) for (const i of keys.events.get(hex)!) batch.del(K.keyEvent(key, i));
-        updates.push({ key, stateHash: record.hash });
-      }
-      const prepared = await this.map.prepare(updates);
-      mapWrites = prepared.writes;
-      this.map.addOps(batch, prepared.writes, range.size);
-      const checkpoint: Checkpoint = { origin: this.opts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
-      const note = signCheckpoint(checkpoint, this.signer);
-      put(K.checkpoint(range.size), utf8(note));
-      latest = { note, checkpoint };
-      put(K.meta, utf8(JSON.stringify({ size: Number(range.size), lastTime: this.clock.newestTime })));
-    }
-    for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
-    subs.forEach((_, i) => {
-      const k = idemKeys[i];
-      if (!k || answers[i]) return;
-      const twin = inGroup.get(toHex(k))!;
-      answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
-    });
-    const storedAt = idemKeys.some((k) => k !== undefined) ? this.now().toISOString() : "";
-    for (const i of live) {
-      const k = idemKeys[i];
-      if (!k) continue;
-      const answer = answers[i] as SubmitAnswer;
-      batch.put(k, encodeReplay(fingerprints[i]!, storedAt, answer, Number(latest.checkpoint.size)));
-      batch.put(K.idempotencyExpiry(storedAt, k), NO_VALUE);
-      staged.push([latin1(k), encodeWholeReplay(fingerprints[i]!, storedAt, answer)]);
-    }
-
-    // Stage for the next group; publish for readers only once durable.
-    this.work = { range, latest };
-    this.map.stage(mapWrites);
-    this.participants.stage(overlay.participants);
-    for (const [k, v] of staged) this.staged.set(k, v);
-    return {
-      staged,
-      range,
-      latest,
-      mapWrites,
-      logNodes,
-      participants: overlay.participants,
-      participantEvents,
-      answers: answers as (SubmitAnswer | KeyProofError)[],
-      events: Number(accepted),
-      started,
-    };
-  }
-
-  /**
-   * The stored answers of the submissions whose Idempotency-Key has one (by
-   * submission), rebuilt from the records they refer to in one more read;
-   * the reuse error where the events differ.
-   */
-  private async replays(idemKeys: (Uint8Array | undefined)[], fingerprints: string[]): Promise<Map<number, SubmitAnswer | KeyProofError>> {
-    const withKey = [...idemKeys.keys()].filter((i) => idemKeys[i]);
-    const out = new Map<number, SubmitAnswer | KeyProofError>();
-    if (withKey.length === 0) return out;
-    const stored = await this.readMany(withKey.map((i) => idemKeys[i]!));
-    const rebuild: { i: number; replay: Replay; from: number }[] = [];
-    const reads: Uint8Array[] = [];
-    stored.forEach((v, j) => {
-      if (!v) return;
-      const i = withKey[j]!;
-      const replay = openReplay(v);
-      if (replay.request !== undefined && replay.request !== fingerprints[i]) {
-        out.set(i, idempotencyKeyReused());
-        return;
-      }
-      rebuild.push({ i, replay, from: reads.length });
-      for (const k of replay.reads) reads.push(k);
-    });
-    const got = reads.length > 0 ? await this.readMany(reads) : [];
-    for (const { i, replay, from } of rebuild) out.set(i, replay.answer(got.slice(from, from + replay.reads.length)));
-    return out;
-  }
-
-  /**
-   * getMany that sees the batches not yet durable. Always off the thread
-   * (not reads.ts): while a group's reads are out, the requests that arrive
-   * meanwhile reach the queue and form the next group; read synchronously,
-   * every single-event request became its own group, with its own signature
-   * and map root (docs/figures.md, 2026-12-02 night).
-   */
-  private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.staged.size === 0) return readManyAcrossPool(this.db, keys);
-    const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
-    const missing = keys.filter((_, i) => out[i] === undefined);
-    if (missing.length > 0) {
-      const got = await readManyAcrossPool(this.db, missing);
-      let j = 0;
-      out.forEach((v, i) => {
-        if (v === undefined) out[i] = got[j++];
-      });
-    }
-    return out;
-  }
-
   private codeMac(code: string): string {
     return toHex(this.codeLookup(code));
-  }
-
-  private prepareRequest(raw: unknown): PreparedRequest | KeyProofError {
-    try {
-      const req = checkInput(eventRequest, raw);
-      // codeMac normalizes the code, so a malformed code is reported here.
-      return req.type !== "participant" && req.code !== undefined ? { req, mac: this.codeMac(req.code) } : { req };
-    } catch (e) {
-      if (e instanceof KeyProofError) return e;
-      throw e;
-    }
-  }
-
-  /** Preloads the code index entries, key states and salts a group needs, in one read each. */
-  private async loadView(requests: (PreparedRequest | KeyProofError)[]): Promise<{ view: LedgerView; index: KeyIndex }> {
-    const macs = new Set<string>();
-    const keys = new Set<string>();
-    for (const p of requests) {
-      if (p instanceof KeyProofError) continue;
-      if (p.mac) macs.add(p.mac);
-      if (p.req.type !== "participant" && p.req.type !== "issue" && p.req.key !== undefined) keys.add(p.req.key);
-    }
-    const macList = [...macs];
-    const found = await this.readMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
-    const index: KeyIndex = { codes: new Map(), salts: new Map(), events: new Map(), older: new Set() };
-    macList.forEach((m, i) => {
-      const v = found[i];
-      if (v) {
-        const ref = { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) };
-        index.codes.set(m, ref);
-        keys.add(ref.commitment);
-      }
-    });
-    const keyList = [...keys];
-    const [states, salts] = await Promise.all([
-      this.readMany(keyList.map((k) => K.state(fromHex(k, 32)))),
-      this.readMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
-    ]);
-    const stateMap = new Map<string, KeyState>();
-    const older: Promise<void>[] = [];
-    keyList.forEach((k, i) => {
-      const s = states[i];
-      if (s) {
-        const record = decodeStateRecord(s);
-        stateMap.set(k, record.state);
-        if (record.indices) index.events.set(k, record.indices);
-        else {
-          index.older.add(k);
-          older.push(this.olderEventIndices(k).then((found) => void index.events.set(k, found)));
-        }
-      }
-      const salt = salts[i];
-      if (salt) index.salts.set(k, salt);
-    });
-    await Promise.all(older);
-    return { view: { participant: (id) => this.participants.working(id), keyState: (k) => stateMap.get(k) }, index };
-  }
-
-  private resolveKey({ req, mac }: PreparedRequest, overlay: LedgerView, keys: KeyIndex): KeyRef | undefined {
-    if (req.type === "participant") return undefined;
-    if (req.type === "issue") {
-      if (keys.codes.has(mac!)) throw new KeyProofError("DUPLICATE_KEY", "this code was already issued");
-      const salt = this.salts.next();
-      return { commitment: keyCommitment(salt, req.code), salt };
-    }
-    if (mac !== undefined) {
-      const ref = keys.codes.get(mac);
-      if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
-      return ref;
-    }
-    const commitment = req.key!;
-    const salt = keys.salts.get(commitment);
-    if (!salt || !overlay.keyState(commitment)) throw new KeyProofError("UNKNOWN_KEY", "no key with this commitment was issued");
-    return { commitment, salt };
-  }
-
-  private buildEvent(actor: string, req: EventRequest, ref: KeyRef | undefined, view: LedgerView): LedgerEvent {
-    const time = this.clock.next();
-    const base = { v: 1 as const, actor, time };
-    if (req.type === "participant") {
-      return { ...base, type: "participant", attrs: { id: req.id, role: req.role, name: req.name } };
-    }
-    const key = ref!.commitment;
-    if (req.type === "issue") {
-      const attrs = {
-        sku: req.sku,
-        ...(req.batch !== undefined ? { batch: req.batch } : {}),
-        ...(req.expires !== undefined ? { expires: req.expires } : {}),
-        ...(req.face !== undefined ? { face: req.face } : {}),
-      };
-      return { ...base, type: "issue", key, prev: null, attrs };
-    }
-    const prev = view.keyState(key)?.head ?? ZERO_HEAD;
-    switch (req.type) {
-      case "transfer":
-        return { ...base, type: "transfer", key, prev, attrs: { to: req.to } };
-      case "sell":
-        return { ...base, type: "sell", key, prev, attrs: { order: orderCommitment(ref!.salt, req.order) } };
-      case "redeem":
-        return { ...base, type: "redeem", key, prev, attrs: {} };
-      case "void":
-        return { ...base, type: "void", key, prev, attrs: { reason: req.reason } };
-    }
   }
 
   // ---- reads ----------------------------------------------------------------
@@ -668,7 +288,7 @@ export class Ledger {
     const v = readOne(this.db, K.state(fromHex(commitment, 32)));
     if (!v) return null;
     const { state, indices } = decodeStateRecord(v);
-    return { state, indices: indices ?? (await this.olderEventIndices(commitment)) };
+    return { state, indices: indices ?? (await readOlderEventIndices(this.db, commitment)) };
   }
 
   /**
@@ -706,16 +326,6 @@ export class Ledger {
   async lookupCode(code: string): Promise<KeyRef | undefined> {
     const v = readOne(this.db, K.codeIndex(fromHex(this.codeMac(code), 32)));
     return v ? { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) } : undefined;
-  }
-
-  /**
-   * A key's event indices as a version before kept them, one record each
-   * (state-record.ts): read for a key whose state record has none, until its
-   * next event writes them there.
-   */
-  private async olderEventIndices(commitment: string): Promise<bigint[]> {
-    const keys = await this.db.keys(K.keyEventRange(fromHex(commitment, 32))).all();
-    return keys.map((k) => readU64be(k, 33));
   }
 
   async entry(index: bigint): Promise<string> {

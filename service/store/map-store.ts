@@ -151,7 +151,7 @@ export class MapStore implements MapNodeSource {
           break;
         }
       }
-      // Off the thread, as the ledger's reads of a group (Ledger.readMany says why).
+      // Off the thread, as the ledger's reads of a group (GroupPreparer.readMany says why).
       const values = wanted.length > 0 ? await readManyAcrossPool(this.db, wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
       active = next;

@@ -9,7 +9,7 @@
  * it, where their per-key work does not hold up the event loop. A block
  * that has to come from the disk then holds up the event loop for that
  * read, which the measured throughput allows. The sequencer's reads stay
- * asynchronous (Ledger.readMany says why).
+ * asynchronous (GroupPreparer.readMany in group-prepare.ts says why).
  */
 import type { Db, Snapshot } from "./map-store.js";
 

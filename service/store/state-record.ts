@@ -10,8 +10,10 @@
  * so the state's bytes never hold 0x00. A record without it was written by
  * a version that kept the indices as `v <commitment> <index>` records.
  */
-import { fromUtf8, readU64be, writeU64be } from "../core/bytes.js";
+import { fromHex, fromUtf8, readU64be, writeU64be } from "../core/bytes.js";
 import { keyState, type KeyState } from "../core/ledger/schema.js";
+import { K } from "./keys.js";
+import type { Db } from "./map-store.js";
 
 const SEPARATOR = 0x00;
 
@@ -37,4 +39,14 @@ export function decodeStateRecord(v: Uint8Array): StateRecord {
   if (!Number.isInteger(count)) throw new Error(`a key's stored record has ${v.length - end - 1} bytes of indices, not a multiple of 8`);
   const indices = Array.from({ length: count }, (_, i) => readU64be(v, end + 1 + 8 * i));
   return { state, indices };
+}
+
+/**
+ * A key's event indices as a version before kept them, one `v` record each:
+ * read for a key whose state record has none, until its next event writes
+ * them there.
+ */
+export async function readOlderEventIndices(db: Db, commitment: string): Promise<bigint[]> {
+  const keys = await db.keys(K.keyEventRange(fromHex(commitment, 32))).all();
+  return keys.map((k) => readU64be(k, 33));
 }

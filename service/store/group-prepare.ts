@@ -1,0 +1,466 @@
+/**
+ * The prepare stage of the ledger's group commit (group-commit.ts): validates
+ * a group of submissions against the state machine on top of every group
+ * prepared before it, appends its events to a working copy of the log's
+ * compact range, updates the map, signs the new checkpoint, and puts all of
+ * it into the group's LevelDB batch. It keeps the sequencer's working state,
+ * ahead of the durable state by the batches being written: the range and
+ * checkpoint the next group builds on, and the records written by batches not
+ * yet durable that the next group's reads must see. The ledger publishes a
+ * group to readers once its batch is durable, and then calls `settled`.
+ */
+import { concatBytes, fromHex, toHex, utf8 } from "../core/bytes.js";
+import { keyCommitment, orderCommitment } from "../core/commitment.js";
+import { KeyProofError, type ErrorBody } from "../core/errors.js";
+import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
+import { applyEvent, OverlayView, type LedgerView } from "../core/ledger/machine.js";
+import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
+import type { KeyState, LedgerEvent, Participant } from "../core/ledger/schema.js";
+import type { CompactRange, StoredNode } from "../core/log/compact-range.js";
+import { leafHash } from "../core/log/hashing.js";
+import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
+import { signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
+import type { NoteSigner } from "../core/note/note.js";
+import { checkInput } from "../core/validate.js";
+import type { EventClock } from "./event-clock.js";
+import { encodeReplay, encodeWholeReplay, idempotencyKeyReused, openReplay, type Replay } from "./idempotency.js";
+import { K } from "./keys.js";
+import type { ChainedBatch, Db, MapStore } from "./map-store.js";
+import { encodeMeta } from "./meta-record.js";
+import { participantRecord, type Participants } from "./participants.js";
+import { readManyAcrossPool } from "./reads.js";
+import { NO_VALUE } from "./replay-expiry.js";
+import { SaltPool } from "./salt-pool.js";
+import { decodeStateRecord, encodeStateRecord, readOlderEventIndices } from "./state-record.js";
+
+export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
+
+export interface SubmitAnswer {
+  results: EventResult[];
+  checkpoint: string;
+}
+
+export interface Submission {
+  actor: string;
+  requests: unknown[];
+  idempotencyKey?: string;
+  /** For participant requests: the hash of the API token to bind to the new id, by request position. */
+  tokenHashes?: (Uint8Array | undefined)[];
+}
+
+/** The log's compact range and newest signed checkpoint at some size. */
+export interface LogHead {
+  range: CompactRange;
+  latest: { note: string; checkpoint: Checkpoint };
+}
+
+/** A group validated and applied on top of the sequencer's state, ready to be written. */
+export interface PreparedGroup extends LogHead {
+  /** The entries this group staged for the next groups' reads, dropped again once it is durable (`settled`). */
+  staged: [string, Uint8Array][];
+  mapWrites: MapWrite[];
+  /** The log nodes it completes, for the log's memory once durable. */
+  logNodes: StoredNode[];
+  participants: Map<string, Participant>;
+  /** The log index of each participant's registration in the group. */
+  participantEvents: Map<string, bigint>;
+  /** By submission; an error refuses that submission as a whole (an Idempotency-Key reused for other events). */
+  answers: (SubmitAnswer | KeyProofError)[];
+  events: number;
+  started: number;
+}
+
+/** What the prepare stage works with, shared with the rest of the ledger. */
+export interface PreparerParts {
+  db: Db;
+  origin: string;
+  signer: NoteSigner;
+  map: MapStore;
+  participants: Participants;
+  clock: EventClock;
+  now: () => Date;
+  /** The hex HMAC of a code under the pepper (the code index's key). */
+  codeMac: (code: string) => string;
+  /** The fingerprint of a submission's requests under the pepper, for Idempotency-Keys. */
+  fingerprint: (requests: unknown[]) => string;
+}
+
+/** A key as the code index holds it: its commitment and salt. */
+export interface KeyRef {
+  commitment: string;
+  salt: Uint8Array;
+}
+
+/** A request validated once per batch, with the HMAC of its code (if any) computed once. */
+interface PreparedRequest {
+  req: EventRequest;
+  mac?: string;
+}
+
+/** What a group knows about keys: code HMAC -> key, and key -> salt; grows as the group issues keys. */
+interface KeyIndex {
+  codes: Map<string, KeyRef>;
+  salts: Map<string, Uint8Array>;
+  /** The log indices of each loaded key's events, oldest first. */
+  events: Map<string, bigint[]>;
+  /** Keys whose events were read from the `v` records of an older version (state-record.ts). */
+  older: Set<string>;
+}
+
+const ZERO_HEAD = "0".repeat(64);
+
+/** The record kinds a group reads while it is prepared: idempotency answers, code index, states, salts. */
+const STAGED_PREFIXES = new Set([..."diks"].map((c) => c.charCodeAt(0)));
+
+function latin1(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[]);
+}
+
+function errorResult(e: unknown): EventResult {
+  if (e instanceof KeyProofError) return { ok: false, error: e.toJSON() };
+  throw e;
+}
+
+export class GroupPreparer {
+  private readonly db: Db;
+  private readonly origin: string;
+  private readonly signer: NoteSigner;
+  private readonly map: MapStore;
+  private readonly participants: Participants;
+  private readonly clock: EventClock;
+  private readonly now: () => Date;
+  private readonly codeMac: (code: string) => string;
+  private readonly fingerprint: (requests: unknown[]) => string;
+  private readonly salts = new SaltPool();
+  /** Where the next group goes: the durable head, or the newest group prepared on top of it. */
+  private work: LogHead;
+  /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
+  private readonly staged = new Map<string, Uint8Array>();
+
+  /** `head`: the durable log the first group builds on. */
+  constructor(parts: PreparerParts, head: LogHead) {
+    this.db = parts.db;
+    this.origin = parts.origin;
+    this.signer = parts.signer;
+    this.map = parts.map;
+    this.participants = parts.participants;
+    this.clock = parts.clock;
+    this.now = parts.now;
+    this.codeMac = parts.codeMac;
+    this.fingerprint = parts.fingerprint;
+    this.work = head;
+  }
+
+  /** Called once a prepared group is durable: the next groups read what it wrote from LevelDB again. */
+  settled(g: PreparedGroup): void {
+    for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
+  }
+
+  /**
+   * Validates and applies a group on top of the sequencer's state and adds
+   * its writes to `batch`. Stages what the next group must see; nothing is
+   * durable or visible to readers until the ledger publishes it.
+   */
+  async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
+    const started = performance.now();
+    const answers: (SubmitAnswer | KeyProofError | undefined)[] = new Array(subs.length);
+    // Idempotent replays: answered from the stored first answer, appending nothing.
+    const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
+    const fingerprints = subs.map((s) => (s.idempotencyKey ? this.fingerprint(s.requests) : ""));
+    const replays = await this.replays(idemKeys, fingerprints);
+    const inGroup = new Map<string, number>();
+    const live: number[] = [];
+    subs.forEach((_, i) => {
+      const k = idemKeys[i];
+      if (k) {
+        const replay = replays.get(i);
+        if (replay) {
+          answers[i] = replay;
+          return;
+        }
+        const ks = toHex(k);
+        if (inGroup.has(ks)) return; // answered below with the twin's answer
+        inGroup.set(ks, i);
+      }
+      live.push(i);
+    });
+
+    const range = this.work.range.clone();
+    // Straight into the native batch: an array of op objects kept every
+    // event's keys and values alive on the JS heap until the write.
+    const staged: [string, Uint8Array][] = [];
+    const put = (key: Uint8Array, value: Uint8Array): void => {
+      batch.put(key, value);
+      if (STAGED_PREFIXES.has(key[0]!)) staged.push([latin1(key), value]);
+    };
+    // Validate each request and HMAC its code once; failures become that request's result.
+    const prepared = new Map<number, (PreparedRequest | KeyProofError)[]>();
+    for (const i of live)
+      prepared.set(
+        i,
+        subs[i]!.requests.map((raw) => this.prepareRequest(raw)),
+      );
+    const { view, index: keys } = await this.loadView([...prepared.values()].flat());
+    const overlay = new OverlayView(view);
+    // Each touched key's newest state and its events' indices: its record is written once a batch.
+    const touched = new Map<string, { state: KeyState; events: bigint[] }>();
+    const logNodes: StoredNode[] = [];
+    const participantEvents = new Map<string, bigint>();
+    const baseSize = range.size;
+
+    for (const i of live) {
+      const sub = subs[i]!;
+      const results: EventResult[] = [];
+      prepared.get(i)!.forEach((p, r) => {
+        try {
+          if (p instanceof KeyProofError) throw p;
+          const { req, mac } = p;
+          const ref = this.resolveKey(p, overlay, keys);
+          const event = this.buildEvent(sub.actor, req, ref, overlay);
+          const entry = encodeEvent(event);
+          const leaf = leafHash(utf8(entry));
+          const index = range.size;
+          const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
+          overlay.apply(effect);
+          for (const n of range.append(leaf)) {
+            put(K.node(n.level, n.index), n.hash);
+            logNodes.push(n);
+          }
+          put(K.entry(index), utf8(entry));
+          if (effect.kind === "participant") {
+            put(K.participant(effect.participant.id), participantRecord(effect.participant, index));
+            participantEvents.set(effect.participant.id, index);
+            const tokenHash = sub.tokenHashes?.[r];
+            if (tokenHash) put(K.token(tokenHash), utf8(effect.participant.id));
+          } else {
+            const c = fromHex(effect.key, 32);
+            const t = touched.get(effect.key);
+            if (t) {
+              t.state = effect.state;
+              t.events.push(index);
+            } else touched.set(effect.key, { state: effect.state, events: [...(keys.events.get(effect.key) ?? []), index] });
+            if (req.type === "issue" && ref && mac) {
+              put(K.salt(c), ref.salt);
+              put(K.codeIndex(fromHex(mac, 32)), concatBytes(c, ref.salt));
+              keys.codes.set(mac, ref);
+              keys.salts.set(ref.commitment, ref.salt);
+            }
+          }
+          results.push({ ok: true, index: Number(index), key: effect.kind === "key" ? effect.key : null, leafHash: toHex(leaf) });
+        } catch (e) {
+          results.push(errorResult(e));
+        }
+      });
+      answers[i] = { results, checkpoint: "" };
+    }
+
+    const accepted = range.size - baseSize;
+    let latest = this.work.latest;
+    let mapWrites: MapWrite[] = [];
+    if (accepted > 0n) {
+      const updates: MapUpdate[] = [];
+      for (const [hex, { state, events }] of touched) {
+        const key = fromHex(hex, 32);
+        const record = stateRecord(state);
+        put(K.state(key), encodeStateRecord(record.bytes, events));
+        // The list is whole in the record now: an older version's records of it go in the same write.
+        if (keys.older.has(hex)) for (const i of keys.events.get(hex)!) batch.del(K.keyEvent(key, i));
+        updates.push({ key, stateHash: record.hash });
+      }
+      const prepared = await this.map.prepare(updates);
+      mapWrites = prepared.writes;
+      this.map.addOps(batch, prepared.writes, range.size);
+      const checkpoint: Checkpoint = { origin: this.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
+      const note = signCheckpoint(checkpoint, this.signer);
+      put(K.checkpoint(range.size), utf8(note));
+      latest = { note, checkpoint };
+      put(K.meta, encodeMeta({ size: Number(range.size), lastTime: this.clock.newestTime }));
+    }
+    for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
+    subs.forEach((_, i) => {
+      const k = idemKeys[i];
+      if (!k || answers[i]) return;
+      const twin = inGroup.get(toHex(k))!;
+      answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
+    });
+    const storedAt = idemKeys.some((k) => k !== undefined) ? this.now().toISOString() : "";
+    for (const i of live) {
+      const k = idemKeys[i];
+      if (!k) continue;
+      const answer = answers[i] as SubmitAnswer;
+      batch.put(k, encodeReplay(fingerprints[i]!, storedAt, answer, Number(latest.checkpoint.size)));
+      batch.put(K.idempotencyExpiry(storedAt, k), NO_VALUE);
+      staged.push([latin1(k), encodeWholeReplay(fingerprints[i]!, storedAt, answer)]);
+    }
+
+    // Stage for the next group; publish for readers only once durable.
+    this.work = { range, latest };
+    this.map.stage(mapWrites);
+    this.participants.stage(overlay.participants);
+    for (const [k, v] of staged) this.staged.set(k, v);
+    return {
+      staged,
+      range,
+      latest,
+      mapWrites,
+      logNodes,
+      participants: overlay.participants,
+      participantEvents,
+      answers: answers as (SubmitAnswer | KeyProofError)[],
+      events: Number(accepted),
+      started,
+    };
+  }
+
+  /**
+   * The stored answers of the submissions whose Idempotency-Key has one (by
+   * submission), rebuilt from the records they refer to in one more read;
+   * the reuse error where the events differ.
+   */
+  private async replays(idemKeys: (Uint8Array | undefined)[], fingerprints: string[]): Promise<Map<number, SubmitAnswer | KeyProofError>> {
+    const withKey = [...idemKeys.keys()].filter((i) => idemKeys[i]);
+    const out = new Map<number, SubmitAnswer | KeyProofError>();
+    if (withKey.length === 0) return out;
+    const stored = await this.readMany(withKey.map((i) => idemKeys[i]!));
+    const rebuild: { i: number; replay: Replay; from: number }[] = [];
+    const reads: Uint8Array[] = [];
+    stored.forEach((v, j) => {
+      if (!v) return;
+      const i = withKey[j]!;
+      const replay = openReplay(v);
+      if (replay.request !== undefined && replay.request !== fingerprints[i]) {
+        out.set(i, idempotencyKeyReused());
+        return;
+      }
+      rebuild.push({ i, replay, from: reads.length });
+      for (const k of replay.reads) reads.push(k);
+    });
+    const got = reads.length > 0 ? await this.readMany(reads) : [];
+    for (const { i, replay, from } of rebuild) out.set(i, replay.answer(got.slice(from, from + replay.reads.length)));
+    return out;
+  }
+
+  /**
+   * getMany that sees the batches not yet durable. Always off the thread
+   * (not reads.ts): while a group's reads are out, the requests that arrive
+   * meanwhile reach the queue and form the next group; read synchronously,
+   * every single-event request became its own group, with its own signature
+   * and map root (docs/figures.md, 2026-12-02 night).
+   */
+  private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (this.staged.size === 0) return readManyAcrossPool(this.db, keys);
+    const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
+    const missing = keys.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const got = await readManyAcrossPool(this.db, missing);
+      let j = 0;
+      out.forEach((v, i) => {
+        if (v === undefined) out[i] = got[j++];
+      });
+    }
+    return out;
+  }
+
+  private prepareRequest(raw: unknown): PreparedRequest | KeyProofError {
+    try {
+      const req = checkInput(eventRequest, raw);
+      // codeMac normalizes the code, so a malformed code is reported here.
+      return req.type !== "participant" && req.code !== undefined ? { req, mac: this.codeMac(req.code) } : { req };
+    } catch (e) {
+      if (e instanceof KeyProofError) return e;
+      throw e;
+    }
+  }
+
+  /** Preloads the code index entries, key states and salts a group needs, in one read each. */
+  private async loadView(requests: (PreparedRequest | KeyProofError)[]): Promise<{ view: LedgerView; index: KeyIndex }> {
+    const macs = new Set<string>();
+    const keys = new Set<string>();
+    for (const p of requests) {
+      if (p instanceof KeyProofError) continue;
+      if (p.mac) macs.add(p.mac);
+      if (p.req.type !== "participant" && p.req.type !== "issue" && p.req.key !== undefined) keys.add(p.req.key);
+    }
+    const macList = [...macs];
+    const found = await this.readMany(macList.map((m) => K.codeIndex(fromHex(m, 32))));
+    const index: KeyIndex = { codes: new Map(), salts: new Map(), events: new Map(), older: new Set() };
+    macList.forEach((m, i) => {
+      const v = found[i];
+      if (v) {
+        const ref = { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) };
+        index.codes.set(m, ref);
+        keys.add(ref.commitment);
+      }
+    });
+    const keyList = [...keys];
+    const [states, salts] = await Promise.all([
+      this.readMany(keyList.map((k) => K.state(fromHex(k, 32)))),
+      this.readMany(keyList.map((k) => K.salt(fromHex(k, 32)))),
+    ]);
+    const stateMap = new Map<string, KeyState>();
+    const older: Promise<void>[] = [];
+    keyList.forEach((k, i) => {
+      const s = states[i];
+      if (s) {
+        const record = decodeStateRecord(s);
+        stateMap.set(k, record.state);
+        if (record.indices) index.events.set(k, record.indices);
+        else {
+          index.older.add(k);
+          older.push(readOlderEventIndices(this.db, k).then((found) => void index.events.set(k, found)));
+        }
+      }
+      const salt = salts[i];
+      if (salt) index.salts.set(k, salt);
+    });
+    await Promise.all(older);
+    return { view: { participant: (id) => this.participants.working(id), keyState: (k) => stateMap.get(k) }, index };
+  }
+
+  private resolveKey({ req, mac }: PreparedRequest, overlay: LedgerView, keys: KeyIndex): KeyRef | undefined {
+    if (req.type === "participant") return undefined;
+    if (req.type === "issue") {
+      if (keys.codes.has(mac!)) throw new KeyProofError("DUPLICATE_KEY", "this code was already issued");
+      const salt = this.salts.next();
+      return { commitment: keyCommitment(salt, req.code), salt };
+    }
+    if (mac !== undefined) {
+      const ref = keys.codes.get(mac);
+      if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
+      return ref;
+    }
+    const commitment = req.key!;
+    const salt = keys.salts.get(commitment);
+    if (!salt || !overlay.keyState(commitment)) throw new KeyProofError("UNKNOWN_KEY", "no key with this commitment was issued");
+    return { commitment, salt };
+  }
+
+  private buildEvent(actor: string, req: EventRequest, ref: KeyRef | undefined, view: LedgerView): LedgerEvent {
+    const time = this.clock.next();
+    const base = { v: 1 as const, actor, time };
+    if (req.type === "participant") {
+      return { ...base, type: "participant", attrs: { id: req.id, role: req.role, name: req.name } };
+    }
+    const key = ref!.commitment;
+    if (req.type === "issue") {
+      const attrs = {
+        sku: req.sku,
+        ...(req.batch !== undefined ? { batch: req.batch } : {}),
+        ...(req.expires !== undefined ? { expires: req.expires } : {}),
+        ...(req.face !== undefined ? { face: req.face } : {}),
+      };
+      return { ...base, type: "issue", key, prev: null, attrs };
+    }
+    const prev = view.keyState(key)?.head ?? ZERO_HEAD;
+    switch (req.type) {
+      case "transfer":
+        return { ...base, type: "transfer", key, prev, attrs: { to: req.to } };
+      case "sell":
+        return { ...base, type: "sell", key, prev, attrs: { order: orderCommitment(ref!.salt, req.order) } };
+      case "redeem":
+        return { ...base, type: "redeem", key, prev, attrs: {} };
+      case "void":
+        return { ...base, type: "void", key, prev, attrs: { reason: req.reason } };
+    }
+  }
+}
