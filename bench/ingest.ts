@@ -12,6 +12,7 @@ import path from "node:path";
 import { benchArgs } from "./lib/args.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 import { machineLine } from "./lib/machine.js";
+import { cpuPerEvent, threadCpu } from "./lib/threads.js";
 
 const [total, perBatch, clients] = benchArgs(
   "bench:ingest",
@@ -27,12 +28,14 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-"));
 const speed = machineLine();
 const ledger = await openBenchLedger({ dir, origin: "bench.keyproof/log" });
 
+const threadsBefore = threadCpu(process.pid);
 const { appended, seconds } = await fillLedger(ledger, {
   total,
   perBatch,
   clients,
   onProgress: (n, s) => progress(`${n} events, ${(n / s).toFixed(0)} events/s`),
 });
+const threads = cpuPerEvent(threadsBefore, threadCpu(process.pid), appended);
 if (process.stderr.isTTY) process.stderr.write("\n");
 
 // An anchoring cycle: the service keeps the map of the size it anchors, then
@@ -85,6 +88,7 @@ rmSync(dir, { recursive: true, force: true });
 console.log(`machine:                    ${speed}`);
 console.log(`events appended:            ${appended} in batches of ${perBatch} from ${clients} concurrent client(s)`);
 console.log(`durable ingest:             ${(appended / seconds).toFixed(0)} events/s (${seconds.toFixed(1)} s)`);
+if (threads) console.log(`CPU by thread:              ${threads}`);
 console.log(`inclusion proof at ${size}: ${(tInc / samples).toFixed(3)} ms mean, ${(incBytes / samples).toFixed(0)} bytes`);
 console.log(`map proof at ${size}:       ${(tMap / keys.length).toFixed(3)} ms mean, ${(mapBytes / keys.length).toFixed(0)} bytes`);
 console.log(`map proof at ${anchored} (anchored, kept view): ${(tMapKept / keys.length).toFixed(3)} ms mean`);

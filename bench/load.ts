@@ -29,6 +29,7 @@ import { benchArgs } from "./lib/args.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
+import { cpuPerEvent, threadCpu } from "./lib/threads.js";
 
 const OPERATOR = "bench-load-operator-token-0123456789";
 const ORIGIN = "bench-load.keyproof/log";
@@ -158,11 +159,20 @@ try {
     const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
     return { count: read("keyproof_batch_events_count"), sum: read("keyproof_batch_events_sum") };
   };
+  // And where each event's CPU went, by thread of the service, and in the
+  // load generator: on two cores, what a write figure is bound by.
   const grouped = async <T>(work: () => Promise<T>): Promise<[T, string]> => {
     const before = await groupStats();
+    const [threads0, generator0] = [threadCpu(service.pid!), process.cpuUsage()];
     const r = await work();
+    const [threads1, generator] = [threadCpu(service.pid!), process.cpuUsage(generator0)];
     const after = await groupStats();
-    return [r, `   (${((after.sum - before.sum) / (after.count - before.count)).toFixed(1)} events a group commit)`];
+    const events = after.sum - before.sum;
+    const cpu = cpuPerEvent(threads0, threads1, events);
+    return [
+      r,
+      `   (${(events / (after.count - before.count)).toFixed(1)} events a group commit${cpu ? `; service: ${cpu}; load generator ${((generator.user + generator.system) / events).toFixed(0)} µs` : ""})`,
+    ];
   };
 
   const verifyBody = (): string => JSON.stringify({ code: benchCode(Math.floor(Math.random() * (preload / 2))) });

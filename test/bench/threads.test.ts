@@ -1,0 +1,43 @@
+import { pbkdf2 } from "node:crypto";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import { cpuPerEvent, threadCpu, type ThreadCpu } from "../../bench/lib/threads.js";
+
+const spin = (ms: number): void => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+const delta = (a: ThreadCpu, b: ThreadCpu): ThreadCpu => ({
+  main: b.main - a.main,
+  pool: b.pool - a.pool,
+  compaction: b.compaction - a.compaction,
+  v8: b.v8 - a.v8,
+});
+
+describe("bench: CPU by thread (bench/lib/threads.ts)", () => {
+  it("counts the event loop's own work as main, and work in libuv's pool as pool", async () => {
+    // pbkdf2 runs in libuv's pool: started here, the pool exists before the first reading.
+    const hash = promisify(pbkdf2);
+    await hash("warm", "salt", 1, 32, "sha256");
+    const before = threadCpu(process.pid)!;
+    spin(300);
+    const mid = threadCpu(process.pid)!;
+    await Promise.all([0, 1].map((i) => hash(`p${i}`, "salt", 400_000, 32, "sha256")));
+    const after = threadCpu(process.pid)!;
+    const spun = delta(before, mid);
+    const pooled = delta(mid, after);
+    expect(spun.main).to.be.at.least(200);
+    expect(spun.pool + spun.compaction).to.be.below(100);
+    expect(pooled.pool).to.be.at.least(100);
+    expect(pooled.main).to.be.below(pooled.pool);
+  });
+
+  it("gives nothing for a process that is not there, and per-event figures in microseconds", () => {
+    expect(threadCpu(2 ** 30)).to.equal(null);
+    const zero = { main: 0, pool: 0, compaction: 0, v8: 0 };
+    expect(cpuPerEvent(zero, { main: 230, pool: 90, compaction: 140, v8: 75 }, 1000)).to.equal(
+      "main 230, LevelDB pool 90, compaction 140, V8 75 µs of CPU an event",
+    );
+    expect(cpuPerEvent(null, zero, 1000)).to.equal("");
+  });
+});
