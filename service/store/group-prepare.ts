@@ -91,6 +91,11 @@ export interface KeyRef {
   salt: Uint8Array;
 }
 
+/** A code index value (written by `prepareInto`): the commitment's 32 bytes, then the salt's. */
+export function decodeKeyRef(v: Uint8Array): KeyRef {
+  return { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) };
+}
+
 /** A request validated once per batch, with the HMAC of its code (if any) computed once. */
 interface PreparedRequest {
   req: EventRequest;
@@ -387,7 +392,7 @@ export class GroupPreparer {
     macList.forEach((m, i) => {
       const v = found[i];
       if (v) {
-        const ref = { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) };
+        const ref = decodeKeyRef(v);
         index.codes.set(m, ref);
         keys.add(ref.commitment);
       }

@@ -31,7 +31,7 @@ import { LogStore } from "./log-store.js";
 import { decodeStateRecord, readOlderEventIndices } from "./state-record.js";
 import { EventClock, type ClockBehind } from "./event-clock.js";
 import { GroupCommit } from "./group-commit.js";
-import { GroupPreparer, type KeyRef, type PreparedGroup, type SubmitAnswer, type Submission } from "./group-prepare.js";
+import { decodeKeyRef, GroupPreparer, type KeyRef, type PreparedGroup, type SubmitAnswer, type Submission } from "./group-prepare.js";
 import { decodeMeta } from "./meta-record.js";
 import { Participants } from "./participants.js";
 import { MapStore, type Db } from "./map-store.js";
@@ -325,7 +325,7 @@ export class Ledger {
   /** The private index: the key a code was issued as, if any. */
   async lookupCode(code: string): Promise<KeyRef | undefined> {
     const v = readOne(this.db, K.codeIndex(fromHex(this.codeMac(code), 32)));
-    return v ? { commitment: toHex(v.slice(0, 32)), salt: v.slice(32, 64) } : undefined;
+    return v ? decodeKeyRef(v) : undefined;
   }
 
   async entry(index: bigint): Promise<string> {
