@@ -76,7 +76,6 @@ export class Ledger {
   private preparer!: GroupPreparer;
   private readonly commits: GroupCommit<Submission, PreparedGroup, SubmitAnswer>;
   private closed = false;
-  private readonly now: () => Date;
   private readonly codeLookup: (code: string) => Uint8Array;
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
   onBatch?: (info: { events: number; requests: number; ms: number; write: number }) => void;
@@ -91,7 +90,6 @@ export class Ledger {
     this.tokens = new TokenIndex(db);
     this.signer = createNodeSigner(opts.origin, opts.signingSeed);
     this.verifierKey = formatVerifierKey(this.signer);
-    this.now = opts.now ?? (() => new Date());
     this.codeLookup = codeLookupWith(opts.pepper);
     this.commits = new GroupCommit(
       db,
@@ -178,6 +176,7 @@ export class Ledger {
     if (this.range.size !== this.latest.checkpoint.size || toHex(this.range.root()) !== toHex(this.latest.checkpoint.logRoot)) {
       throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
     }
+    const now = this.opts.now ?? ((): Date => new Date());
     this.preparer = new GroupPreparer(
       {
         db: this.db,
@@ -185,9 +184,9 @@ export class Ledger {
         signer: this.signer,
         map: this.map,
         participants: this.participants,
-        clock: new EventClock(meta.lastTime, this.now, this.opts.onClockBehind),
-        now: this.now,
-        codeMac: (code) => this.codeMac(code),
+        clock: new EventClock(meta.lastTime, now, this.opts.onClockBehind),
+        now,
+        codeMac: (code) => toHex(this.codeLookup(code)),
         fingerprint: fingerprintWith(this.opts.pepper),
       },
       { range: this.range, latest: this.latest },
@@ -267,10 +266,6 @@ export class Ledger {
     await this.db.close();
   }
 
-  private codeMac(code: string): string {
-    return toHex(this.codeLookup(code));
-  }
-
   // ---- reads ----------------------------------------------------------------
 
   async checkpointAt(size: bigint): Promise<string | undefined> {
@@ -324,7 +319,7 @@ export class Ledger {
 
   /** The private index: the key a code was issued as, if any. */
   async lookupCode(code: string): Promise<KeyRef | undefined> {
-    const v = readOne(this.db, K.codeIndex(fromHex(this.codeMac(code), 32)));
+    const v = readOne(this.db, K.codeIndex(this.codeLookup(code)));
     return v ? decodeKeyRef(v) : undefined;
   }
 
