@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 
 export type ThreadKind = "main" | "pool" | "compaction" | "v8";
 
-/** Milliseconds of CPU by thread kind, or null where /proc is not there. */
+/** Milliseconds of CPU by thread kind (`threadCpu` gives null where /proc is not there). */
 export type ThreadCpu = Record<ThreadKind, number>;
 
 /** Linux's clock ticks a second (USER_HZ), 100 on every architecture Node runs on. */
