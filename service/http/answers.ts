@@ -12,10 +12,18 @@ import type { EventResult, Ledger, SubmitAnswer } from "../store/ledger.js";
 
 export type ProvedResult = EventResult | (Extract<EventResult, { ok: true }> & { inclusion: string[] });
 
+/** The last checkpoint's size: every answer of a group holds the same checkpoint, parsed once. */
+let last: { checkpoint: string; size: bigint } | null = null;
+
+function sizeOf(checkpoint: string): bigint {
+  if (last?.checkpoint !== checkpoint) last = { checkpoint, size: parseCheckpoint(parseNote(checkpoint).text).size };
+  return last.size;
+}
+
 export async function withInclusion(ledger: Ledger, answer: SubmitAnswer): Promise<{ results: ProvedResult[]; checkpoint: string }> {
   // The checkpoint is the ledger's own, signed when the events were appended
   // (or, for an idempotent replay, when they first were): its size is the tree the proofs are in.
-  const { size } = parseCheckpoint(parseNote(answer.checkpoint).text);
+  const size = sizeOf(answer.checkpoint);
   const accepted = answer.results.flatMap((r) => (r.ok ? [BigInt(r.index)] : []));
   const proofs = await ledger.log.inclusionProofs(accepted, size);
   let next = 0;

@@ -13,6 +13,14 @@
  * stall and all written by the first fsync after it, instead of one fsync
  * each, one after the other.
  *
+ * During a write, a queue of a few requests waits for the write to end and
+ * is then prepared as one group. Prepared as they came, one or two at a
+ * time, they would go out in the same next batch anyway, each group paying
+ * for its own checkpoint, roots and signature: at 1,000 single events a
+ * second that was half the sequencer's work per event (docs/figures.md,
+ * twelfth session). A queue that reaches `overlapRequests` is prepared
+ * during the write, where hiding its preparation behind the fsync pays.
+ *
  * A batch that cannot be written stops all writing: the batches after it
  * were prepared on top of it. Reopening the store resumes from what is
  * durable.
@@ -69,12 +77,17 @@ interface WriteSet<S, G, A> {
  */
 const SHARED_BATCH_REQUESTS = 1000;
 
+/** The fewest queued requests prepared during a write (see above): fewer wait for it to end. */
+export const OVERLAP_REQUESTS = 16;
+
 export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
   private queue: Pending<S, A>[] = [];
+  /** Requests the queue holds (a submission may hold many). */
+  private queuedRequests = 0;
   private running: Promise<void> | null = null;
   /** A drain is on (set and cleared by the drain itself). */
   private draining = false;
-  /** Set while the sequencer waits for a write with nothing queued: a submission wakes it. */
+  /** Set while the sequencer waits for a write with too little queued: a submission wakes it. */
   private wake: (() => void) | null = null;
   /** LevelDB writes made so far (each one fsync). */
   private writes = 0;
@@ -85,6 +98,7 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
     private readonly db: Db,
     private readonly stages: GroupStages<S, G, A>,
     private readonly maxGroupRequests: number,
+    private readonly overlapRequests = OVERLAP_REQUESTS,
   ) {}
 
   /** Why writing stopped (a batch that could not be written), or null while it goes on. */
@@ -96,6 +110,7 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
   submit(sub: S): Promise<A> {
     return new Promise((resolve, reject) => {
       this.queue.push({ sub, resolve, reject });
+      this.queuedRequests += this.stages.requests(sub);
       // `draining`, not `running`, says whether a drain is on: a drain with
       // nothing to await (a stopped ledger refusing the queue) ends within
       // this call, before `running` is set, and a settled `running` taken
@@ -135,9 +150,9 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
     };
     try {
       for (;;) {
-        if (this.queue.length === 0) {
+        if (this.queue.length === 0 || (writing && this.queuedRequests < this.overlapRequests)) {
           // Until the write is done or a request comes: what comes during a
-          // long write is prepared during it.
+          // long write is prepared during it, once there is enough of it.
           if (writing) await Promise.race([writer, new Promise<void>((r) => (this.wake = r))]).finally(() => (this.wake = null));
           else if (sets.length > 0) writer = writeAll();
           else break;
@@ -206,6 +221,7 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
       if (group.length > 0 && requests + n > this.maxGroupRequests) break;
       group.push(this.queue.shift()!);
       requests += n;
+      this.queuedRequests -= n;
     }
     return { group, requests };
   }

@@ -50,6 +50,8 @@ export interface LedgerOptions {
   /** Upper bound on events per group commit. */
   maxBatchEvents?: number;
   mapCacheSize?: number;
+  /** The fewest queued requests prepared while a batch is written; fewer wait for it (group-commit.ts). */
+  overlapRequests?: number;
   /**
    * Told when the clock reads earlier than the newest time recorded (by more
    * than a second), at most once a minute: events then keep that newest time
@@ -100,6 +102,7 @@ export class Ledger {
         publish: (group, info) => this.publish(group, info),
       },
       opts.maxBatchEvents ?? 20_000,
+      opts.overlapRequests,
     );
   }
 

@@ -21,10 +21,12 @@ interface Group {
  * writes wait until the test lets them go (or fail, when told to), so that
  * what arrives during a write is under the test's control.
  */
-function harness(o: { maxGroupRequests?: number } = {}) {
+function harness(o: { maxGroupRequests?: number; overlapRequests?: number } = {}) {
   const written: string[][] = [];
   const gates: { release: () => void; fail: (e: Error) => void }[] = [];
   const published: { names: string[]; write: number; requests: number }[] = [];
+  /** Each group's names once prepared (before its write). */
+  const prepared: string[][] = [];
   const db = {
     batch: () => {
       const puts: string[] = [];
@@ -58,12 +60,14 @@ function harness(o: { maxGroupRequests?: number } = {}) {
         put(s.name);
         if (s.fail === "after-writing") throw new Error(`${s.name} failed half way`);
       }
+      prepared.push(subs.map((s) => s.name));
       return { names: subs.map((s) => s.name), answers: subs.map((s) => `${s.name} durable`) };
     },
     written: () => undefined,
     publish: (g, info) => published.push({ names: g.names, ...info }),
   };
-  const commit = new GroupCommit(db, stages, o.maxGroupRequests ?? 100);
+  // Overlap from the first queued request unless told otherwise: most tests are about what a write overlaps.
+  const commit = new GroupCommit(db, stages, o.maxGroupRequests ?? 100, o.overlapRequests ?? 1);
   /** Lets the oldest waiting write finish (after the sequencer has reached it). */
   const release = async (): Promise<void> => {
     await until(() => gates.length > 0);
@@ -73,7 +77,7 @@ function harness(o: { maxGroupRequests?: number } = {}) {
     await until(() => gates.length > 0);
     gates.shift()!.fail(e);
   };
-  return { commit, written, published, release, failWrite, pendingWrites: () => gates.length };
+  return { commit, written, published, prepared, release, failWrite, pendingWrites: () => gates.length };
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -131,6 +135,36 @@ describe("group commit (the ledger's sequencer)", () => {
       { names: ["b"], write: 2, requests: 1 },
       { names: ["c"], write: 2, requests: 1 },
     ]);
+    await h.commit.idle();
+  });
+
+  it("during a write, holds back a queue smaller than overlapRequests and prepares it as one group once the write is done", async () => {
+    const h = harness({ overlapRequests: 4 });
+    const a = watch(h.commit.submit({ name: "a" }));
+    await until(() => h.pendingWrites() === 1);
+    const small = [watch(h.commit.submit({ name: "b" })), watch(h.commit.submit({ name: "c" }))];
+    await ticks();
+    await ticks();
+    expect(h.prepared, "nothing prepared beside the write").to.deep.equal([["a"]]);
+    await h.release();
+    await until(a.settled);
+    await h.release();
+    await until(() => small.every((w) => w.settled()));
+    expect(h.published.map((p) => p.names)).to.deep.equal([["a"], ["b", "c"]]);
+    expect(h.written).to.deep.equal([["a"], ["b", "c"]]);
+
+    // A queue that reaches the threshold is prepared during the write, into the next batch.
+    const d = watch(h.commit.submit({ name: "d" }));
+    await until(() => h.pendingWrites() === 1);
+    const big = watch(h.commit.submit({ name: "e", requests: 4 }));
+    await until(() => h.prepared.length === 4);
+    expect(h.prepared.at(-1)).to.deep.equal(["e"]);
+    expect(d.settled(), "e is prepared while d's write is out").to.equal(false);
+    expect(h.pendingWrites()).to.equal(1);
+    await h.release();
+    await h.release();
+    await until(() => d.settled() && big.settled());
+    expect(h.written).to.deep.equal([["a"], ["b", "c"], ["d"], ["e"]]);
     await h.commit.idle();
   });
 

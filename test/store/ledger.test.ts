@@ -22,6 +22,7 @@ import {
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { K } from "../../service/store/keys.js";
+import { OVERLAP_REQUESTS } from "../../service/store/group-commit.js";
 import { decodeStateRecord } from "../../service/store/state-record.js";
 import { closeTestLedger, onNextBatches, onReads, openLedger, openTestLedger } from "../helpers/ledger.js";
 
@@ -435,18 +436,20 @@ describe("ledger store", () => {
     const release = slowNextWrite(ledger);
     const issue = (code: string) => ({ type: "issue", code, sku: "s" });
     const sub = { actor: "acme", idempotencyKey: "staged-1", requests: [issue("STAGED-1"), issue("STAGED-1")] };
+    const before = ledger.size;
     const first = ledger.submit(sub);
     await prepared(1);
-    // In the next group, with a submission that makes it a group the watcher counts.
+    // In the next group, with a submission that makes it a group the watcher
+    // counts and one large enough to be prepared during the write.
     const again = ledger.submit(sub);
-    const other = ledger.submit({ actor: "acme", requests: [issue("STAGED-2")] });
+    const other = ledger.submit({ actor: "acme", requests: Array.from({ length: OVERLAP_REQUESTS }, (_, i) => issue(`STAGED-2-${i}`)) });
     await prepared(2);
     expect(await ledger.db.get(K.idempotency("acme", "staged-1"))).to.equal(undefined); // not on disk yet
     release();
     const [a, b] = await Promise.all([first, again, other]);
     expect(codes(a!)).to.deep.equal(["ok", "DUPLICATE_KEY"]);
     expect(b).to.deep.equal(a);
-    expect(ledger.size).to.equal(6n);
+    expect(ledger.size).to.equal(before + 1n + BigInt(OVERLAP_REQUESTS));
     expect(await ledger.submit(sub)).to.deep.equal(a);
   });
 
@@ -482,7 +485,29 @@ describe("ledger store", () => {
     expect(ledger.size).to.equal(4n + 2n + 1n + 4n * 2n);
   });
 
-  it("small groups that arrive during a slow write are prepared during it and share the next write, each with its own checkpoint", async () => {
+  it("single events that arrive during a slow write wait for it, then go out as one group with one checkpoint", async () => {
+    const writes: number[] = [];
+    ledger.onBatch = ({ write }) => writes.push(write);
+    const prepared = watchPrepared(ledger);
+    const release = slowNextWrite(ledger);
+    const first = ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "WAIT-0000", sku: "s" }] });
+    await prepared(1);
+    const later = Array.from({ length: OVERLAP_REQUESTS - 1 }, (_, i) =>
+      ledger.submit({ actor: "acme", requests: [{ type: "issue", code: `WAIT-${i + 1}`, sku: "s" }] }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes, "the first write is held").to.deep.equal([]);
+    release();
+    const answers = await Promise.all(later);
+    expect(codes(await first)).to.deep.equal(["ok"]);
+    expect(answers.map(codes).flat()).to.deep.equal(Array(OVERLAP_REQUESTS - 1).fill("ok"));
+    expect(new Set(answers.map((a) => a.checkpoint)).size, "one group").to.equal(1);
+    expect(writes).to.deep.equal([writes[0], writes[0]! + 1]);
+  });
+
+  it("with overlapRequests 1, small groups that arrive during a slow write are prepared during it and share the next write, each with its own checkpoint", async () => {
+    await closeTestLedger(ledger, dir);
+    ({ dir, ledger } = await openTestLedger({ overlapRequests: 1 }));
     const writes: number[] = [];
     ledger.onBatch = ({ write }) => writes.push(write);
     const prepared = watchPrepared(ledger);
@@ -521,8 +546,8 @@ describe("ledger store", () => {
 
   it("a group whose reads or batch fail is refused; alone it leaves the ledger going, beside groups awaiting one write it stops the ledger", async () => {
     await closeTestLedger(ledger, dir);
-    // A node cache of 8: the map update reads LevelDB.
-    ({ dir, ledger } = await openTestLedger({ mapCacheSize: 8 }));
+    // A node cache of 8: the map update reads LevelDB. Single events prepared during a write, so that two share a batch.
+    ({ dir, ledger } = await openTestLedger({ mapCacheSize: 8, overlapRequests: 1 }));
     const failMapReads = (): (() => void) =>
       onReads(ledger.db, (keys) => {
         if (keys.some((k) => k[0] === "m".charCodeAt(0))) throw new Error("injected read failure");
