@@ -17,9 +17,10 @@
  * is then prepared as one group. Prepared as they came, one or two at a
  * time, they would go out in the same next batch anyway, each group paying
  * for its own checkpoint, roots and signature: at 1,000 single events a
- * second that was half the sequencer's work per event (docs/figures.md,
- * twelfth session). A queue that reaches `overlapRequests` is prepared
- * during the write, where hiding its preparation behind the fsync pays.
+ * second that was about 100 µs of the event loop an event, 11 %
+ * (docs/figures.md, twelfth session). A queue that reaches
+ * `overlapRequests` is prepared during the write, where hiding its
+ * preparation behind the fsync pays.
  *
  * A batch that cannot be written stops all writing: the batches after it
  * were prepared on top of it. Reopening the store resumes from what is
