@@ -31,7 +31,15 @@ import { LogStore } from "./log-store.js";
 import { decodeStateRecord, readOlderEventIndices } from "./state-record.js";
 import { EventClock, type ClockBehind } from "./event-clock.js";
 import { GroupCommit } from "./group-commit.js";
-import { decodeKeyRef, GroupPreparer, type KeyRef, type PreparedGroup, type SubmitAnswer, type Submission } from "./group-prepare.js";
+import {
+  decodeKeyRef,
+  GroupPreparer,
+  type KeyRef,
+  type LogHead,
+  type PreparedGroup,
+  type SubmitAnswer,
+  type Submission,
+} from "./group-prepare.js";
 import { decodeMeta } from "./meta-record.js";
 import { Participants } from "./participants.js";
 import { MapStore, type Db } from "./map-store.js";
@@ -71,8 +79,7 @@ export class Ledger {
   readonly anchors: AnchorRecords;
   readonly tokens: TokenIndex;
   // Durable state, what readers see.
-  private range!: CompactRange;
-  private latest!: { note: string; checkpoint: Checkpoint };
+  private head!: LogHead;
   private readonly participants = new Participants();
   // The sequencer's state, ahead of the durable state by the batches being written.
   private preparer!: GroupPreparer;
@@ -143,7 +150,7 @@ export class Ledger {
     const border = CompactRange.borderOf(size);
     const nodes = await this.log.nodes(border);
     const hashOf = (id: NodeId): Uint8Array => nodes.get(nodeKey(id))!;
-    this.range = CompactRange.fromNodes(size, hashOf);
+    const range = CompactRange.fromNodes(size, hashOf);
     // The border is what the proofs of the next leaves need from before the restart.
     this.log.remember(border.map((id) => ({ ...id, hash: hashOf(id) })));
     await this.participants.load(this.db, this.log, size);
@@ -151,6 +158,7 @@ export class Ledger {
     await this.anchors.load();
     await markReplaysIndexed(this.db);
     const note = await this.db.get(K.checkpoint(size));
+    let latest: LogHead["latest"];
     if (note) {
       const text = fromUtf8(note);
       let opened: string;
@@ -166,19 +174,20 @@ export class Ledger {
       if (checkpoint.origin !== this.opts.origin) {
         throw new Error(`data directory holds the log ${checkpoint.origin}, not ${this.opts.origin}`);
       }
-      this.latest = { note: text, checkpoint };
+      latest = { note: text, checkpoint };
     } else if (size === 0n) {
       // A fresh log: sign the empty checkpoint so that readers always have one.
-      const checkpoint = { origin: this.opts.origin, size: 0n, logRoot: this.range.root(), mapRoot: EMPTY_SUBTREE };
+      const checkpoint = { origin: this.opts.origin, size: 0n, logRoot: range.root(), mapRoot: EMPTY_SUBTREE };
       const text = signCheckpoint(checkpoint, this.signer);
       await this.db.put(K.checkpoint(0), utf8(text));
-      this.latest = { note: text, checkpoint };
+      latest = { note: text, checkpoint };
     } else {
       throw new Error(`checkpoint for size ${size} is missing: the data directory is damaged`);
     }
-    if (this.range.size !== this.latest.checkpoint.size || toHex(this.range.root()) !== toHex(this.latest.checkpoint.logRoot)) {
+    if (range.size !== latest.checkpoint.size || toHex(range.root()) !== toHex(latest.checkpoint.logRoot)) {
       throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
     }
+    this.head = { range, latest };
     const now = this.opts.now ?? ((): Date => new Date());
     this.preparer = new GroupPreparer(
       {
@@ -192,7 +201,7 @@ export class Ledger {
         codeMac: (code) => toHex(this.codeLookup(code)),
         fingerprint: fingerprintWith(this.opts.pepper),
       },
-      { range: this.range, latest: this.latest },
+      this.head,
     );
     this.map.captureView(size);
   }
@@ -219,11 +228,11 @@ export class Ledger {
   }
 
   get size(): bigint {
-    return this.range.size;
+    return this.head.range.size;
   }
 
   get checkpoint(): { note: string; checkpoint: Checkpoint } {
-    return this.latest;
+    return this.head.latest;
   }
 
   participant(id: string): Participant | undefined {
@@ -252,8 +261,8 @@ export class Ledger {
 
   /** Makes a durable group what readers see. */
   private publish(g: PreparedGroup, { requests, write }: { requests: number; write: number }): void {
-    this.range = g.range;
-    this.latest = g.latest;
+    // Not the group itself: it holds the group's writes, which are LevelDB's now.
+    this.head = { range: g.range, latest: g.latest };
     this.map.settle(g.mapWrites);
     this.log.remember(g.logNodes);
     this.participants.publish(g.participants, g.participantEvents);
