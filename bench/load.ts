@@ -154,10 +154,18 @@ try {
   // Events per group commit over a write run, from the service's own
   // histogram: what explains most of a write figure (each group pays its own
   // signature, synced write and upper map levels).
-  const groupStats = async (): Promise<{ count: number; sum: number }> => {
+  // With the synced writes by time: a slow one (LevelDB compacting beside
+  // the log's fsync) holds back every request queued behind it.
+  const groupStats = async (): Promise<{ count: number; sum: number; writes: number; fast: number; medium: number }> => {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
-    return { count: read("keyproof_batch_events_count"), sum: read("keyproof_batch_events_sum") };
+    const read = (name: string): number => Number(new RegExp(`^${name.replace(/[{}+.]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    return {
+      count: read("keyproof_batch_events_count"),
+      sum: read("keyproof_batch_events_sum"),
+      writes: read("keyproof_batch_write_seconds_count"),
+      fast: read('keyproof_batch_write_seconds_bucket{le="0.05"}'),
+      medium: read('keyproof_batch_write_seconds_bucket{le="0.25"}'),
+    };
   };
   // And where each event's CPU went, by thread of the service, and in the
   // load generator: on two cores, what a write figure is bound by.
@@ -169,9 +177,12 @@ try {
     const after = await groupStats();
     const events = after.sum - before.sum;
     const cpu = cpuPerEvent(threads0, threads1, events);
+    const writes = after.writes - before.writes;
+    const slow = writes - (after.fast - before.fast);
+    const slower = writes - (after.medium - before.medium);
     return [
       r,
-      `   (${(events / (after.count - before.count)).toFixed(1)} events a group commit${cpu ? `; service: ${cpu}; load generator ${((generator.user + generator.system) / events).toFixed(0)} µs` : ""})`,
+      `   (${(events / (after.count - before.count)).toFixed(1)} events a group commit; ${writes} synced writes, ${slow} over 50 ms, ${slower} over 250 ms${cpu ? `; service: ${cpu}; load generator ${((generator.user + generator.system) / events).toFixed(0)} µs` : ""})`,
     ];
   };
 

@@ -19,6 +19,12 @@ export function createMetrics(ledger: Ledger): Metrics {
     buckets: [1, 10, 100, 1000, 10000, 50000],
     registers: [registry],
   });
+  const writes = new client.Histogram({
+    name: "keyproof_batch_write_seconds",
+    help: "Time of each synced LevelDB write of the group commit (one fsync)",
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
   const verify = new client.Counter({
     name: "keyproof_verify_requests_total",
     help: "POST /v1/verify requests",
@@ -37,5 +43,6 @@ export function createMetrics(ledger: Ledger): Metrics {
     events.inc(b.events);
     batch.observe(b.events);
   };
+  ledger.onWrite = (ms) => writes.observe(ms / 1000);
   return { registry, verify };
 }

@@ -41,8 +41,8 @@ export interface GroupStages<S, G extends PreparedGroupOf<A>, A> {
    * if other groups share the batch.
    */
   prepare(batch: ChainedBatch, subs: S[]): Promise<G>;
-  /** Right after the batch whose newest group is `newest` is durable, before anything else runs. */
-  written(newest: G): void;
+  /** Right after the batch whose newest group is `newest` is durable (its write took `ms`), before anything else runs. */
+  written(newest: G, ms: number): void;
   /** Each group of a durable batch, oldest first, before its submitters are answered. */
   publish(group: G, info: { requests: number; write: number }): void;
 }
@@ -234,10 +234,11 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
       if (this.broken) throw this.broken;
       // A batch without groups holds at most part of a group that failed: it is closed, not written.
       if (newest && set.batch.length > 0) {
+        const started = performance.now();
         await set.batch.write({ sync: true });
         this.writes++;
         // Before any await: the next batch is written only after this returns.
-        this.stages.written(newest);
+        this.stages.written(newest, performance.now() - started);
       }
     } catch (e) {
       this.broken ??= writesStopped(e);

@@ -88,6 +88,8 @@ export class Ledger {
   private readonly codeLookup: (code: string) => Uint8Array;
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
   onBatch?: (info: { events: number; requests: number; ms: number; write: number }) => void;
+  /** Observers (metrics) of each synced LevelDB write, by how long it took: a slow disk shows here first. */
+  onWrite?: (ms: number) => void;
 
   private constructor(
     readonly db: Db,
@@ -105,7 +107,10 @@ export class Ledger {
       {
         requests: (sub) => sub.requests.length,
         prepare: (batch, subs) => this.preparer.prepareInto(batch, subs),
-        written: (newest) => this.map.captureView(newest.latest.checkpoint.size),
+        written: (newest, ms) => {
+          this.map.captureView(newest.latest.checkpoint.size);
+          this.onWrite?.(ms);
+        },
         publish: (group, info) => this.publish(group, info),
       },
       opts.maxBatchEvents ?? 20_000,

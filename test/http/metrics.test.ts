@@ -33,7 +33,7 @@ describe("GET /metrics", () => {
   const verify = (code: string) =>
     fetch(`${served.url}/v1/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) });
 
-  it("counts the events appended, the events of each group commit, and verifications by result", async () => {
+  it("counts the events appended, the events of each group commit, its synced writes by time, and verifications by result", async () => {
     const before = await metrics();
     await ledger.submit({ actor: "acme", requests: [{ type: "issue", code: "METRICS-0001", sku: "s" }] });
     await ledger.submit({
@@ -52,6 +52,10 @@ describe("GET /metrics", () => {
     expect(grew("keyproof_events_appended_total")).to.equal(3);
     expect(grew("keyproof_batch_events_count")).to.equal(2);
     expect(grew("keyproof_batch_events_sum")).to.equal(3);
+    // Two submissions one after the other: two writes, each of them timed.
+    expect(grew("keyproof_batch_write_seconds_count")).to.equal(2);
+    expect(grew('keyproof_batch_write_seconds_bucket{le="+Inf"}')).to.equal(2);
+    expect(grew("keyproof_batch_write_seconds_sum")).to.be.greaterThan(0);
     expect(grew('keyproof_verify_requests_total{result="found"}')).to.equal(2);
     expect(grew('keyproof_verify_requests_total{result="unknown_key"}')).to.equal(1);
     expect(after.get("keyproof_anchor_lag_entries")).to.equal(Number(ledger.size));
