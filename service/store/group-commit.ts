@@ -54,6 +54,8 @@ export interface PreparedGroupOf<A> {
 
 interface Pending<S, A> {
   sub: S;
+  /** `stages.requests(sub)`, counted once: the queue's count adds it and takes it off again. */
+  requests: number;
   resolve: (a: A) => void;
   reject: (e: unknown) => void;
 }
@@ -110,8 +112,9 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
   /** Resolves once the batch holding `sub` is durable. */
   submit(sub: S): Promise<A> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ sub, resolve, reject });
-      this.queuedRequests += this.stages.requests(sub);
+      const requests = this.stages.requests(sub);
+      this.queue.push({ sub, requests, resolve, reject });
+      this.queuedRequests += requests;
       // `draining`, not `running`, says whether a drain is on: a drain with
       // nothing to await (a stopped ledger refusing the queue) ends within
       // this call, before `running` is set, and a settled `running` taken
@@ -217,7 +220,7 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
     const group: Pending<S, A>[] = [];
     let requests = 0;
     while (this.queue.length > 0) {
-      const n = this.stages.requests(this.queue[0]!.sub);
+      const n = this.queue[0]!.requests;
       // A submission larger than the limit is a group alone.
       if (group.length > 0 && requests + n > this.maxGroupRequests) break;
       group.push(this.queue.shift()!);

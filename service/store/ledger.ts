@@ -189,7 +189,7 @@ export class Ledger {
     } else {
       throw new Error(`checkpoint for size ${size} is missing: the data directory is damaged`);
     }
-    if (range.size !== latest.checkpoint.size || toHex(range.root()) !== toHex(latest.checkpoint.logRoot)) {
+    if (range.size !== latest.checkpoint.size || !bytesEqual(range.root(), latest.checkpoint.logRoot)) {
       throw new Error("stored log does not match its latest checkpoint: the data directory is damaged");
     }
     this.head = { range, latest };
