@@ -127,15 +127,6 @@ function errorResult(e: unknown): EventResult {
 }
 
 export class GroupPreparer {
-  private readonly db: Db;
-  private readonly origin: string;
-  private readonly signer: NoteSigner;
-  private readonly map: MapStore;
-  private readonly participants: Participants;
-  private readonly clock: EventClock;
-  private readonly now: () => Date;
-  private readonly codeMac: (code: string) => string;
-  private readonly fingerprint: (requests: unknown[]) => string;
   private readonly salts = new SaltPool();
   /** Where the next group goes: the durable head, or the newest group prepared on top of it. */
   private work: LogHead;
@@ -143,16 +134,10 @@ export class GroupPreparer {
   private readonly staged = new Map<string, Uint8Array>();
 
   /** `head`: the durable log the first group builds on. */
-  constructor(parts: PreparerParts, head: LogHead) {
-    this.db = parts.db;
-    this.origin = parts.origin;
-    this.signer = parts.signer;
-    this.map = parts.map;
-    this.participants = parts.participants;
-    this.clock = parts.clock;
-    this.now = parts.now;
-    this.codeMac = parts.codeMac;
-    this.fingerprint = parts.fingerprint;
+  constructor(
+    private readonly parts: PreparerParts,
+    head: LogHead,
+  ) {
     this.work = head;
   }
 
@@ -171,7 +156,7 @@ export class GroupPreparer {
     const answers: (SubmitAnswer | KeyProofError | undefined)[] = new Array(subs.length);
     // Idempotent replays: answered from the stored first answer, appending nothing.
     const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
-    const fingerprints = subs.map((s) => (s.idempotencyKey ? this.fingerprint(s.requests) : ""));
+    const fingerprints = subs.map((s) => (s.idempotencyKey ? this.parts.fingerprint(s.requests) : ""));
     const replays = await this.replays(idemKeys, fingerprints);
     const inGroup = new Map<string, number>();
     const live: number[] = [];
@@ -272,14 +257,14 @@ export class GroupPreparer {
         if (keys.older.has(hex)) for (const i of keys.events.get(hex)!) batch.del(K.keyEvent(key, i));
         updates.push({ key, stateHash: record.hash });
       }
-      const prepared = await this.map.prepare(updates);
+      const prepared = await this.parts.map.prepare(updates);
       mapWrites = prepared.writes;
-      this.map.addOps(batch, prepared.writes, range.size);
-      const checkpoint: Checkpoint = { origin: this.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
-      const note = signCheckpoint(checkpoint, this.signer);
+      this.parts.map.addOps(batch, prepared.writes, range.size);
+      const checkpoint: Checkpoint = { origin: this.parts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
+      const note = signCheckpoint(checkpoint, this.parts.signer);
       put(K.checkpoint(range.size), utf8(note));
       latest = { note, checkpoint };
-      put(K.meta, encodeMeta({ size: Number(range.size), lastTime: this.clock.newestTime }));
+      put(K.meta, encodeMeta({ size: Number(range.size), lastTime: this.parts.clock.newestTime }));
     }
     for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
     subs.forEach((_, i) => {
@@ -288,7 +273,7 @@ export class GroupPreparer {
       const twin = inGroup.get(toHex(k))!;
       answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
     });
-    const storedAt = idemKeys.some((k) => k !== undefined) ? this.now().toISOString() : "";
+    const storedAt = idemKeys.some((k) => k !== undefined) ? this.parts.now().toISOString() : "";
     for (const i of live) {
       const k = idemKeys[i];
       if (!k) continue;
@@ -300,8 +285,8 @@ export class GroupPreparer {
 
     // Stage for the next group; publish for readers only once durable.
     this.work = { range, latest };
-    this.map.stage(mapWrites);
-    this.participants.stage(overlay.participants);
+    this.parts.map.stage(mapWrites);
+    this.parts.participants.stage(overlay.participants);
     for (const [k, v] of staged) this.staged.set(k, v);
     return {
       staged,
@@ -353,11 +338,11 @@ export class GroupPreparer {
    * and map root (docs/figures.md, 2026-12-02 night).
    */
   private async readMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.staged.size === 0) return readManyAcrossPool(this.db, keys);
+    if (this.staged.size === 0) return readManyAcrossPool(this.parts.db, keys);
     const out: (Uint8Array | undefined)[] = keys.map((k) => this.staged.get(latin1(k)));
     const missing = keys.filter((_, i) => out[i] === undefined);
     if (missing.length > 0) {
-      const got = await readManyAcrossPool(this.db, missing);
+      const got = await readManyAcrossPool(this.parts.db, missing);
       let j = 0;
       out.forEach((v, i) => {
         if (v === undefined) out[i] = got[j++];
@@ -370,7 +355,7 @@ export class GroupPreparer {
     try {
       const req = checkInput(eventRequest, raw);
       // codeMac normalizes the code, so a malformed code is reported here.
-      return req.type !== "participant" && req.code !== undefined ? { req, mac: this.codeMac(req.code) } : { req };
+      return req.type !== "participant" && req.code !== undefined ? { req, mac: this.parts.codeMac(req.code) } : { req };
     } catch (e) {
       if (e instanceof KeyProofError) return e;
       throw e;
@@ -412,14 +397,14 @@ export class GroupPreparer {
         if (record.indices) index.events.set(k, record.indices);
         else {
           index.older.add(k);
-          older.push(readOlderEventIndices(this.db, k).then((found) => void index.events.set(k, found)));
+          older.push(readOlderEventIndices(this.parts.db, k).then((found) => void index.events.set(k, found)));
         }
       }
       const salt = salts[i];
       if (salt) index.salts.set(k, salt);
     });
     await Promise.all(older);
-    return { view: { participant: (id) => this.participants.working(id), keyState: (k) => stateMap.get(k) }, index };
+    return { view: { participant: (id) => this.parts.participants.working(id), keyState: (k) => stateMap.get(k) }, index };
   }
 
   private resolveKey({ req, mac }: PreparedRequest, overlay: LedgerView, keys: KeyIndex): KeyRef | undefined {
@@ -441,7 +426,7 @@ export class GroupPreparer {
   }
 
   private buildEvent(actor: string, req: EventRequest, ref: KeyRef | undefined, view: LedgerView): LedgerEvent {
-    const time = this.clock.next();
+    const time = this.parts.clock.next();
     const base = { v: 1 as const, actor, time };
     if (req.type === "participant") {
       return { ...base, type: "participant", attrs: { id: req.id, role: req.role, name: req.name } };
