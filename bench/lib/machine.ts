@@ -3,6 +3,7 @@
  * different days to be compared: the shared 2-core VM has run two to three
  * times slower from one session to the next (docs/figures.md, sixth session).
  */
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { sha256 } from "../../service/core/index.js";
 
@@ -21,8 +22,31 @@ export function hashSpeed(): number {
   return best;
 }
 
-/** One line on the machine: cores, model, and its hash speed. */
+/**
+ * When Linux starts writing dirty pages back on its own
+ * (vm.dirty_background_bytes, or _ratio when that is 0). It sets how long a
+ * synced write waits while LevelDB syncs a table it wrote (docs/figures.md,
+ * thirteenth session), so a write figure is read with it.
+ */
+export function writebackLine(bytes: number, ratio: number): string {
+  return bytes > 0
+    ? `background writeback from ${+(bytes / 2 ** 20).toFixed(1)} MiB dirty`
+    : `background writeback from ${ratio} % of memory dirty`;
+}
+
+function readSysctl(name: string): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/sys/vm/${name}`, "utf8").trim());
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/** One line on the machine: cores, model, its hash speed, and the kernel's writeback threshold. */
 export function machineLine(): string {
   const cpus = os.cpus();
-  return `${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), ${hashSpeed().toFixed(2)} µs per SHA-256 of 65 bytes`;
+  const bytes = readSysctl("dirty_background_bytes");
+  const ratio = readSysctl("dirty_background_ratio");
+  const writeback = bytes === undefined || ratio === undefined ? "" : `, ${writebackLine(bytes, ratio)}`;
+  return `${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), ${hashSpeed().toFixed(2)} µs per SHA-256 of 65 bytes${writeback}`;
 }
