@@ -28,3 +28,23 @@ export function formatTileIndex(n: bigint): string {
   const groups = padded.match(/.../g)!;
   return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
 }
+
+/**
+ * A C2SP entry bundle: each entry after its length as two big-endian bytes,
+ * written into one buffer (no part per entry to join afterwards).
+ */
+export function entryBundle(entries: readonly Uint8Array[]): Buffer {
+  let total = 0;
+  for (const e of entries) {
+    if (e.length > 0xffff) throw new RangeError(`an entry of ${e.length} bytes does not fit a tile's 16-bit length`);
+    total += 2 + e.length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const e of entries) {
+    out.writeUInt16BE(e.length, at);
+    out.set(e, at + 2);
+    at += 2 + e.length;
+  }
+  return out;
+}

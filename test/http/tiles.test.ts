@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { formatTileIndex, parseTilePath } from "../../service/http/tiles.js";
+import { entryBundle, formatTileIndex, parseTilePath } from "../../service/http/tiles.js";
 
 describe("C2SP tile paths", () => {
   it("encodes indices in three-digit groups, x-prefixed but for the last", () => {
@@ -31,5 +31,21 @@ describe("C2SP tile paths", () => {
     ]) {
       expect(parseTilePath(p), p).to.equal(undefined);
     }
+  });
+
+  it("writes an entry bundle as each entry after its two-byte big-endian length", () => {
+    const entries = [Uint8Array.of(7), new Uint8Array(0), new Uint8Array(0x1234).fill(9), new Uint8Array(0xffff).fill(1)];
+    const b = entryBundle(entries);
+    expect(b.length).to.equal(4 * 2 + 1 + 0x1234 + 0xffff);
+    expect([...b.subarray(0, 5)]).to.deep.equal([0x00, 0x01, 7, 0x00, 0x00]);
+    expect([...b.subarray(5, 7)]).to.deep.equal([0x12, 0x34]);
+    expect(b.subarray(7, 7 + 0x1234).every((x) => x === 9)).to.equal(true);
+    expect([...b.subarray(7 + 0x1234, 9 + 0x1234)]).to.deep.equal([0xff, 0xff]);
+    expect(b.subarray(9 + 0x1234).every((x) => x === 1)).to.equal(true);
+    expect(entryBundle([]).length).to.equal(0);
+  });
+
+  it("refuses an entry its 16-bit length cannot say, instead of writing a wrong one", () => {
+    expect(() => entryBundle([new Uint8Array(0x10000)])).to.throw(RangeError, /65536 bytes/);
   });
 });

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
 import pino from "pino";
-import { fromHex, leafHash, openCheckpoint, utf8, verifyBundle, verifyInclusion } from "../../service/core/index.js";
+import { fromHex, leafHash, MemoryTree, openCheckpoint, utf8, verifyBundle, verifyInclusion } from "../../service/core/index.js";
 import { anchorArtifact } from "../../service/chain/contract.js";
 import { configSchema, type Config } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
@@ -256,10 +256,26 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     expect(entries.json.entries).to.have.length(log.size);
     expect((await call("GET", "/v1/entries?start=0&end=99999")).status).to.equal(400);
     expect((await call("GET", "/v1/proof/inclusion?index=abc&size=1")).json.error.code).to.equal("INVALID_INPUT");
-    const tile = await fetch(`${svc.url}/tile/0/000.p/${log.size}`);
+    const checkpointAnswer = await fetch(`${svc.url}/checkpoint`);
+    expect(checkpointAnswer.headers.get("content-type")).to.match(/^text\/plain/);
+    const cp = openCheckpoint(await checkpointAnswer.text(), log.verifierKey);
+    expect(cp.size).to.be.within(1n, 255n); // one partial tile holds the whole log
+    const tile = await fetch(`${svc.url}/tile/0/000.p/${cp.size}`);
     expect(tile.status).to.equal(200);
-    expect((await tile.arrayBuffer()).byteLength).to.equal(32 * log.size);
-    expect((await fetch(`${svc.url}/checkpoint`)).headers.get("content-type")).to.match(/^text\/plain/);
+    const hashes = new Uint8Array(await tile.arrayBuffer());
+    expect(hashes.byteLength).to.equal(32 * Number(cp.size));
+    // The entry bundle: each entry after its two-byte big-endian length (C2SP tlog-tiles).
+    const bundle = new Uint8Array(await (await fetch(`${svc.url}/tile/entries/000.p/${cp.size}`)).arrayBuffer());
+    const tree = new MemoryTree();
+    let at = 0;
+    for (let i = 0; i < Number(cp.size); i++) {
+      const length = (bundle[at]! << 8) | bundle[at + 1]!;
+      const entry = bundle.subarray(at + 2, (at += 2 + length));
+      expect(new TextDecoder().decode(entry)).to.equal(entries.json.entries[i].entry);
+      expect(tree.appendEntry(entry)).to.deep.equal(hashes.subarray(32 * i, 32 * (i + 1)));
+    }
+    expect(at).to.equal(bundle.length);
+    expect(tree.root()).to.deep.equal(cp.logRoot);
   });
 
   it("keeps everything across a restart, anchors included", async () => {

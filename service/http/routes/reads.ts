@@ -6,7 +6,7 @@
  */
 import express, { type Response } from "express";
 import cors from "cors";
-import { concatBytes, toHex } from "../../core/bytes.js";
+import { toHex } from "../../core/bytes.js";
 import { KeyProofError } from "../../core/errors.js";
 import { checkInput } from "../../core/validate.js";
 import { participantId } from "../../core/ledger/schema.js";
@@ -16,7 +16,7 @@ import { sendError } from "../errors.js";
 import { wrap } from "../handler.js";
 import { input } from "../input.js";
 import type { Metrics } from "../metrics.js";
-import { parseTilePath, TILE_WIDTH } from "../tiles.js";
+import { entryBundle, parseTilePath, TILE_WIDTH } from "../tiles.js";
 import type { AppOptions } from "../app.js";
 
 /** The GET endpoints any origin may read (see `publicRead`). */
@@ -70,8 +70,7 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
         const start = t.index * BigInt(TILE_WIDTH);
         if (start + BigInt(t.width) > size) return sendError(res, "NOT_FOUND", "tile beyond the tree");
         const entries = await ledger.log.entries(start, start + BigInt(t.width));
-        const parts = entries.flatMap((e) => [Uint8Array.of(e.length >> 8, e.length & 0xff), e]);
-        res.type("application/octet-stream").send(Buffer.from(concatBytes(...parts)));
+        res.type("application/octet-stream").send(entryBundle(entries));
         return;
       }
       const levelSize = size >> BigInt(8 * t.level);
@@ -79,7 +78,7 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
       if (start + BigInt(t.width) > levelSize) return sendError(res, "NOT_FOUND", "tile beyond the tree");
       const hashes = await ledger.log.levelHashes(8 * t.level, start, t.width);
       if (t.width === TILE_WIDTH) res.set("Cache-Control", "public, max-age=31536000, immutable");
-      res.type("application/octet-stream").send(Buffer.from(concatBytes(...hashes)));
+      res.type("application/octet-stream").send(Buffer.concat(hashes, hashes.length * 32));
     }),
   );
 
