@@ -129,4 +129,22 @@ describe("tampering with evidence", () => {
       expect((await verifyBundle(junk, { code })).ok).to.equal(false);
     }
   });
+
+  it("names a chain and a contract together or neither, and no chain 0 (found by the property above)", async () => {
+    const contract = `0x${"11".repeat(20)}`;
+    for (const [chainId, to, ok] of [
+      [0, contract, false],
+      [0, null, false],
+      [5, null, false],
+      [null, contract, false],
+      [1.5, contract, false],
+      [5, contract, true],
+    ] as const) {
+      const copy = structuredClone(bundle);
+      copy.log = { ...copy.log, chainId, contract: to } as typeof copy.log;
+      const report = await verifyBundle(copy, { code, order: "ORDER-9" });
+      expect(report.ok, `chainId ${chainId}, contract ${to}`).to.equal(ok);
+      if (!ok) expect(report.checks[0]?.detail, `chainId ${chainId}, contract ${to}`).to.match(/^not a KeyProof bundle: log\.chainId /);
+    }
+  });
 });
