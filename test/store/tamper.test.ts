@@ -120,8 +120,7 @@ describe("tampering with evidence", () => {
         if (JSON.stringify(value) === before) return;
         parent[at.at(-1)!] = value;
         const report = await verifyBundle(copy, { code, order: "ORDER-9" });
-        // The anchor record is informational when no chain is asked; everything else is checked.
-        if (at[0] !== "anchor") expect(report.ok, `${at.join(".")} = ${JSON.stringify(value).slice(0, 80)}`).to.equal(false);
+        expect(report.ok, `${at.join(".")} = ${JSON.stringify(value).slice(0, 80)}`).to.equal(false);
       }),
       { numRuns: 400 },
     );
@@ -145,6 +144,30 @@ describe("tampering with evidence", () => {
       const report = await verifyBundle(copy, { code, order: "ORDER-9" });
       expect(report.ok, `chainId ${chainId}, contract ${to}`).to.equal(ok);
       if (!ok) expect(report.checks[0]?.detail, `chainId ${chainId}, contract ${to}`).to.match(/^not a KeyProof bundle: log\.chainId /);
+    }
+  });
+
+  it("an anchor record only with a contract, and only at the checkpoint's size", async () => {
+    const size = Number(openCheckpoint(bundle.checkpoint, ledger.verifierKey).size);
+    const anchor = { size, txHash: `0x${"ab".repeat(32)}`, blockNumber: 7 };
+    const onChain = { chainId: 5, contract: `0x${"11".repeat(20)}` };
+    const withAnchor = (log: object, a: object) => ({ ...structuredClone(bundle), log: { ...bundle.log, ...log }, anchor: a });
+
+    const none = await verifyBundle(withAnchor({}, anchor), { code });
+    expect(none.ok).to.equal(false);
+    expect(none.checks[0]?.detail).to.equal("not a KeyProof bundle: anchor an anchor needs the log's contract");
+
+    const same = await verifyBundle(withAnchor(onChain, anchor), { code });
+    expect(same.checks.find((c) => c.id === "anchor")).to.include({ ok: null, detail: "no chain was checked" });
+    expect(same.ok).to.equal(true);
+
+    for (const other of [size - 1, size + 1]) {
+      const r = await verifyBundle(withAnchor(onChain, { ...anchor, size: other }), { code });
+      expect(r.ok).to.equal(false);
+      expect(r.checks.find((c) => c.id === "anchor")).to.deep.include({
+        ok: false,
+        detail: `the bundle's anchor record is for size ${other}, its checkpoint for size ${size}`,
+      });
     }
   });
 });

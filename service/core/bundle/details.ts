@@ -25,6 +25,7 @@ export const DETAILS = {
   "anchor.ok": "the chain holds this checkpoint's roots at size {size}",
   "anchor.forked": "the chain holds different roots for this size: the log forked",
   "anchor.unverified": "no verified checkpoint to look up",
+  "anchor.otherSize": "the bundle's anchor record is for size {anchored}, its checkpoint for size {size}",
 } as const;
 
 export type DetailKey = keyof typeof DETAILS;

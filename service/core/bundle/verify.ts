@@ -252,7 +252,10 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
     checks.push(found("order", matches, { key: matches ? "order.match" : sale ? "order.other" : "order.unsold" }));
   }
 
-  if (!opts.readAnchor || b.log.contract === null) {
+  if (b.anchor && cp && BigInt(b.anchor.size) !== cp.size) {
+    // SPEC §9: the anchor is the transaction that stored this checkpoint, so it is at its size.
+    checks.push(found("anchor", false, { key: "anchor.otherSize", values: { anchored: b.anchor.size, size: String(cp.size) } }));
+  } else if (!opts.readAnchor || b.log.contract === null) {
     checks.push(found("anchor", null, { key: "anchor.unchecked" }));
   } else if (cp) {
     const checkpoint = cp;

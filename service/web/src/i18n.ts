@@ -175,6 +175,7 @@ export const DETAIL_WORDS: Record<Lang, Record<DetailKey, string>> = {
     "anchor.ok": "区块链保存了大小为 {size} 的此检查点的根",
     "anchor.forked": "区块链在此大小保存了不同的根：账本已分叉",
     "anchor.unverified": "没有已核验的检查点可供查询",
+    "anchor.otherSize": "证据包的锚定记录属于大小 {anchored}，而其检查点的大小为 {size}",
   },
 };
 
