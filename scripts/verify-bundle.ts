@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
-import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
+import { bundleLogSchema, ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { displayName, namedIds, provedNames } from "../service/core/bundle/participant.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
@@ -55,21 +55,19 @@ async function main(): Promise<void> {
   }
   let provider: JsonRpcProvider | undefined;
   let readAnchor: AnchorReader | undefined;
-  const { contract, chainId } = (bundle as { log?: { contract?: unknown; chainId?: unknown } })?.log ?? {};
-  if (o.rpcUrl && typeof contract === "string") {
-    const chain = typeof chainId === "number" && Number.isSafeInteger(chainId) && chainId > 0 ? chainId : undefined;
+  // Read with the bundle's own rules (a chain and a contract together): a bundle that breaks them fails its format check below.
+  const named = bundleLogSchema.safeParse((bundle as { log?: unknown } | null)?.log);
+  if (o.rpcUrl && named.success && named.data.contract !== null && named.data.chainId !== null) {
+    const { contract, chainId: chain } = named.data;
     // The bundle names its chain: no network detection (whose retries ethers prints on stdout, into --json output).
-    const rpc = new JsonRpcProvider(o.rpcUrl, chain === undefined ? undefined : Network.from(chain), { staticNetwork: true });
+    const rpc = new JsonRpcProvider(o.rpcUrl, Network.from(chain), { staticNetwork: true });
     provider = rpc;
     const client = new AnchorClient(contract, rpc);
     readAnchor = async (logId, size) => {
       try {
-        if (chain !== undefined) {
-          const served: unknown = await rpc.send("eth_chainId", []);
-          if (typeof served !== "string" || !/^0x[0-9a-f]+$/i.test(served))
-            throw new Error("the RPC answered eth_chainId with no chain id");
-          if (Number(served) !== chain) throw new Error(`the RPC serves chain ${Number(served)}, the bundle's anchor is on chain ${chain}`);
-        }
+        const served: unknown = await rpc.send("eth_chainId", []);
+        if (typeof served !== "string" || !/^0x[0-9a-f]+$/i.test(served)) throw new Error("the RPC answered eth_chainId with no chain id");
+        if (Number(served) !== chain) throw new Error(`the RPC serves chain ${Number(served)}, the bundle's anchor is on chain ${chain}`);
         return await client.checkpointAt(logId, size);
       } catch (e) {
         // Printed in the anchor check: an RPC URL may hold an API key.

@@ -13,23 +13,26 @@ export const mapProofSchema = z.strictObject({
   leaf: z.union([z.null(), z.strictObject({ key: hex32, stateHash: hex32 })]),
 });
 
+/** The log a bundle names; `verify-bundle` reads its chain with it before the whole bundle is verified. */
+export const bundleLogSchema = z
+  .strictObject({
+    origin: z.string().min(1),
+    verifierKey: z.string().min(1),
+    logId: bytes32,
+    // EIP-155 chain ids are positive: 0 names no chain, and a reader would skip checking its RPC's.
+    chainId: z.union([z.null(), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)]),
+    contract: z.union([z.null(), ethAddress]),
+  })
+  // A contract is read on one chain: the two are named together or not at all (docs/protocol-choices.md).
+  .refine((l) => (l.chainId === null) === (l.contract === null), {
+    message: "chainId and contract are both given or both null",
+    path: ["chainId"],
+  });
+
 export const bundleSchema = z
   .strictObject({
     type: z.literal("keyproof/bundle/v1"),
-    log: z
-      .strictObject({
-        origin: z.string().min(1),
-        verifierKey: z.string().min(1),
-        logId: bytes32,
-        // EIP-155 chain ids are positive: 0 names no chain, and a reader would skip checking its RPC's.
-        chainId: z.union([z.null(), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)]),
-        contract: z.union([z.null(), ethAddress]),
-      })
-      // A contract is read on one chain: the two are named together or not at all (docs/protocol-choices.md).
-      .refine((l) => (l.chainId === null) === (l.contract === null), {
-        message: "chainId and contract are both given or both null",
-        path: ["chainId"],
-      }),
+    log: bundleLogSchema,
     checkpoint: z
       .string()
       .min(1)
