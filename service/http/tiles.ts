@@ -1,6 +1,5 @@
 /** C2SP tlog-tiles paths: /tile/<L>/<N>[.p/<W>] and /tile/entries/<N>[.p/<W>]. */
-
-export const TILE_WIDTH = 256;
+import { TILE_WIDTH } from "../core/log/tiles.js";
 
 export interface TilePath {
   level: number | "entries";

@@ -26,6 +26,7 @@ import type { EventClock } from "./event-clock.js";
 import { encodeReplay, encodeWholeReplay, idempotencyKeyReused, openReplay, type Replay } from "./idempotency.js";
 import { K } from "./keys.js";
 import type { ChainedBatch, Db, MapStore } from "./map-store.js";
+import type { FullTiles } from "./full-tiles.js";
 import { encodeMeta } from "./meta-record.js";
 import { participantRecord, type Participants } from "./participants.js";
 import { readManyAcrossPool } from "./reads.js";
@@ -130,15 +131,19 @@ export class GroupPreparer {
   private readonly salts = new SaltPool();
   /** Where the next group goes: the durable head, or the newest group prepared on top of it. */
   private work: LogHead;
+  /** The rows of the hash tiles being filled, at `work`'s size. */
+  private tiles: FullTiles;
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
   private readonly staged = new Map<string, Uint8Array>();
 
-  /** `head`: the durable log the first group builds on. */
+  /** `head`: the durable log the first group builds on; `tiles`: its tiles' rows. */
   constructor(
     private readonly parts: PreparerParts,
     head: LogHead,
+    tiles: FullTiles,
   ) {
     this.work = head;
+    this.tiles = tiles;
   }
 
   /** Called once a prepared group is durable: the next groups read what it wrote from LevelDB again. */
@@ -176,6 +181,7 @@ export class GroupPreparer {
     });
 
     const range = this.work.range.clone();
+    const tiles = this.tiles.clone();
     // Straight into the native batch: an array of op objects kept every
     // event's keys and values alive on the JS heap until the write.
     const staged: [string, Uint8Array][] = [];
@@ -215,6 +221,8 @@ export class GroupPreparer {
           for (const n of range.append(leaf)) {
             put(K.node(n.level, n.index), n.hash);
             logNodes.push(n);
+            const full = tiles.add(n);
+            if (full) put(K.tile(full.tileLevel, full.index), full.hashes);
           }
           put(K.entry(index), utf8(entry));
           if (effect.kind === "participant") {
@@ -285,6 +293,7 @@ export class GroupPreparer {
 
     // Stage for the next group; publish for readers only once durable.
     this.work = { range, latest };
+    this.tiles = tiles;
     this.parts.map.stage(mapWrites);
     this.parts.participants.stage(overlay.participants);
     for (const [k, v] of staged) this.staged.set(k, v);

@@ -4,6 +4,7 @@
  *
  *   e <index u64>                 log entry (JCS bytes)
  *   n <level u8> <index u64>      hash of a perfect log subtree
+ *   T <tile level u8> <index u64> a full hash tile, its 256 hashes joined (full-tiles.ts; absent in stores from before)
  *   m <depth u16> <path bytes>    latest map node
  *   h <depth u16> <path> <~rev>   map node history: rev = log size after the batch, inverted
  *   s <commitment>                latest key state (JCS), then its events' log indices (state-record.ts)
@@ -25,7 +26,7 @@ import { concatBytes, u64be, utf8, writeU64be } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
 // Prefixes are encoded once: keys are built for every node of every batch.
-const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxAMPX"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
+const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxAMPXT"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
 const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
@@ -37,6 +38,7 @@ export const K = {
     writeU64be(k, 2, index);
     return k;
   },
+  tile: (tileLevel: number, index: bigint) => concatBytes(p("T"), Uint8Array.of(tileLevel), u64be(index)),
   mapLatest: (depth: number, path: Uint8Array) => mapKey(CHAR_M, depth, path, 0),
   mapHistoryPrefix: (depth: number, path: Uint8Array) => mapKey(CHAR_H, depth, path, 0),
   mapHistory: (depth: number, path: Uint8Array, rev: bigint) => {

@@ -43,6 +43,7 @@ import {
 import { decodeMeta } from "./meta-record.js";
 import { Participants } from "./participants.js";
 import { MapStore, type Db } from "./map-store.js";
+import { FullTiles } from "./full-tiles.js";
 import { createNodeSigner } from "./node-signer.js";
 import { openFailure } from "./storage-errors.js";
 import { TokenIndex } from "./tokens.js";
@@ -207,6 +208,7 @@ export class Ledger {
         fingerprint: fingerprintWith(this.opts.pepper),
       },
       this.head,
+      await FullTiles.resume(size, (level, start, count) => this.log.levelHashes(level, start, count)),
     );
     this.map.captureView(size);
   }

@@ -11,6 +11,7 @@ import {
   type NodeId,
   type RangePlan,
 } from "../core/log/ranges.js";
+import { TILE_HEIGHT, TILE_WIDTH } from "../core/log/tiles.js";
 import { LRUCache } from "lru-cache";
 import { K } from "./keys.js";
 import { readMany, readOne } from "./reads.js";
@@ -130,7 +131,21 @@ export class LogStore {
   }
 
   /**
-   * Hashes of `count` consecutive nodes at `level` from `start` (C2SP tiles):
+   * A C2SP hash tile's `width` hashes, joined: a full tile in one read where
+   * it was stored whole (full-tiles.ts), else (a partial tile, or a store from
+   * before full tiles) from its nodes.
+   */
+  async tile(tileLevel: number, index: bigint, width: number): Promise<Uint8Array> {
+    if (width === TILE_WIDTH) {
+      const whole = readOne(this.db, K.tile(tileLevel, index));
+      if (whole) return whole;
+    }
+    const hashes = await this.levelHashes(TILE_HEIGHT * tileLevel, index * BigInt(TILE_WIDTH), width);
+    return Buffer.concat(hashes, hashes.length * 32);
+  }
+
+  /**
+   * Hashes of `count` consecutive nodes at `level` from `start`:
    * neighbours in LevelDB's key order, so one range read, not a get each.
    */
   async levelHashes(level: number, start: bigint, count: number): Promise<Uint8Array[]> {

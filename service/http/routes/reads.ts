@@ -16,7 +16,8 @@ import { sendError } from "../errors.js";
 import { wrap } from "../handler.js";
 import { input } from "../input.js";
 import type { Metrics } from "../metrics.js";
-import { entryBundle, parseTilePath, TILE_WIDTH } from "../tiles.js";
+import { TILE_HEIGHT, TILE_WIDTH } from "../../core/log/tiles.js";
+import { entryBundle, parseTilePath } from "../tiles.js";
 import type { AppOptions } from "../app.js";
 
 /** The GET endpoints any origin may read (see `publicRead`). */
@@ -73,12 +74,12 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
         res.type("application/octet-stream").send(entryBundle(entries));
         return;
       }
-      const levelSize = size >> BigInt(8 * t.level);
+      const levelSize = size >> BigInt(TILE_HEIGHT * t.level);
       const start = t.index * BigInt(TILE_WIDTH);
       if (start + BigInt(t.width) > levelSize) return sendError(res, "NOT_FOUND", "tile beyond the tree");
-      const hashes = await ledger.log.levelHashes(8 * t.level, start, t.width);
+      const hashes = await ledger.log.tile(t.level, t.index, t.width);
       if (t.width === TILE_WIDTH) res.set("Cache-Control", "public, max-age=31536000, immutable");
-      res.type("application/octet-stream").send(Buffer.concat(hashes, hashes.length * 32));
+      res.type("application/octet-stream").send(hashes);
     }),
   );
 
