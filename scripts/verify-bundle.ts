@@ -17,6 +17,7 @@ import { z } from "zod";
 import { bundleLogSchema, ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { displayName, namedIds, provedNames } from "../service/core/bundle/participant.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
+import type { ReceiptReader } from "../service/core/bundle/anchor-receipt.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { errorText } from "../service/chain/redact.js";
@@ -28,7 +29,10 @@ const program = new Command("verify-bundle")
   .argument("<file>", "the evidence bundle (JSON) downloaded from the verify page or POST /v1/verify")
   .requiredOption("--code <code>", "the card key the bundle is about (never stored or printed)")
   .option("--order <ref>", "your order reference, to check the sale")
-  .option("--rpc-url <url>", "also check checkpointAt on the bundle's contract through this JSON-RPC endpoint")
+  .option(
+    "--rpc-url <url>",
+    "also check, through this JSON-RPC endpoint, the roots the bundle's contract holds at its size (checkpointAt) and the anchor transaction the bundle names (its receipt)",
+  )
   .option("--verifier-key <key>", "the log's verifier key as the platform publishes it: the bundle must be signed under it")
   .option("--contract <address>", "the platform's anchor contract: the bundle must name it")
   .option("--log <url>", "also name the issuer and sellers: each name proved from its registration in this log at the bundle's checkpoint")
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
   }
   let provider: JsonRpcProvider | undefined;
   let readAnchor: AnchorReader | undefined;
+  let readReceipt: ReceiptReader | undefined;
   // Read with the bundle's own rules (a chain and a contract together): a bundle that breaks them fails its format check below.
   const named = bundleLogSchema.safeParse((bundle as { log?: unknown } | null)?.log);
   if (o.rpcUrl && named.success && named.data.contract !== null && named.data.chainId !== null) {
@@ -74,6 +79,14 @@ async function main(): Promise<void> {
         throw new Error(errorText(e), { cause: e });
       }
     };
+    // Asked only once readAnchor has checked the chain's id, in the same verification.
+    readReceipt = async (txHash) => {
+      try {
+        return await rpc.send("eth_getTransactionReceipt", [txHash]);
+      } catch (e) {
+        throw new Error(errorText(e), { cause: e });
+      }
+    };
   }
   try {
     const trusted = { ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}), ...(o.contract ? { contract: o.contract } : {}) };
@@ -82,6 +95,7 @@ async function main(): Promise<void> {
       trusted,
       ...(o.order ? { order: o.order } : {}),
       ...(readAnchor ? { readAnchor } : {}),
+      ...(readReceipt ? { readReceipt } : {}),
     });
     // Names only for a bundle that verified: an unproved record names no one.
     const logApi = o.log ? new KeyProofApi(o.log, { attempts: 2, timeoutMs: 15_000 }) : undefined;

@@ -135,6 +135,41 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     expect(redeemed.ok).to.equal(true);
     expect(redeemed.facts!.status).to.equal("redeemed");
 
+    // The transaction the anchor names is checked where a receipt can be read: it is the one that stored these roots.
+    const readReceipt = async (tx: string): Promise<unknown> => {
+      const provider = new JsonRpcProvider(svc.rpcUrl!, undefined, { staticNetwork: true });
+      try {
+        return await provider.send("eth_getTransactionReceipt", [tx]);
+      } finally {
+        provider.destroy();
+      }
+    };
+    const anchorCheck = async (bundle: unknown) =>
+      (await verifyBundle(bundle, { code, readAnchor, readReceipt })).checks.find((c) => c.id === "anchor")!;
+    const { txHash, blockNumber } = sold.json.anchor;
+    expect(await anchorCheck(sold.json)).to.deep.include({
+      ok: true,
+      detail: `the chain holds this checkpoint's roots at size ${sold.json.anchor.size}, stored by transaction ${txHash} in block ${blockNumber}`,
+    });
+    expect(cli.stdout).to.contain(`stored by transaction ${txHash} in block ${blockNumber}`);
+    const next = await call("POST", "/v1/anchor", {}, OPERATOR); // a real anchor, of another size
+    expect(next.json.anchored, JSON.stringify(next.json)).to.equal(true);
+    const pointing = (anchor: object) => ({ ...sold.json, anchor: { ...sold.json.anchor, ...anchor } });
+    for (const [anchor, key] of [
+      [{ txHash: `0x${"ab".repeat(32)}` }, "anchor.txMissing"],
+      [{ blockNumber: blockNumber + 1 }, "anchor.txBlock"],
+      [{ txHash: next.json.anchor.txHash, blockNumber: next.json.anchor.blockNumber }, "anchor.txOther"],
+    ] as const) {
+      const c = await anchorCheck(pointing(anchor));
+      expect(c.ok, JSON.stringify(anchor)).to.equal(false);
+      expect(c.said?.key).to.equal(key);
+    }
+    const unread = await verifyBundle(sold.json, { code, readAnchor, readReceipt: () => Promise.reject(new Error("connection refused")) });
+    expect(unread.checks.find((c) => c.id === "anchor")).to.deep.include({
+      ok: null,
+      detail: "the anchor's transaction could not be read: connection refused",
+    });
+
     // A tampered bundle fails.
     const t = structuredClone(sold.json);
     t.state.holder = "shop-b";

@@ -262,6 +262,21 @@ describe("buyer verify page (chromium)", function () {
     await page.context().close();
   });
 
+  it("an anchor naming a transaction that did not store the record fails the chain check", async () => {
+    const page = await open();
+    await page.route("**/v1/verify", async (route) => {
+      const response = await route.fetch();
+      const bundle = (await response.json()) as { anchor: { txHash: string } };
+      bundle.anchor.txHash = `0x${"ab".repeat(32)}`; // the roots are on chain; the pointer to them is not true
+      await route.fulfill({ response, json: bundle });
+    });
+    const text = await verify(page, CODES.unused);
+    expect(text).to.contain("Verification failed").and.not.contain("Genuine");
+    expect(text).to.contain(`but not the transaction 0x${"ab".repeat(32)} the bundle names as storing them`);
+    expect(text).to.not.contain("Anchored on chain"); // the bundle's pointer is not repeated as a fact
+    await page.context().close();
+  });
+
   it("takes nothing malformed from /v1/log: no chain to read, the record still checked, the chain check left out", async () => {
     for (const info of [null, { rpcUrl: { href: "x" }, contract: 42 }, { rpcUrl: "javascript:alert(1)", contract: "0x1" }]) {
       const requested: string[] = [];

@@ -14,6 +14,7 @@ import type { KeyEvent, KeyState } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
 import { verifyMembership } from "../map/proof.js";
 import { openCheckpoint, type Checkpoint } from "../note/checkpoint.js";
+import { judgeReceipt, type ReceiptReader, type ReceiptVerdict } from "./anchor-receipt.js";
 import { english, type Said } from "./details.js";
 import { bundleSchema, type EvidenceBundle } from "./schema.js";
 
@@ -66,6 +67,12 @@ export interface VerifyOptions {
   order?: string;
   /** Omit when no chain is reachable; the anchor check then reads "not checked". */
   readAnchor?: AnchorReader;
+  /**
+   * Reads a transaction's receipt on the same chain, to check the transaction
+   * a bundle's anchor names (anchor-receipt.ts); without it that pointer is
+   * taken as the bundle says.
+   */
+  readReceipt?: ReceiptReader;
   /**
    * The log the verifier trusts, known from elsewhere (the platform's
    * published values): the bundle must name this verifier key and anchor
@@ -138,6 +145,38 @@ export function keyHistory(events: KeyEvent[], now: Date): { facts: KeyFacts; st
 
 export function logIdOf(origin: string): string {
   return toHex0x(sha256(utf8(origin)));
+}
+
+const RECEIPT_DETAIL = {
+  missing: "anchor.txMissing",
+  reverted: "anchor.txReverted",
+  otherBlock: "anchor.txBlock",
+  noEvent: "anchor.txOther",
+} as const;
+
+/** The anchor check once the chain holds the checkpoint's roots: and the transaction the bundle names, where it names one and a receipt can be read. */
+async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readReceipt: ReceiptReader | undefined): Promise<Check> {
+  const size = String(cp.size);
+  if (!b.anchor || !readReceipt) return found("anchor", true, { key: "anchor.ok", values: { size } });
+  const { txHash, blockNumber } = b.anchor;
+  const values = { size, tx: txHash, block: String(blockNumber) };
+  let verdict: ReceiptVerdict;
+  try {
+    verdict = judgeReceipt(await readReceipt(txHash), {
+      txHash,
+      blockNumber,
+      contract: b.log.contract!,
+      logId: b.log.logId,
+      size: cp.size,
+      logRoot: toHex0x(cp.logRoot),
+      mapRoot: toHex0x(cp.mapRoot),
+    });
+  } catch (e) {
+    return { id: "anchor", ok: null, detail: `the anchor's transaction could not be read: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return verdict === "ok"
+    ? found("anchor", true, { key: "anchor.okTx", values })
+    : found("anchor", false, { key: RECEIPT_DETAIL[verdict], values });
 }
 
 export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise<BundleReport> {
@@ -266,7 +305,7 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
       if (/^0x0{64}$/.test(onChain.logRoot)) {
         checks.push(found("anchor", b.anchor === null ? null : false, { key: b.anchor === null ? "anchor.waiting" : "anchor.missing" }));
       } else if (onChain.logRoot.toLowerCase() === logRoot && onChain.mapRoot.toLowerCase() === mapRoot) {
-        checks.push(found("anchor", true, { key: "anchor.ok", values: { size: String(checkpoint.size) } }));
+        checks.push(await anchoredBy(b, checkpoint, opts.readReceipt));
       } else {
         checks.push(found("anchor", false, { key: "anchor.forked" }));
       }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
 import { displayName, namedIds, provedNames } from "../../core/bundle/participant.js";
 import { ethAddress } from "../../core/bundle/schema.js";
+import type { ReceiptReader } from "../../core/bundle/anchor-receipt.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
@@ -56,22 +57,34 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
+/** One JSON-RPC call to the log's chain; its result as it came. */
+async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    signal: AbortSignal.timeout(CHAIN_TIMEOUT_MS),
+  });
+  const answer = (await res.json()) as { result?: unknown; error?: { message?: string } };
+  if (answer.result === undefined) throw new Error(answer.error?.message ?? "unexpected answer from the chain");
+  return answer.result;
+}
+
 function anchorReader(info: LogInfo, contract: string): AnchorReader | undefined {
-  if (!info.rpcUrl) return undefined;
+  const url = info.rpcUrl;
+  if (!url) return undefined;
   return async (logId, size) => {
     const data = `0x${CHECKPOINT_AT}${logId.slice(2)}${size.toString(16).padStart(64, "0")}`;
-    const res = await fetch(info.rpcUrl!, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_call", params: [{ to: contract, data }, "latest"] }),
-      signal: AbortSignal.timeout(CHAIN_TIMEOUT_MS),
-    });
-    const answer = (await res.json()) as { result?: unknown; error?: { message?: string } };
-    if (typeof answer.result !== "string" || !ANSWER_RE.test(answer.result)) {
-      throw new Error(answer.error?.message ?? "unexpected answer from the chain");
-    }
-    return { logRoot: `0x${answer.result.slice(2, 66)}`, mapRoot: `0x${answer.result.slice(66, 130)}` };
+    const result = await rpc(url, "eth_call", [{ to: contract, data }, "latest"]);
+    if (typeof result !== "string" || !ANSWER_RE.test(result)) throw new Error("unexpected answer from the chain");
+    return { logRoot: `0x${result.slice(2, 66)}`, mapRoot: `0x${result.slice(66, 130)}` };
   };
+}
+
+/** The receipt of the transaction a bundle's anchor names; the core judges it (anchor-receipt.ts). */
+function receiptReader(info: LogInfo): ReceiptReader | undefined {
+  const url = info.rpcUrl;
+  return url ? (txHash) => rpc(url, "eth_getTransactionReceipt", [txHash]) : undefined;
 }
 
 async function check(code: string, order: string): Promise<Outcome> {
@@ -89,7 +102,13 @@ async function check(code: string, order: string): Promise<Outcome> {
   const named = ethAddress.safeParse((body as { log?: { contract?: unknown } }).log?.contract);
   const bundleContract = named.success ? named.data : info.contract;
   const readAnchor = bundleContract ? anchorReader(info, bundleContract) : undefined;
-  const report = await verifyBundle(body, { code, ...(order ? { order } : {}), ...(readAnchor ? { readAnchor } : {}) });
+  const readReceipt = readAnchor ? receiptReader(info) : undefined;
+  const report = await verifyBundle(body, {
+    code,
+    ...(order ? { order } : {}),
+    ...(readAnchor ? { readAnchor } : {}),
+    ...(readReceipt ? { readReceipt } : {}),
+  });
   return { kind: "report", report, order, names: await participantNames(report) };
 }
 
@@ -249,12 +268,14 @@ function render(o: Outcome): void {
   box.append(el("h2", { textContent: w.checks }), el("ul", { className: "checks" }, ...report.checks.map(checkItem)));
   const anchor = report.bundle?.anchor;
   if (report.bundle) {
-    box.append(
-      el("p", {
-        className: "anchor",
-        textContent: anchor ? fill(w.anchored, { block: anchor.blockNumber, tx: anchor.txHash }) : w.pending,
-      }),
-    );
+    // The bundle's word on its anchor, said as a fact only where the chain did not contradict it.
+    if (!report.checks.some((c) => c.id === "anchor" && c.ok === false))
+      box.append(
+        el("p", {
+          className: "anchor",
+          textContent: anchor ? fill(w.anchored, { block: anchor.blockNumber, tx: anchor.txHash }) : w.pending,
+        }),
+      );
     const bundle = report.bundle;
     const download = el("button", { id: "download", type: "button", textContent: w.download });
     download.addEventListener("click", () => {
