@@ -132,16 +132,27 @@ export class LogStore {
 
   /**
    * A C2SP hash tile's `width` hashes, joined: a full tile in one read where
-   * it was stored whole (full-tiles.ts), else (a partial tile, or a store from
-   * before full tiles) from its nodes.
+   * it is stored whole (full-tiles.ts), else from its nodes. A full tile of a
+   * store from before full tiles is stored whole the first time it is read,
+   * so an upgraded store needs no pass over its history.
    */
   async tile(tileLevel: number, index: bigint, width: number): Promise<Uint8Array> {
+    const key = K.tile(tileLevel, index);
     if (width === TILE_WIDTH) {
-      const whole = readOne(this.db, K.tile(tileLevel, index));
+      const whole = readOne(this.db, key);
       if (whole) return whole;
     }
     const hashes = await this.levelHashes(TILE_HEIGHT * tileLevel, index * BigInt(TILE_WIDTH), width);
-    return Buffer.concat(hashes, hashes.length * 32);
+    const joined = Buffer.concat(hashes, hashes.length * 32);
+    if (width === TILE_WIDTH) {
+      try {
+        // Immutable and derived from durable nodes: the same value whoever writes it, and no sync needed.
+        await this.db.put(key, joined);
+      } catch {
+        // Not kept (the store is closing): read from its nodes again next time.
+      }
+    }
+    return joined;
   }
 
   /**

@@ -110,7 +110,7 @@ describe("full hash tiles", () => {
     }
   });
 
-  it("a store from before full tiles serves its tiles from the nodes", async () => {
+  it("a store from before full tiles serves a full tile from its nodes, and keeps it whole once read", async () => {
     const { dir, ledger } = await openTestLedger();
     try {
       await ledger.submit({
@@ -118,7 +118,12 @@ describe("full hash tiles", () => {
         requests: Array.from({ length: 300 }, (_, i) => ({ type: "issue", code: `OLD-${i}`, sku: "s" })),
       });
       await ledger.db.del(K.tile(0, 0n));
-      expect(Buffer.from(await ledger.log.tile(0, 0n, 256))).to.deep.equal(Buffer.concat(await ledger.log.levelHashes(0, 0n, 256)));
+      const fromNodes = Buffer.concat(await ledger.log.levelHashes(0, 0n, 256));
+      expect(Buffer.from(await ledger.log.tile(0, 0n, 256))).to.deep.equal(fromNodes);
+      expect(Buffer.from((await ledger.db.get(K.tile(0, 0n)))!)).to.deep.equal(fromNodes);
+      // A partial tile is never kept: it grows.
+      await ledger.log.tile(0, 1n, 48);
+      expect(await ledger.db.get(K.tile(0, 1n))).to.equal(undefined);
     } finally {
       await closeTestLedger(ledger, dir);
     }
