@@ -26,7 +26,7 @@ export const DETAILS = {
   "anchor.okTx": "the chain holds this checkpoint's roots at size {size}, stored by transaction {tx} in block {block}",
   "anchor.txMissing": "the chain holds this checkpoint's roots, but not the transaction {tx} the bundle names as storing them",
   "anchor.txReverted": "the transaction {tx} the bundle names as storing this checkpoint failed",
-  "anchor.txBlock": "the transaction {tx} the bundle names is not in block {block}, as the bundle says",
+  "anchor.txBlock": "the transaction {tx} the bundle names is not in block {block}, where the bundle says it is",
   "anchor.txOther": "the transaction {tx} the bundle names did not anchor this checkpoint",
   "anchor.forked": "the chain holds different roots for this size: the log forked",
   "anchor.unverified": "no verified checkpoint to look up",
