@@ -17,7 +17,7 @@ import { z } from "zod";
 import { bundleLogSchema, ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { displayName, namedIds, provedNames } from "../service/core/bundle/participant.js";
 import { verifyBundle, type AnchorReader } from "../service/core/bundle/verify.js";
-import type { ReceiptReader } from "../service/core/bundle/anchor-receipt.js";
+import { txReaderOver, type TxReader } from "../service/core/bundle/anchor-tx.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
 import { errorText } from "../service/chain/redact.js";
@@ -31,7 +31,7 @@ const program = new Command("verify-bundle")
   .option("--order <ref>", "your order reference, to check the sale")
   .option(
     "--rpc-url <url>",
-    "also check, through this JSON-RPC endpoint, the roots the bundle's contract holds at its size (checkpointAt) and the anchor transaction the bundle names (its receipt)",
+    "also check, through this JSON-RPC endpoint, the roots the bundle's contract holds at its size (checkpointAt) and the anchor transaction the bundle names (its receipt, or its block)",
   )
   .option("--verifier-key <key>", "the log's verifier key as the platform publishes it: the bundle must be signed under it")
   .option("--contract <address>", "the platform's anchor contract: the bundle must name it")
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   }
   let provider: JsonRpcProvider | undefined;
   let readAnchor: AnchorReader | undefined;
-  let readReceipt: ReceiptReader | undefined;
+  let readTx: TxReader | undefined;
   // Read with the bundle's own rules (a chain and a contract together): a bundle that breaks them fails its format check below.
   const named = bundleLogSchema.safeParse((bundle as { log?: unknown } | null)?.log);
   if (o.rpcUrl && named.success && named.data.contract !== null && named.data.chainId !== null) {
@@ -80,13 +80,13 @@ async function main(): Promise<void> {
       }
     };
     // Asked only once readAnchor has checked the chain's id, in the same verification.
-    readReceipt = async (txHash) => {
+    readTx = txReaderOver(async (method, params) => {
       try {
-        return await rpc.send("eth_getTransactionReceipt", [txHash]);
+        return await rpc.send(method, params);
       } catch (e) {
         throw new Error(errorText(e), { cause: e });
       }
-    };
+    });
   }
   try {
     const trusted = { ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}), ...(o.contract ? { contract: o.contract } : {}) };
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       trusted,
       ...(o.order ? { order: o.order } : {}),
       ...(readAnchor ? { readAnchor } : {}),
-      ...(readReceipt ? { readReceipt } : {}),
+      ...(readTx ? { readTx } : {}),
     });
     // Names only for a bundle that verified: an unproved record names no one.
     const logApi = o.log ? new KeyProofApi(o.log, { attempts: 2, timeoutMs: 15_000 }) : undefined;

@@ -10,6 +10,7 @@ import { Contract, JsonRpcProvider } from "ethers";
 import pino from "pino";
 import { fromHex, leafHash, MemoryTree, openCheckpoint, utf8, verifyBundle, verifyInclusion } from "../../service/core/index.js";
 import { anchorArtifact } from "../../service/chain/contract.js";
+import { txReaderOver } from "../../service/core/bundle/anchor-tx.js";
 import { configSchema, type Config } from "../../service/config.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
@@ -135,17 +136,17 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     expect(redeemed.ok).to.equal(true);
     expect(redeemed.facts!.status).to.equal("redeemed");
 
-    // The transaction the anchor names is checked where a receipt can be read: it is the one that stored these roots.
-    const readReceipt = async (tx: string): Promise<unknown> => {
+    // The transaction the anchor names is checked where the chain can be read: it is the one that stored these roots.
+    const rpcCall = async (method: string, params: unknown[]): Promise<unknown> => {
       const provider = new JsonRpcProvider(svc.rpcUrl!, undefined, { staticNetwork: true });
       try {
-        return await provider.send("eth_getTransactionReceipt", [tx]);
+        return await provider.send(method, params);
       } finally {
         provider.destroy();
       }
     };
-    const anchorCheck = async (bundle: unknown) =>
-      (await verifyBundle(bundle, { code, readAnchor, readReceipt })).checks.find((c) => c.id === "anchor")!;
+    const anchorCheck = async (bundle: unknown, readTx = txReaderOver(rpcCall)) =>
+      (await verifyBundle(bundle, { code, readAnchor, readTx })).checks.find((c) => c.id === "anchor")!;
     const { txHash, blockNumber } = sold.json.anchor;
     expect(await anchorCheck(sold.json)).to.deep.include({
       ok: true,
@@ -164,7 +165,18 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
       expect(c.ok, JSON.stringify(anchor)).to.equal(false);
       expect(c.said?.key).to.equal(key);
     }
-    const unread = await verifyBundle(sold.json, { code, readAnchor, readReceipt: () => Promise.reject(new Error("connection refused")) });
+    // A node that knows neither the transaction nor its block (an old anchor on a pruning node): the roots still hold.
+    const forgetful = await anchorCheck(
+      sold.json,
+      txReaderOver(async () => null),
+    );
+    expect(forgetful.ok).to.equal(true);
+    expect(forgetful.said?.key).to.equal("anchor.okTxUnknown");
+    const unread = await verifyBundle(sold.json, {
+      code,
+      readAnchor,
+      readTx: txReaderOver(() => Promise.reject(new Error("connection refused"))),
+    });
     expect(unread.checks.find((c) => c.id === "anchor")).to.deep.include({
       ok: null,
       detail: "the anchor's transaction could not be read: connection refused",

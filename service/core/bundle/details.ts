@@ -24,7 +24,10 @@ export const DETAILS = {
   "anchor.missing": "the chain has no anchor at this size",
   "anchor.ok": "the chain holds this checkpoint's roots at size {size}",
   "anchor.okTx": "the chain holds this checkpoint's roots at size {size}, stored by transaction {tx} in block {block}",
-  "anchor.txMissing": "the chain holds this checkpoint's roots, but not the transaction {tx} the bundle names as storing them",
+  "anchor.okTxUnknown":
+    "the chain holds this checkpoint's roots at size {size}; the transaction {tx} the bundle names is not known to this RPC (nodes drop old transactions' index), so it is not checked",
+  "anchor.txMissing":
+    "the chain holds this checkpoint's roots, but block {block} has no transaction {tx}, which the bundle names as storing them",
   "anchor.txReverted": "the transaction {tx} the bundle names as storing this checkpoint failed",
   "anchor.txBlock": "the transaction {tx} the bundle names is not in block {block}, where the bundle says it is",
   "anchor.txOther": "the transaction {tx} the bundle names did not anchor this checkpoint",

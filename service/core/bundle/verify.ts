@@ -14,7 +14,7 @@ import type { KeyEvent, KeyState } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
 import { verifyMembership } from "../map/proof.js";
 import { openCheckpoint, type Checkpoint } from "../note/checkpoint.js";
-import { judgeReceipt, type ReceiptReader, type ReceiptVerdict } from "./anchor-receipt.js";
+import { checkAnchorTx, type TxReader, type TxVerdict } from "./anchor-tx.js";
 import { english, type Said } from "./details.js";
 import { bundleSchema, type EvidenceBundle } from "./schema.js";
 
@@ -68,11 +68,11 @@ export interface VerifyOptions {
   /** Omit when no chain is reachable; the anchor check then reads "not checked". */
   readAnchor?: AnchorReader;
   /**
-   * Reads a transaction's receipt on the same chain, to check the transaction
-   * a bundle's anchor names (anchor-receipt.ts); without it that pointer is
-   * taken as the bundle says.
+   * Reads transactions and blocks on the same chain, to check the transaction
+   * a bundle's anchor names (anchor-tx.ts); without it that pointer is taken
+   * as the bundle says.
    */
-  readReceipt?: ReceiptReader;
+  readTx?: TxReader;
   /**
    * The log the verifier trusts, known from elsewhere (the platform's
    * published values): the bundle must name this verifier key and anchor
@@ -147,22 +147,23 @@ export function logIdOf(origin: string): string {
   return toHex0x(sha256(utf8(origin)));
 }
 
-const RECEIPT_DETAIL = {
-  missing: "anchor.txMissing",
+const TX_DETAIL = {
+  ok: "anchor.okTx",
+  unknown: "anchor.okTxUnknown",
+  notInBlock: "anchor.txMissing",
   reverted: "anchor.txReverted",
   otherBlock: "anchor.txBlock",
   noEvent: "anchor.txOther",
 } as const;
 
-/** The anchor check once the chain holds the checkpoint's roots: and the transaction the bundle names, where it names one and a receipt can be read. */
-async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readReceipt: ReceiptReader | undefined): Promise<Check> {
+/** The anchor check once the chain holds the checkpoint's roots: and the transaction the bundle names, where it names one and the chain can be read. */
+async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readTx: TxReader | undefined): Promise<Check> {
   const size = String(cp.size);
-  if (!b.anchor || !readReceipt) return found("anchor", true, { key: "anchor.ok", values: { size } });
+  if (!b.anchor || !readTx) return found("anchor", true, { key: "anchor.ok", values: { size } });
   const { txHash, blockNumber } = b.anchor;
-  const values = { size, tx: txHash, block: String(blockNumber) };
-  let verdict: ReceiptVerdict;
+  let verdict: TxVerdict;
   try {
-    verdict = judgeReceipt(await readReceipt(txHash), {
+    verdict = await checkAnchorTx(readTx, {
       txHash,
       blockNumber,
       contract: b.log.contract!,
@@ -174,9 +175,9 @@ async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readReceipt: Receip
   } catch (e) {
     return { id: "anchor", ok: null, detail: `the anchor's transaction could not be read: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return verdict === "ok"
-    ? found("anchor", true, { key: "anchor.okTx", values })
-    : found("anchor", false, { key: RECEIPT_DETAIL[verdict], values });
+  // The roots hold in every case: what the pointer adds is true, unknown to this node, or false.
+  const holds = verdict === "ok" || verdict === "unknown";
+  return found("anchor", holds, { key: TX_DETAIL[verdict], values: { size, tx: txHash, block: String(blockNumber) } });
 }
 
 export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise<BundleReport> {
@@ -305,7 +306,7 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
       if (/^0x0{64}$/.test(onChain.logRoot)) {
         checks.push(found("anchor", b.anchor === null ? null : false, { key: b.anchor === null ? "anchor.waiting" : "anchor.missing" }));
       } else if (onChain.logRoot.toLowerCase() === logRoot && onChain.mapRoot.toLowerCase() === mapRoot) {
-        checks.push(await anchoredBy(b, checkpoint, opts.readReceipt));
+        checks.push(await anchoredBy(b, checkpoint, opts.readTx));
       } else {
         checks.push(found("anchor", false, { key: "anchor.forked" }));
       }

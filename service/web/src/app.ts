@@ -9,7 +9,7 @@ import { z } from "zod";
 import { toHex, utf8 } from "../../core/bytes.js";
 import { displayName, namedIds, provedNames } from "../../core/bundle/participant.js";
 import { ethAddress } from "../../core/bundle/schema.js";
-import type { ReceiptReader } from "../../core/bundle/anchor-receipt.js";
+import { txReaderOver, type TxReader } from "../../core/bundle/anchor-tx.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
@@ -81,10 +81,10 @@ function anchorReader(info: LogInfo, contract: string): AnchorReader | undefined
   };
 }
 
-/** The receipt of the transaction a bundle's anchor names; the core judges it (anchor-receipt.ts). */
-function receiptReader(info: LogInfo): ReceiptReader | undefined {
+/** Reads of the transaction a bundle's anchor names; the core judges what they answer (anchor-tx.ts). */
+function txReader(info: LogInfo): TxReader | undefined {
   const url = info.rpcUrl;
-  return url ? (txHash) => rpc(url, "eth_getTransactionReceipt", [txHash]) : undefined;
+  return url ? txReaderOver((method, params) => rpc(url, method, params)) : undefined;
 }
 
 async function check(code: string, order: string): Promise<Outcome> {
@@ -102,12 +102,12 @@ async function check(code: string, order: string): Promise<Outcome> {
   const named = ethAddress.safeParse((body as { log?: { contract?: unknown } }).log?.contract);
   const bundleContract = named.success ? named.data : info.contract;
   const readAnchor = bundleContract ? anchorReader(info, bundleContract) : undefined;
-  const readReceipt = readAnchor ? receiptReader(info) : undefined;
+  const readTx = readAnchor ? txReader(info) : undefined;
   const report = await verifyBundle(body, {
     code,
     ...(order ? { order } : {}),
     ...(readAnchor ? { readAnchor } : {}),
-    ...(readReceipt ? { readReceipt } : {}),
+    ...(readTx ? { readTx } : {}),
   });
   return { kind: "report", report, order, names: await participantNames(report) };
 }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Interface } from "ethers";
 import fc from "fast-check";
-import { ANCHORED_TOPIC, judgeReceipt, type AnchorClaim } from "../../service/core/bundle/anchor-receipt.js";
+import { ANCHORED_TOPIC, checkAnchorTx, judgeReceipt, txReaderOver, type AnchorClaim } from "../../service/core/bundle/anchor-tx.js";
 import { anchorArtifact } from "../../service/chain/contract.js";
 
 const h = (b: number): string => `0x${b.toString(16).padStart(2, "0").repeat(32)}`;
@@ -31,7 +31,16 @@ const receipt = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-describe("an anchor's transaction, judged from its receipt", () => {
+async function expectRejected(p: Promise<unknown>, message: RegExp): Promise<void> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).to.be.instanceOf(Error);
+  expect((e as Error).message).to.match(message);
+}
+
+describe("an anchor's transaction, checked on the chain", () => {
   it("knows the contract's Anchored event by the topic its ABI gives", () => {
     const event = new Interface(anchorArtifact().abi as never).getEvent("Anchored");
     expect(event?.topicHash).to.equal(ANCHORED_TOPIC);
@@ -62,6 +71,34 @@ describe("an anchor's transaction, judged from its receipt", () => {
     expect(() => judgeReceipt({ status: "0x1" }, claim)).to.throw(/receipt is malformed: transactionHash/);
     expect(() => judgeReceipt(receipt({ logs: [{ address: CONTRACT, topics: "x", data: "0x" }] }), claim)).to.throw(/logs\.0\.topics/);
     expect(() => judgeReceipt("0x1", claim)).to.throw(/malformed/);
+  });
+
+  it("a transaction the node does not know is false only where the node holds the named block without it", async () => {
+    const reader = (receipt: unknown, block: unknown) => {
+      const asked: string[] = [];
+      const read = txReaderOver(async (method, params) => {
+        asked.push(`${method}(${params.map((p) => JSON.stringify(p)).join(", ")})`);
+        return method === "eth_getTransactionReceipt" ? receipt : block;
+      });
+      return { read, asked };
+    };
+    const inBlock = (txs: string[]) => ({ number: "0x2a", hash: h(0x66), transactions: txs });
+    const known = reader(receipt(), null);
+    expect(await checkAnchorTx(known.read, claim)).to.equal("ok");
+    expect(known.asked).to.deep.equal([`eth_getTransactionReceipt("${claim.txHash}")`]); // the block only when the receipt is missing
+    const absent = reader(null, inBlock([h(0x12), h(0x13)]));
+    expect(await checkAnchorTx(absent.read, claim)).to.equal("notInBlock");
+    expect(absent.asked[1]).to.equal('eth_getBlockByNumber("0x2a", false)');
+    // An index that dropped the transaction, or a node without the block: neither shows the pointer false.
+    expect(await checkAnchorTx(reader(null, inBlock([h(0x13), claim.txHash.toUpperCase().replace("0X", "0x")])).read, claim)).to.equal(
+      "unknown",
+    );
+    expect(await checkAnchorTx(reader(null, null).read, claim)).to.equal("unknown");
+    // The receipt, when there is one, decides.
+    expect(await checkAnchorTx(reader(receipt({ status: "0x0" }), null).read, claim)).to.equal("reverted");
+    // Answers that are not the block asked for are the RPC's fault.
+    await expectRejected(checkAnchorTx(reader(null, { ...inBlock([]), number: "0x2b" }).read, claim), /another block/);
+    await expectRejected(checkAnchorTx(reader(null, { number: "0x2a" }).read, claim), /block is malformed: transactions/);
   });
 
   it("never fails on any answer but with an Error, and never holds for an answer made up (property)", () => {
