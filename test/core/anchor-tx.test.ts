@@ -74,11 +74,11 @@ describe("an anchor's transaction, checked on the chain", () => {
   });
 
   it("a transaction the node does not know is false only where the node holds the named block without it", async () => {
-    const reader = (receipt: unknown, block: unknown) => {
+    const reader = (receipt: unknown, block: unknown, head: unknown = "0x64") => {
       const asked: string[] = [];
       const read = txReaderOver(async (method, params) => {
         asked.push(`${method}(${params.map((p) => JSON.stringify(p)).join(", ")})`);
-        return method === "eth_getTransactionReceipt" ? receipt : block;
+        return method === "eth_getTransactionReceipt" ? receipt : method === "eth_getBlockByNumber" ? block : head;
       });
       return { read, asked };
     };
@@ -94,6 +94,10 @@ describe("an anchor's transaction, checked on the chain", () => {
       "unknown",
     );
     expect(await checkAnchorTx(reader(null, null).read, claim)).to.equal("unknown");
+    // A block not held because the chain has not reached it is no pruning.
+    expect(await checkAnchorTx(reader(null, null, "0x2a").read, claim)).to.equal("unknown");
+    expect(await checkAnchorTx(reader(null, null, "0x29").read, claim)).to.equal("futureBlock");
+    await expectRejected(checkAnchorTx(reader(null, null, null).read, claim), /newest block number is malformed/);
     // The receipt, when there is one, decides.
     expect(await checkAnchorTx(reader(receipt({ status: "0x0" }), null).read, claim)).to.equal("reverted");
     // Answers that are not the block asked for are the RPC's fault.

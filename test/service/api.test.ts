@@ -159,6 +159,7 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     for (const [anchor, key] of [
       [{ txHash: `0x${"ab".repeat(32)}` }, "anchor.txMissing"],
       [{ blockNumber: blockNumber + 1 }, "anchor.txBlock"],
+      [{ txHash: `0x${"ab".repeat(32)}`, blockNumber: 1_000_000 }, "anchor.txFuture"],
       [{ txHash: next.json.anchor.txHash, blockNumber: next.json.anchor.blockNumber }, "anchor.txOther"],
     ] as const) {
       const c = await anchorCheck(pointing(anchor));
@@ -168,7 +169,7 @@ describe("KeyProof service over HTTP with an embedded chain", function () {
     // A node that knows neither the transaction nor its block (an old anchor on a pruning node): the roots still hold.
     const forgetful = await anchorCheck(
       sold.json,
-      txReaderOver(async () => null),
+      txReaderOver((method, params) => (method === "eth_blockNumber" ? rpcCall(method, params) : Promise.resolve(null))),
     );
     expect(forgetful.ok).to.equal(true);
     expect(forgetful.said?.key).to.equal("anchor.okTxUnknown");

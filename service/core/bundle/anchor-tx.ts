@@ -10,8 +10,9 @@
  * A node may not know an old transaction although it happened: geth indexes
  * transactions of about the last year only by default, and nodes that expire
  * history drop old blocks. So a transaction the node does not know is false
- * only when the node holds the block the bundle names and it is not in it;
- * otherwise it is unknown, and a genuine old bundle does not fail.
+ * only when the node holds the block the bundle names and it is not in it,
+ * or when that block is past the chain's newest; otherwise it is unknown,
+ * and a genuine old bundle does not fail.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { z } from "zod";
@@ -26,6 +27,8 @@ export interface TxReader {
   receipt(txHash: string): Promise<unknown>;
   /** `eth_getBlockByNumber(number, false)`: null for a block the node does not hold. */
   block(blockNumber: number): Promise<unknown>;
+  /** `eth_blockNumber`: the chain's newest block. */
+  head(): Promise<unknown>;
 }
 
 const quantity = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, "must be a hex quantity");
@@ -42,6 +45,7 @@ export function txReaderOver(call: (method: string, params: unknown[]) => Promis
   return {
     receipt: (txHash) => call("eth_getTransactionReceipt", [txHash]),
     block: (n) => call("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]),
+    head: () => call("eth_blockNumber", []),
   };
 }
 
@@ -62,7 +66,7 @@ export interface AnchorClaim {
 /** What a receipt says of the claim; `ok` only when it holds whole. */
 export type ReceiptVerdict = "ok" | "missing" | "reverted" | "otherBlock" | "noEvent";
 /** What the chain says of the claim: `unknown` when the node can show neither the transaction nor its absence. */
-export type TxVerdict = Exclude<ReceiptVerdict, "missing"> | "notInBlock" | "unknown";
+export type TxVerdict = Exclude<ReceiptVerdict, "missing"> | "notInBlock" | "futureBlock" | "unknown";
 
 function parsed<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
   const r = schema.safeParse(raw);
@@ -80,7 +84,11 @@ export async function checkAnchorTx(read: TxReader, claim: AnchorClaim): Promise
   const verdict = judgeReceipt(await read.receipt(claim.txHash), claim);
   if (verdict !== "missing") return verdict;
   const raw = await read.block(claim.blockNumber);
-  if (raw === null) return "unknown";
+  if (raw === null) {
+    // Not held: pruned, or not made yet. Only the second shows the pointer false.
+    const head = parsed(quantity, await read.head(), "newest block number");
+    return BigInt(claim.blockNumber) > BigInt(head) ? "futureBlock" : "unknown";
+  }
   const block = parsed(blockSchema, raw, "block");
   if (BigInt(block.number) !== BigInt(claim.blockNumber)) throw new Error("the RPC answered with another block");
   const tx = claim.txHash.toLowerCase();

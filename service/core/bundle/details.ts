@@ -28,6 +28,7 @@ export const DETAILS = {
     "the chain holds this checkpoint's roots at size {size}; the transaction {tx} the bundle names is not known to this RPC (nodes drop old transactions' index), so it is not checked",
   "anchor.txMissing":
     "the chain holds this checkpoint's roots, but block {block} has no transaction {tx}, which the bundle names as storing them",
+  "anchor.txFuture": "the bundle names transaction {tx} in block {block}, which the chain has not reached",
   "anchor.txReverted": "the transaction {tx} the bundle names as storing this checkpoint failed",
   "anchor.txBlock": "the transaction {tx} the bundle names is not in block {block}, where the bundle says it is",
   "anchor.txOther": "the transaction {tx} the bundle names did not anchor this checkpoint",

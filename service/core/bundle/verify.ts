@@ -151,6 +151,7 @@ const TX_DETAIL = {
   ok: "anchor.okTx",
   unknown: "anchor.okTxUnknown",
   notInBlock: "anchor.txMissing",
+  futureBlock: "anchor.txFuture",
   reverted: "anchor.txReverted",
   otherBlock: "anchor.txBlock",
   noEvent: "anchor.txOther",

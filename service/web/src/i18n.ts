@@ -177,6 +177,7 @@ export const DETAIL_WORDS: Record<Lang, Record<DetailKey, string>> = {
     "anchor.okTxUnknown":
       "区块链保存了大小为 {size} 的此检查点的根；此 RPC 节点不知道证据包所称的交易 {tx}（节点会丢弃旧交易的索引），因此未检查该交易",
     "anchor.txMissing": "区块链保存了此检查点的根，但区块 {block} 中没有证据包所称写入它们的交易 {tx}",
+    "anchor.txFuture": "证据包所称的交易 {tx} 位于区块 {block}，而区块链尚未产生该区块",
     "anchor.txReverted": "证据包所称写入此检查点的交易 {tx} 执行失败",
     "anchor.txBlock": "证据包所称的交易 {tx} 不在其所说的区块 {block} 中",
     "anchor.txOther": "证据包所称的交易 {tx} 并未锚定此检查点",
