@@ -21,7 +21,7 @@ import { toHex0x, utf8 } from "../bytes.js";
 /** The topic of SPEC §7's `Anchored` event: the hash of its signature. */
 export const ANCHORED_TOPIC = toHex0x(keccak_256(utf8("Anchored(bytes32,uint64,bytes32,bytes32)")));
 
-/** Two JSON-RPC reads, each answering the call's result as it came; the answers are checked here. */
+/** The JSON-RPC reads the check makes, each answering the call's result as it came; the answers are checked here. */
 export interface TxReader {
   /** `eth_getTransactionReceipt(txHash)`: null for a transaction the node does not know. */
   receipt(txHash: string): Promise<unknown>;
@@ -29,6 +29,15 @@ export interface TxReader {
   block(blockNumber: number): Promise<unknown>;
   /** `eth_blockNumber`: the chain's newest block. */
   head(): Promise<unknown>;
+}
+
+/** The reads over one JSON-RPC call function (the page's fetch, the CLI's provider). */
+export function txReaderOver(call: (method: string, params: unknown[]) => Promise<unknown>): TxReader {
+  return {
+    receipt: (txHash) => call("eth_getTransactionReceipt", [txHash]),
+    block: (n) => call("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]),
+    head: () => call("eth_blockNumber", []),
+  };
 }
 
 const quantity = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, "must be a hex quantity");
@@ -40,15 +49,6 @@ const receiptSchema = z.object({
   blockNumber: quantity,
   logs: z.array(z.object({ address: data, topics: z.array(data).max(4), data })).max(10_000),
 });
-/** The two reads over one JSON-RPC call function (the page's fetch, the CLI's provider). */
-export function txReaderOver(call: (method: string, params: unknown[]) => Promise<unknown>): TxReader {
-  return {
-    receipt: (txHash) => call("eth_getTransactionReceipt", [txHash]),
-    block: (n) => call("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]),
-    head: () => call("eth_blockNumber", []),
-  };
-}
-
 /** A block with its transactions' hashes (the `false` form). */
 const blockSchema = z.object({ number: quantity, transactions: z.array(data).max(1_000_000) });
 
