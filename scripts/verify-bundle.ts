@@ -68,25 +68,24 @@ async function main(): Promise<void> {
     const rpc = new JsonRpcProvider(o.rpcUrl, Network.from(chain), { staticNetwork: true });
     provider = rpc;
     const client = new AnchorClient(contract, rpc);
-    readAnchor = async (logId, size) => {
-      try {
-        const served: unknown = await rpc.send("eth_chainId", []);
-        if (typeof served !== "string" || !/^0x[0-9a-f]+$/i.test(served)) throw new Error("the RPC answered eth_chainId with no chain id");
-        if (Number(served) !== chain) throw new Error(`the RPC serves chain ${Number(served)}, the bundle's anchor is on chain ${chain}`);
-        return await client.checkpointAt(logId, size);
-      } catch (e) {
-        // Printed in the anchor check: an RPC URL may hold an API key.
-        throw new Error(errorText(e), { cause: e });
-      }
-    };
-    // Asked only once readAnchor has checked the chain's id, in the same verification.
-    readTx = txReaderOver(async (method, params) => {
-      try {
-        return await rpc.send(method, params);
-      } catch (e) {
-        throw new Error(errorText(e), { cause: e });
-      }
+    // Printed in the anchor check: an RPC URL may hold an API key.
+    const redacted =
+      <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        try {
+          return await read(...args);
+        } catch (e) {
+          throw new Error(errorText(e), { cause: e });
+        }
+      };
+    readAnchor = redacted(async (logId: string, size: bigint) => {
+      const served: unknown = await rpc.send("eth_chainId", []);
+      if (typeof served !== "string" || !/^0x[0-9a-f]+$/i.test(served)) throw new Error("the RPC answered eth_chainId with no chain id");
+      if (Number(served) !== chain) throw new Error(`the RPC serves chain ${Number(served)}, the bundle's anchor is on chain ${chain}`);
+      return client.checkpointAt(logId, size);
     });
+    // Asked only once readAnchor has checked the chain's id, in the same verification.
+    readTx = txReaderOver(redacted((method: string, params: unknown[]) => rpc.send(method, params)));
   }
   try {
     const trusted = { ...(o.verifierKey ? { verifierKey: o.verifierKey } : {}), ...(o.contract ? { contract: o.contract } : {}) };

@@ -10,6 +10,7 @@
  * sequencer's working state (group-prepare.ts): a group works on a copy and
  * keeps it only when it is prepared whole.
  */
+import { concatBytes } from "../core/bytes.js";
 import type { StoredNode } from "../core/log/compact-range.js";
 import { TILE_HEIGHT, TILE_WIDTH } from "../core/log/tiles.js";
 
@@ -33,8 +34,8 @@ export class FullTiles {
   /** The rows of a log of `size`: the partial tile of each level, read back from the store. */
   static async resume(size: bigint, read: ReadLevel): Promise<FullTiles> {
     const rows: Uint8Array[][] = [];
-    for (let tl = 0; size >> BigInt(TILE_HEIGHT * tl) > 0n; tl++) {
-      const levelSize = size >> BigInt(TILE_HEIGHT * tl);
+    // levelSize: the nodes the log has at tree level TILE_HEIGHT * tl.
+    for (let tl = 0, levelSize = size; levelSize > 0n; tl++, levelSize >>= BigInt(TILE_HEIGHT)) {
       const filled = Number(levelSize % WIDTH);
       rows.push(filled === 0 ? [] : await read(TILE_HEIGHT * tl, levelSize - BigInt(filled), filled));
     }
@@ -59,9 +60,7 @@ export class FullTiles {
     }
     row.push(node.hash);
     if (row.length < TILE_WIDTH) return undefined;
-    const hashes = new Uint8Array(TILE_WIDTH * 32);
-    row.forEach((h, i) => hashes.set(h, i * 32));
     this.rows[tl] = [];
-    return { tileLevel: tl, index: node.index / WIDTH, hashes };
+    return { tileLevel: tl, index: node.index / WIDTH, hashes: concatBytes(...row) };
   }
 }
