@@ -103,4 +103,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+main().catch((e: unknown) => fail(errorText(e)));

@@ -16,7 +16,7 @@ import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { KeyProofApi } from "../service/client/api.js";
 import { AnchorClient } from "../service/chain/contract.js";
-import { redactUrl } from "../service/chain/redact.js";
+import { errorText, redactUrl } from "../service/chain/redact.js";
 import { audit, type AuditedChain } from "../service/tools/audit/auditor.js";
 import { writeReportFile } from "../service/tools/audit/report-file.js";
 import { summaryLines } from "../service/tools/audit/summary.js";
@@ -107,10 +107,10 @@ async function main(): Promise<void> {
     process.exitCode = report.ok ? 0 : 1;
   } catch (e) {
     bar?.stop();
-    fail(`audit could not run: ${e instanceof Error ? e.message : String(e)}`);
+    fail(`audit could not run: ${errorText(e)}`);
   } finally {
     provider?.destroy();
   }
 }
 
-main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+main().catch((e: unknown) => fail(errorText(e)));

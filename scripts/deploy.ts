@@ -15,6 +15,7 @@ import { z } from "zod";
 import { ETH_ADDRESS } from "../service/core/bundle/schema.js";
 import { logIdOf } from "../service/core/bundle/verify.js";
 import { AnchorClient } from "../service/chain/contract.js";
+import { errorText } from "../service/chain/redact.js";
 import { fail, parseOptions } from "./cli.js";
 import { signerFor } from "./signer.js";
 
@@ -67,4 +68,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+main().catch((e: unknown) => fail(errorText(e)));

@@ -17,6 +17,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { Command, Option } from "commander";
 import { z } from "zod";
 import { ApiError, KeyProofApi } from "../service/client/api.js";
+import { errorText } from "../service/chain/redact.js";
 import { IMPORT_MODES, ImportError, importCsv, isEncoding, type ImportState } from "../service/tools/csv-import.js";
 import { fail, parseOptions } from "./cli.js";
 
@@ -146,4 +147,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+main().catch((e: unknown) => fail(errorText(e)));

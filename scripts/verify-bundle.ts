@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   try {
     bundle = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
-    fail(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    fail(`cannot read ${file}: ${errorText(e)}`);
   }
   let provider: JsonRpcProvider | undefined;
   let readAnchor: AnchorReader | undefined;
@@ -147,4 +147,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+main().catch((e: unknown) => fail(errorText(e)));

@@ -10,6 +10,7 @@
  */
 import type { Logger } from "pino";
 import { fromHex, toHex, toHex0x } from "../core/bytes.js";
+import { messageOf } from "../core/errors.js";
 import type { Checkpoint } from "../core/note/checkpoint.js";
 import type { AnchorRecord } from "../store/anchor-records.js";
 import type { Ledger } from "../store/ledger.js";
@@ -262,6 +263,6 @@ export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "l
 /** A failure after the anchor transaction was sent (it may still be mined). */
 class SentError extends Error {
   constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    super(messageOf(cause), { cause });
   }
 }

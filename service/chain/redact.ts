@@ -6,6 +6,8 @@
  * URL keeps its scheme, host and port, enough to tell which node failed.
  */
 
+import { messageOf } from "../core/errors.js";
+
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()[\]{},]+/gi;
 
 /** Nothing past scheme, host and port: no user part, path, query or fragment. */
@@ -40,8 +42,5 @@ const LONG_HEX = /0x[0-9a-fA-F]{80,}/g;
  * transactions and calldata, hundreds of characters, in its messages).
  */
 export function errorText(e: unknown): string {
-  return redactUrls(e instanceof Error ? e.message : String(e)).replace(
-    LONG_HEX,
-    (hex) => `${hex.slice(0, 10)}…(${Math.floor((hex.length - 2) / 2)} bytes)`,
-  );
+  return redactUrls(messageOf(e)).replace(LONG_HEX, (hex) => `${hex.slice(0, 10)}…(${Math.floor((hex.length - 2) / 2)} bytes)`);
 }

@@ -37,6 +37,11 @@ export class KeyProofError extends Error {
   }
 }
 
+/** The message of whatever was thrown: an Error's own, anything else as text. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export function invalidInput(message: string): KeyProofError {
   return new KeyProofError("INVALID_INPUT", message);
 }

@@ -109,7 +109,7 @@ export function createApp(o: AppOptions): express.Express {
     const e = err as { type?: string; status?: number };
     if (e.type === "entity.too.large") return sendError(res, "PAYLOAD_TOO_LARGE", "request body too large");
     if (e.type === "entity.parse.failed" || e.status === 400) return sendError(res, "INVALID_INPUT", "request body is not valid JSON");
-    log.error({ err: err instanceof Error ? err.message : String(err) }, "internal error");
+    log.error({ err: errorText(err) }, "internal error");
     sendError(res, "INTERNAL", "internal error");
   });
   return app;

@@ -4,7 +4,7 @@
  * Clients learn what to do, never the server's paths (causes are kept for
  * the log).
  */
-import { KeyProofError } from "../core/errors.js";
+import { KeyProofError, messageOf } from "../core/errors.js";
 
 /**
  * What every write is refused with once a batch could not be written. The
@@ -48,6 +48,6 @@ export function openFailure(dir: string, e: unknown): Error {
   const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (cause?.code === "LEVEL_LOCKED")
     return new Error(`the ledger in ${dir} is in use by another process: is KeyProof already running on this DATA_DIR?`, { cause: e });
-  const why = typeof cause?.message === "string" ? cause.message : e instanceof Error ? e.message : String(e);
+  const why = typeof cause?.message === "string" ? cause.message : messageOf(e);
   return new Error(`the ledger in ${dir} could not be opened: ${why}`, { cause: e });
 }

@@ -9,16 +9,16 @@ describe("request logs", () => {
   let dir: string;
   let ledger: Ledger;
   let served: ServedApp;
-  const lines: { method: string; route: string; status: number; ms: number; msg: string }[] = [];
+  const lines: { method: string; route: string; status: number; ms: number; msg: string; err?: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString("utf8").split("\n")) if (l) lines.push(JSON.parse(l) as (typeof lines)[number]);
+      done();
+    },
+  });
 
   before(async () => {
     ({ dir, ledger } = await openTestLedger());
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString("utf8").split("\n")) if (l) lines.push(JSON.parse(l) as (typeof lines)[number]);
-        done();
-      },
-    });
     served = await serveApp(ledger, { log: pino({ level: "info" }, sink) });
   });
   after(async () => {
@@ -51,5 +51,27 @@ describe("request logs", () => {
     const text = JSON.stringify(lines);
     expect(text).not.to.contain(key);
     expect(text).not.to.contain("CODE-IN-A-LINK");
+  });
+
+  it("log an internal error with any URL in it cut to its host, and answer it without its text", async () => {
+    // A node's URL in a failure's message (ethers quotes it) carries the operator's API key.
+    const failing = await serveApp(ledger, {
+      log: pino({ level: "info" }, sink),
+      info: () => {
+        throw new Error("could not reach https://rpc.example/v2/SECRET-API-KEY-123");
+      },
+    });
+    try {
+      const res = await fetch(`${failing.url}/v1/log`);
+      expect(res.status).to.equal(500);
+      const body = await res.text();
+      expect(JSON.parse(body)).to.deep.equal({ error: { code: "INTERNAL", message: "internal error" } });
+      await new Promise((r) => setImmediate(r));
+      const logged = lines.filter((l) => l.msg === "internal error");
+      expect(logged.map((l) => l.err)).to.deep.equal(["could not reach https://rpc.example/…"]);
+      expect(JSON.stringify(lines)).not.to.contain("SECRET-API-KEY");
+    } finally {
+      await failing.close();
+    }
   });
 });

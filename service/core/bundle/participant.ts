@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { fromHex } from "../bytes.js";
 import { decodeEntry, entryLeafHash } from "../ledger/entry.js";
+import { messageOf } from "../errors.js";
 import type { Participant } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
 import type { Checkpoint } from "../note/checkpoint.js";
@@ -78,7 +79,7 @@ export async function provedNames(
       try {
         names.set(id, verifyParticipant(await ask(id, checkpoint.size), id, checkpoint).name);
       } catch (e) {
-        unproved.set(id, e instanceof Error ? e.message : String(e));
+        unproved.set(id, messageOf(e));
       }
     }),
   );

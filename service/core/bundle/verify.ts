@@ -9,6 +9,7 @@
 import { fromHex, toHex0x, utf8 } from "../bytes.js";
 import { keyCommitment, orderCommitment } from "../commitment.js";
 import { sha256 } from "../hash.js";
+import { messageOf } from "../errors.js";
 import { decodeEntry, entryLeafHash, stateHash } from "../ledger/entry.js";
 import type { KeyEvent, KeyState } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
@@ -88,7 +89,7 @@ function attempt(checks: Check[], id: CheckId, fn: () => Said): boolean {
     checks.push(found(id, true, fn()));
     return true;
   } catch (e) {
-    checks.push({ id, ok: false, detail: e instanceof Error ? e.message : String(e) });
+    checks.push({ id, ok: false, detail: messageOf(e) });
     return false;
   }
 }
@@ -174,7 +175,7 @@ async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readTx: TxReader | 
       mapRoot: toHex0x(cp.mapRoot),
     });
   } catch (e) {
-    return { id: "anchor", ok: null, detail: `the anchor's transaction could not be read: ${e instanceof Error ? e.message : String(e)}` };
+    return { id: "anchor", ok: null, detail: `the anchor's transaction could not be read: ${messageOf(e)}` };
   }
   // The roots hold in every case: what the pointer adds is true, unknown to this node, or false.
   const holds = verdict === "ok" || verdict === "unknown";
@@ -312,7 +313,7 @@ export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise
         checks.push(found("anchor", false, { key: "anchor.forked" }));
       }
     } catch (e) {
-      checks.push({ id: "anchor", ok: null, detail: `chain not reachable: ${e instanceof Error ? e.message : String(e)}` });
+      checks.push({ id: "anchor", ok: null, detail: `chain not reachable: ${messageOf(e)}` });
     }
   } else {
     checks.push(found("anchor", false, { key: "anchor.unverified" }));

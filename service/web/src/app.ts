@@ -10,6 +10,7 @@ import { toHex, utf8 } from "../../core/bytes.js";
 import { displayName, namedIds, provedNames } from "../../core/bundle/participant.js";
 import { ethAddress } from "../../core/bundle/schema.js";
 import { txReaderOver, type TxReader } from "../../core/bundle/anchor-tx.js";
+import { messageOf } from "../../core/errors.js";
 import { verifyBundle, type AnchorReader, type BundleReport, type Check, type KeyFacts } from "../../core/bundle/verify.js";
 import { CHECK_WORDS, DETAIL_WORDS, STATUS_WORDS, WORDS, fill, pickLanguage, type Lang } from "./i18n.js";
 
@@ -209,7 +210,7 @@ function show(o: Outcome): void {
   try {
     render(o);
   } catch (e) {
-    render({ kind: "error", message: e instanceof Error ? e.message : String(e) });
+    render({ kind: "error", message: messageOf(e) });
   }
 }
 
@@ -312,7 +313,7 @@ $("form").addEventListener("submit", (ev) => {
   button.disabled = true;
   button.textContent = WORDS[lang].verifying;
   check(code, order)
-    .catch((e: unknown): Outcome => ({ kind: "error", message: e instanceof Error ? e.message : String(e) }))
+    .catch((e: unknown): Outcome => ({ kind: "error", message: messageOf(e) }))
     .then((o) => {
       last = o;
       show(o);
