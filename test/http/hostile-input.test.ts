@@ -173,6 +173,36 @@ describe("hostile input and security boundaries", function () {
     );
   });
 
+  it("POST /v1/participants/:id/token and /v1/anchor: any id, body and token", async () => {
+    // A participant of its own to rotate: the tokens the other cases use must stay valid.
+    const r = await send("POST", "/v1/participants", JSON.stringify({ id: "rotated", role: "seller", name: "r" }), auth("operator"));
+    expect(r.status).to.equal(201);
+    const someId = fc.oneof(
+      fc.string().filter((id) => id !== "acme" && id !== "shop-a"),
+      fc.constantFrom("rotated", "operator", "ghost", "ROTATED", "", "..", "a".repeat(65)),
+    );
+    const body = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string(),
+    );
+    const who = fc.oneof(
+      fc.constantFrom("operator", "acme", "shop-a").map(auth),
+      fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }).map((t) => ({ authorization: t })),
+      fc.constant({}),
+    );
+    await fc.assert(
+      fc.asyncProperty(someId, body, who, async (id, b, headers) => {
+        const p = `/v1/participants/${encodeURIComponent(id)}/token`;
+        const a = await send("POST", p, b, headers);
+        sane(a, `POST ${p} ${b.slice(0, 100)}`);
+        // Only the operator replaces a token, and only a registered participant's.
+        if (a.status < 400) expect([headers, id]).to.deep.equal([auth("operator"), "rotated"]);
+        sane(await send("POST", "/v1/anchor", b, headers), `POST /v1/anchor ${b.slice(0, 100)}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("every query and path parameter: entries, proofs, keys, tiles, anchor pages, participants", async () => {
     const num = fc.oneof(
       fc.bigInt({ min: -5n, max: 1n << 70n }).map(String),
