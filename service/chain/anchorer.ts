@@ -18,6 +18,15 @@ import type { AnchorClient, AnchoredEvent, SendOptions, Waiting } from "./contra
 import { raisedFees, underCeiling } from "./fees.js";
 import { errorText } from "./redact.js";
 
+/**
+ * How deep below the chain's head a confirmed anchor's block is read again:
+ * a reorganisation within it may mine the anchor's transaction again in
+ * another block. Ethereum finalises a block in two epochs, 64 blocks.
+ */
+export const REORG_DEPTH = 64;
+/** The most confirmed anchors, the newest, read again in one round. */
+export const REORG_ANCHORS = 8;
+
 export interface AnchorerOptions {
   ledger: Ledger;
   logId: string;
@@ -192,6 +201,7 @@ export class Anchorer {
   ): Promise<{ rec: AnchorRecord; tx: Waiting } | null> {
     const { ledger, logId } = this.opts;
     await forgetUnheldAnchors(this.opts, client);
+    await this.followMoves(client);
     let stuck: { rec: AnchorRecord; tx: Waiting } | null = null;
     for (const rec of ledger.anchors.pending(client.address)) {
       const at = await client.checkpointAt(logId, BigInt(rec.size));
@@ -221,6 +231,32 @@ export class Anchorer {
       status: "confirmed",
     });
     return stuck;
+  }
+
+  /**
+   * Moves the records of the newest confirmed anchors to the block the chain
+   * now has their transactions in. A reorganisation mines the same signed
+   * transaction (the same hash) again in another block; the record would
+   * go on naming the block without it, and every bundle made from it would
+   * point a reader, and the verifier, at that block. An anchor the chain lost
+   * with its roots is forgetUnheldAnchors' to drop.
+   */
+  private async followMoves(client: AnchorClient): Promise<void> {
+    const { ledger, log } = this.opts;
+    const head = await client.head();
+    let rec = ledger.anchors.confirmedEnds(client.address).newest;
+    for (let n = 0; rec && n < REORG_ANCHORS; n++) {
+      if (rec.txHash === null || rec.blockNumber === null || rec.blockNumber < head - REORG_DEPTH) break;
+      const minedIn = await client.minedIn(rec.txHash);
+      if (minedIn !== null && minedIn !== rec.blockNumber) {
+        await ledger.anchors.put({ ...rec, blockNumber: minedIn });
+        log.warn(
+          { size: rec.size, txHash: rec.txHash, from: rec.blockNumber, to: minedIn },
+          "a chain reorganisation moved an anchor's transaction to another block: its record follows it",
+        );
+      }
+      rec = ledger.anchors.newestConfirmed(client.address, 0, rec.size - 1);
+    }
   }
 
   /** The chain's `Anchored` event for `size`, searched from the block of the newest confirmed anchor below it (they are mined in order). */

@@ -44,6 +44,7 @@ const anchoredLog = z.object({
 });
 
 /** What the node says of a sent transaction (fees null where its type has none). */
+const blockNumber = z.number().int().nonnegative();
 const sentTx = z.object({
   nonce: z.number().int().nonnegative(),
   gasLimit: z.bigint().positive(),
@@ -195,6 +196,12 @@ export class AnchorClient {
     const receipt = minedReceipt.parse(r && { status: r.status, blockNumber: r.blockNumber, gasUsed: r.gasUsed });
     if (receipt.status !== 1) throw new Error(`anchor transaction ${hash} failed`);
     return { blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+  }
+
+  /** The block the node has the mined transaction `hash` in: null while it is unmined, and when no block holds it. */
+  async minedIn(hash: string): Promise<number | null> {
+    const r = await this.provider().getTransactionReceipt(hash);
+    return r === null ? null : blockNumber.parse(r.blockNumber);
   }
 
   /** The transaction `hash` if the node holds it unmined; null when it was mined (whatever its outcome) or the node no longer knows it (dropped). */

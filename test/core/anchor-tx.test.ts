@@ -1,7 +1,14 @@
 import { expect } from "chai";
 import { Interface } from "ethers";
 import fc from "fast-check";
-import { ANCHORED_TOPIC, checkAnchorTx, judgeReceipt, txReaderOver, type AnchorClaim } from "../../service/core/bundle/anchor-tx.js";
+import {
+  ANCHORED_TOPIC,
+  checkAnchorTx,
+  judgeReceipt,
+  txReaderOver,
+  type AnchorClaim,
+  type TxReader,
+} from "../../service/core/bundle/anchor-tx.js";
 import { anchorArtifact } from "../../service/chain/contract.js";
 
 const h = (b: number): string => `0x${b.toString(16).padStart(2, "0").repeat(32)}`;
@@ -46,15 +53,16 @@ describe("an anchor's transaction, checked on the chain", () => {
     expect(event?.topicHash).to.equal(ANCHORED_TOPIC);
   });
 
-  it("holds only when the receipt is the named transaction's, successful, in the named block, with the event for this log, size and roots", () => {
-    expect(judgeReceipt(receipt(), claim)).to.equal("ok");
+  const verdict = (raw: unknown) => judgeReceipt(raw, claim).verdict;
+
+  it("holds only when the receipt is the named transaction's, successful, with the event for this log, size and roots", () => {
+    expect(judgeReceipt(receipt(), claim)).to.deep.equal({ verdict: "ok", minedIn: 42 });
     // Other events beside it, and any letter case, change nothing.
     const other = anchorLog({ topics: [h(0x99)] });
-    expect(judgeReceipt(receipt({ logs: [other, anchorLog({ address: CONTRACT })] }), claim)).to.equal("ok");
-    expect(judgeReceipt(null, claim)).to.equal("missing");
-    expect(judgeReceipt(receipt({ status: "0x0" }), claim)).to.equal("reverted");
-    expect(judgeReceipt(receipt({ blockNumber: "0x2b" }), claim)).to.equal("otherBlock");
-    expect(judgeReceipt(receipt({ logs: [] }), claim)).to.equal("noEvent");
+    expect(verdict(receipt({ logs: [other, anchorLog({ address: CONTRACT })] }))).to.equal("ok");
+    expect(judgeReceipt(null, claim)).to.deep.equal({ verdict: "missing", minedIn: null });
+    expect(verdict(receipt({ status: "0x0" }))).to.equal("reverted");
+    expect(verdict(receipt({ logs: [] }))).to.equal("noEvent");
     const wrong: [string, Partial<{ address: string; topics: string[]; data: string }>][] = [
       ["another contract", { address: "0x" + "ab".repeat(20) }],
       ["another event", { topics: [h(0x99), claim.logId, anchorLog().topics[2]!] }],
@@ -63,7 +71,15 @@ describe("an anchor's transaction, checked on the chain", () => {
       ["other roots", { data: `0x${"33".repeat(32)}${"45".repeat(32)}` }],
       ["the roots swapped", { data: `0x${"44".repeat(32)}${"33".repeat(32)}` }],
     ];
-    for (const [what, over] of wrong) expect(judgeReceipt(receipt({ logs: [anchorLog(over)] }), claim), what).to.equal("noEvent");
+    for (const [what, over] of wrong) expect(verdict(receipt({ logs: [anchorLog(over)] })), what).to.equal("noEvent");
+  });
+
+  it("the same transaction in another block (a reorganisation mined it again) holds, and says where it is", () => {
+    expect(judgeReceipt(receipt({ blockNumber: "0x2d" }), claim)).to.deep.equal({ verdict: "moved", minedIn: 45 });
+    // Moved or not, it must be what the bundle says it is.
+    expect(verdict(receipt({ blockNumber: "0x2d", logs: [] }))).to.equal("noEvent");
+    expect(verdict(receipt({ blockNumber: "0x2d", status: "0x0" }))).to.equal("reverted");
+    expect(() => judgeReceipt(receipt({ blockNumber: `0x${(2n ** 53n).toString(16)}` }), claim)).to.throw(/blockNumber out of range/);
   });
 
   it("takes an answer that is not the named transaction's receipt as the RPC's fault: it throws, saying what is wrong", () => {
@@ -84,22 +100,21 @@ describe("an anchor's transaction, checked on the chain", () => {
     };
     const inBlock = (txs: string[]) => ({ number: "0x2a", hash: h(0x66), transactions: txs });
     const known = reader(receipt(), null);
-    expect(await checkAnchorTx(known.read, claim)).to.equal("ok");
+    expect(await checkAnchorTx(known.read, claim)).to.deep.equal({ verdict: "ok", minedIn: 42 });
     expect(known.asked).to.deep.equal([`eth_getTransactionReceipt("${claim.txHash}")`]); // the block only when the receipt is missing
     const absent = reader(null, inBlock([h(0x12), h(0x13)]));
-    expect(await checkAnchorTx(absent.read, claim)).to.equal("notInBlock");
+    expect(await checkAnchorTx(absent.read, claim)).to.deep.equal({ verdict: "notInBlock", minedIn: null });
     expect(absent.asked[1]).to.equal('eth_getBlockByNumber("0x2a", false)');
     // An index that dropped the transaction, or a node without the block: neither shows the pointer false.
-    expect(await checkAnchorTx(reader(null, inBlock([h(0x13), claim.txHash.toUpperCase().replace("0X", "0x")])).read, claim)).to.equal(
-      "unknown",
-    );
-    expect(await checkAnchorTx(reader(null, null).read, claim)).to.equal("unknown");
+    const verdictOf = async (r: { read: TxReader }) => (await checkAnchorTx(r.read, claim)).verdict;
+    expect(await verdictOf(reader(null, inBlock([h(0x13), claim.txHash.toUpperCase().replace("0X", "0x")])))).to.equal("unknown");
+    expect(await verdictOf(reader(null, null))).to.equal("unknown");
     // A block not held because the chain has not reached it is no pruning.
-    expect(await checkAnchorTx(reader(null, null, "0x2a").read, claim)).to.equal("unknown");
-    expect(await checkAnchorTx(reader(null, null, "0x29").read, claim)).to.equal("futureBlock");
+    expect(await verdictOf(reader(null, null, "0x2a"))).to.equal("unknown");
+    expect(await verdictOf(reader(null, null, "0x29"))).to.equal("futureBlock");
     await expectRejected(checkAnchorTx(reader(null, null, null).read, claim), /newest block number is malformed/);
     // The receipt, when there is one, decides.
-    expect(await checkAnchorTx(reader(receipt({ status: "0x0" }), null).read, claim)).to.equal("reverted");
+    expect(await checkAnchorTx(reader(receipt({ status: "0x0" }), null).read, claim)).to.deep.equal({ verdict: "reverted", minedIn: 42 });
     // Answers that are not the block asked for are the RPC's fault.
     await expectRejected(checkAnchorTx(reader(null, { ...inBlock([]), number: "0x2b" }).read, claim), /another block/);
     await expectRejected(checkAnchorTx(reader(null, { number: "0x2a" }).read, claim), /block is malformed: transactions/);
@@ -108,13 +123,13 @@ describe("an anchor's transaction, checked on the chain", () => {
   it("never fails on any answer but with an Error, and never holds for an answer made up (property)", () => {
     fc.assert(
       fc.property(fc.oneof(fc.anything(), fc.jsonValue()), (raw) => {
-        let verdict: string | undefined;
+        let judged: string | undefined;
         try {
-          verdict = judgeReceipt(raw, claim);
+          judged = verdict(raw);
         } catch (e) {
           expect(e).to.be.instanceOf(Error);
         }
-        expect(verdict).to.not.equal("ok");
+        expect(judged).to.be.oneOf([undefined, "missing", "reverted", "noEvent"]);
       }),
       { numRuns: 2000 },
     );

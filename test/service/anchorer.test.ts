@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import pino from "pino";
-import { Anchorer, type AnchorerOptions } from "../../service/chain/anchorer.js";
+import { Anchorer, REORG_DEPTH, type AnchorerOptions } from "../../service/chain/anchorer.js";
 import type { AnchorClient, AnchoredEvent, SendOptions, Waiting } from "../../service/chain/contract.js";
 import type { Fees } from "../../service/chain/fees.js";
 import { toHex, toHex0x } from "../../service/core/index.js";
@@ -72,6 +72,8 @@ describe("anchorer records follow the chain", () => {
           at === size ? { logRoot, mapRoot, timestamp: 1n } : { logRoot: toHex0x(new Uint8Array(32)), mapRoot, timestamp: 0n },
         ),
       anchoredAt: (_: string, at: bigint) => Promise.resolve(at === size ? event : undefined),
+      head: () => Promise.resolve(10),
+      minedIn: (hash: string) => Promise.resolve(hash === MINED ? 7 : null),
       waiting: () => Promise.resolve(null),
       sendAnchor: () => Promise.reject(new Error("nothing is to be sent")),
     } as unknown as AnchorClient;
@@ -100,6 +102,38 @@ describe("anchorer records follow the chain", () => {
     await ledger.anchors.put({ ...held, status: "confirmed" });
     expect(await anchorer(chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`)).anchorNow()).to.equal(null);
     expect(await ledger.anchors.list()).to.deep.equal([{ ...held, status: "confirmed" }]);
+  });
+
+  it("moves a confirmed anchor's record to the block a reorganisation mined its transaction in again; anchors deeper than REORG_DEPTH are final", async () => {
+    const cp = await current();
+    const OLD = `0x${"ef".repeat(32)}`;
+    const old = { ...cp, size: 1, logRoot: "11".repeat(32), chainId: 31337, contract: CONTRACT, txHash: OLD, blockNumber: 2 };
+    const held = { ...cp, size: Number(cp.size), chainId: 31337, contract: CONTRACT, txHash: MINED, blockNumber: 7 };
+    await ledger.anchors.put({ ...old, status: "confirmed" });
+    await ledger.anchors.put({ ...held, status: "confirmed" });
+    const asked: string[] = [];
+    const chain = chainHolding(cp.size, `0x${cp.logRoot}`, `0x${cp.mapRoot}`);
+    const client = {
+      ...chain,
+      checkpointAt: (logId: string, at: bigint) =>
+        at === 1n
+          ? Promise.resolve({ logRoot: `0x${old.logRoot}`, mapRoot: `0x${cp.mapRoot}`, timestamp: 1n })
+          : chain.checkpointAt(logId, at),
+      // Block 6 is REORG_DEPTH below the head: the anchor in block 7 is read again, the one in block 2 is not.
+      head: () => Promise.resolve(6 + REORG_DEPTH),
+      minedIn: (hash: string) => {
+        asked.push(hash);
+        return Promise.resolve(hash === MINED ? 9 : 3);
+      },
+    } as unknown as AnchorClient;
+    expect(await anchorer(client).anchorNow()).to.equal(null);
+    expect(asked).to.deep.equal([MINED]);
+    expect(await ledger.anchors.list()).to.deep.equal([
+      { ...old, status: "confirmed" },
+      { ...held, blockNumber: 9, status: "confirmed" },
+    ]);
+    // Bundles are made against the record: they name the block the transaction is in now.
+    expect(ledger.anchors.newestConfirmed(CONTRACT, 0, Number(cp.size))?.blockNumber).to.equal(9);
   });
 
   it("confirms a pending record with the transaction that stored its size, not the last one it sent", async () => {
@@ -154,6 +188,8 @@ describe("anchorer records follow the chain", () => {
         searchedFrom.push(fromBlock);
         return Promise.resolve({ size, logRoot: `0x${cp.logRoot}`, mapRoot: `0x${cp.mapRoot}`, blockNumber: 8, txHash: MINED });
       },
+      head: () => Promise.resolve(10),
+      minedIn: () => Promise.resolve(null),
       waiting: () => Promise.resolve(null),
       sendAnchor: () => Promise.reject(new Error("nothing is to be sent")),
     } as unknown as AnchorClient;
@@ -171,6 +207,8 @@ describe("anchorer records follow the chain", () => {
       address: CONTRACT,
       latest: () => Promise.resolve({ size: 0n, logRoot: zero, mapRoot: zero }),
       checkpointAt: () => Promise.resolve({ logRoot: zero, mapRoot: zero, timestamp: 0n }),
+      head: () => Promise.resolve(10),
+      minedIn: () => Promise.resolve(null),
       waiting: (hash: string) => Promise.resolve(hash === stuck?.hash ? stuck.tx : null),
       fees: () => Promise.resolve(fees),
       sendAnchor: (_l: string, _s: bigint, _r: string, _m: string, _p: string[], options: SendOptions) => {

@@ -12,7 +12,8 @@ import pino from "pino";
 import { startAnvil, type EmbeddedChain } from "../../service/chain/anvil.js";
 import { AnchorClient, anchorArtifact } from "../../service/chain/contract.js";
 import { DEV_PRIVATE_KEY, configSchema } from "../../service/config.js";
-import { logIdOf, toHex } from "../../service/core/index.js";
+import { logIdOf, toHex, verifyBundle, type EvidenceBundle } from "../../service/core/index.js";
+import { txReaderOver } from "../../service/core/bundle/anchor-tx.js";
 import { startService, type RunningService } from "../../service/server.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
 import { inPool, rpc as rpcAt, waitFor } from "../helpers/anvil-rpc.js";
@@ -198,6 +199,61 @@ describe("chain faults and shutdown", function () {
       const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
       expect(new Set(sizes).size).to.equal(sizes.length);
     });
+  });
+
+  it("a reorganisation that mines an anchor's transaction again in a later block: the record and new bundles follow it, and a bundle made before still verifies", async () => {
+    await confirmedAt(svc.ledger.size); // nothing left to anchor before the snapshot
+    const snapshot = await rpc("evm_snapshot");
+    const code = `FAULT-${issued}-KEY`;
+    await issue(token, 1);
+    const size = Number(svc.ledger.size);
+    await confirmedAt(BigInt(size));
+    const before = (await post("/v1/verify", { code })).json as EvidenceBundle;
+    const { txHash, blockNumber } = before.anchor!;
+    expect(before.anchor!.size).to.equal(size);
+    // The chain drops the anchor's block and mines the same signed transaction two blocks later.
+    const raw = await rpc("eth_getRawTransactionByHash", [txHash]);
+    await svc.stop();
+    await rpc("evm_revert", [snapshot]);
+    await rpc("anvil_mine", ["0x2"]);
+    expect(await rpc("eth_sendRawTransaction", [raw])).to.equal(txHash);
+    svc = await start();
+    await waitFor("the anchor's record to follow its transaction", async () =>
+      (await anchors()).some((a) => a.size === size && (a as { blockNumber?: number }).blockNumber === blockNumber + 2) ? true : undefined,
+    );
+    const after = (await post("/v1/verify", { code })).json as EvidenceBundle;
+    expect(after.anchor).to.deep.equal({ size, txHash, blockNumber: blockNumber + 2 });
+
+    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
+    try {
+      const client = new AnchorClient(svc.contract()!, provider);
+      const anchorCheck = async (bundle: EvidenceBundle) =>
+        (
+          await verifyBundle(bundle, {
+            code,
+            readAnchor: (logId, at) => client.checkpointAt(logId, at),
+            readTx: txReaderOver((method, params) => provider.send(method, params)),
+          })
+        ).checks.find((c) => c.id === "anchor")!;
+      expect(await anchorCheck(after)).to.deep.include({
+        ok: true,
+        said: {
+          key: "anchor.okTx",
+          values: { size: String(size), tx: txHash, block: String(blockNumber + 2), minedIn: String(blockNumber + 2) },
+        },
+      });
+      // Made before the reorganisation, it names the old block: the transaction still stored these roots.
+      const old = await anchorCheck(before);
+      expect(old.ok).to.equal(true);
+      expect(old.said).to.deep.equal({
+        key: "anchor.okTxMoved",
+        values: { size: String(size), tx: txHash, block: String(blockNumber), minedIn: String(blockNumber + 2) },
+      });
+    } finally {
+      provider.destroy();
+    }
+    const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
+    expect(new Set(sizes).size).to.equal(sizes.length);
   });
 
   it("re-deploys and re-anchors the current checkpoint when the chain was reset", async () => {

@@ -277,6 +277,23 @@ describe("buyer verify page (chromium)", function () {
     await page.context().close();
   });
 
+  it("an anchor a reorganisation moved to a later block than the bundle says still holds, and the page names the block it is in", async () => {
+    const page = await open();
+    let named = 0;
+    await page.route("**/v1/verify", async (route) => {
+      const response = await route.fetch();
+      const bundle = (await response.json()) as { anchor: { blockNumber: number } };
+      named = bundle.anchor.blockNumber;
+      bundle.anchor.blockNumber -= 1; // as a bundle made before the transaction was mined again, one block later
+      await route.fulfill({ response, json: bundle });
+    });
+    const text = await verify(page, CODES.unused);
+    expect(text).to.contain("Genuine").and.not.contain("✗");
+    expect(text).to.contain(`in block ${named}; the bundle says block ${named - 1} (the chain reorganised after the bundle was made`);
+    expect(text).to.contain(`Anchored on chain in block ${named},`);
+    await page.context().close();
+  });
+
   it("takes nothing malformed from /v1/log: no chain to read, the record still checked, the chain check left out", async () => {
     for (const info of [null, { rpcUrl: { href: "x" }, contract: 42 }, { rpcUrl: "javascript:alert(1)", contract: "0x1" }]) {
       const requested: string[] = [];

@@ -4,8 +4,14 @@
  * (verify.ts reads them); the transaction is the bundle's pointer for a
  * reader, who follows it in a block explorer during a dispute. So a pointer
  * that can be read is checked too: the receipt must be of that transaction,
- * successful, in the block the bundle says, and hold the contract's
- * `Anchored` event (SPEC §7) for the log, the size and the two roots.
+ * successful, and hold the contract's `Anchored` event (SPEC §7) for the
+ * log, the size and the two roots.
+ *
+ * The transaction found in another block than the bundle says still holds:
+ * a reorganisation mines the same signed transaction again in a later block,
+ * after the service handed the bundle out, and the hash and the event are
+ * what identify the anchor (the block is where to look). Failing it would
+ * fail genuine evidence for the chain's doing; the check says where it is.
  *
  * A node may not know an old transaction although it happened: geth indexes
  * transactions of about the last year only by default, and nodes that expire
@@ -63,10 +69,16 @@ export interface AnchorClaim {
   mapRoot: string;
 }
 
-/** What a receipt says of the claim; `ok` only when it holds whole. */
-export type ReceiptVerdict = "ok" | "missing" | "reverted" | "otherBlock" | "noEvent";
+/** What a receipt says of the claim: `ok` when it holds whole, `moved` when it holds in another block. */
+export type ReceiptVerdict = "ok" | "moved" | "missing" | "reverted" | "noEvent";
 /** What the chain says of the claim: `unknown` when the node can show neither the transaction nor its absence. */
 export type TxVerdict = Exclude<ReceiptVerdict, "missing"> | "notInBlock" | "futureBlock" | "unknown";
+
+export interface TxFinding<V extends string = TxVerdict> {
+  verdict: V;
+  /** The block the chain has the transaction in, where its receipt was read. */
+  minedIn: number | null;
+}
 
 function parsed<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
   const r = schema.safeParse(raw);
@@ -80,19 +92,20 @@ function parsed<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
  * not what was asked for: that is the RPC's fault, not the bundle's, and the
  * anchor then reads "not checked".
  */
-export async function checkAnchorTx(read: TxReader, claim: AnchorClaim): Promise<TxVerdict> {
-  const verdict = judgeReceipt(await read.receipt(claim.txHash), claim);
-  if (verdict !== "missing") return verdict;
+export async function checkAnchorTx(read: TxReader, claim: AnchorClaim): Promise<TxFinding> {
+  const found = judgeReceipt(await read.receipt(claim.txHash), claim);
+  if (found.verdict !== "missing") return { verdict: found.verdict, minedIn: found.minedIn };
+  const unread = (verdict: TxVerdict): TxFinding => ({ verdict, minedIn: null });
   const raw = await read.block(claim.blockNumber);
   if (raw === null) {
     // Not held: pruned, or not made yet. Only the second shows the pointer false.
     const head = parsed(quantity, await read.head(), "newest block number");
-    return BigInt(claim.blockNumber) > BigInt(head) ? "futureBlock" : "unknown";
+    return unread(BigInt(claim.blockNumber) > BigInt(head) ? "futureBlock" : "unknown");
   }
   const block = parsed(blockSchema, raw, "block");
   if (BigInt(block.number) !== BigInt(claim.blockNumber)) throw new Error("the RPC answered with another block");
   const tx = claim.txHash.toLowerCase();
-  return block.transactions.some((t) => t.toLowerCase() === tx) ? "unknown" : "notInBlock";
+  return unread(block.transactions.some((t) => t.toLowerCase() === tx) ? "unknown" : "notInBlock");
 }
 
 /**
@@ -100,13 +113,15 @@ export async function checkAnchorTx(read: TxReader, claim: AnchorClaim): Promise
  * that is not a receipt of the claimed transaction: that is the RPC's fault,
  * not the bundle's, and the anchor then reads "not checked".
  */
-export function judgeReceipt(raw: unknown, claim: AnchorClaim): ReceiptVerdict {
-  if (raw === null) return "missing";
+export function judgeReceipt(raw: unknown, claim: AnchorClaim): TxFinding<ReceiptVerdict> {
+  if (raw === null) return { verdict: "missing", minedIn: null };
   const r = parsed(receiptSchema, raw, "receipt");
   if (r.transactionHash.toLowerCase() !== claim.txHash.toLowerCase())
     throw new Error("the RPC answered with the receipt of another transaction");
-  if (BigInt(r.status) !== 1n) return "reverted";
-  if (BigInt(r.blockNumber) !== BigInt(claim.blockNumber)) return "otherBlock";
+  const minedIn = BigInt(r.blockNumber);
+  if (minedIn > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error("the RPC's receipt is malformed: blockNumber out of range");
+  const judged = (verdict: ReceiptVerdict): TxFinding<ReceiptVerdict> => ({ verdict, minedIn: Number(minedIn) });
+  if (BigInt(r.status) !== 1n) return judged("reverted");
   const contract = claim.contract.toLowerCase();
   const roots = `0x${claim.logRoot.slice(2)}${claim.mapRoot.slice(2)}`.toLowerCase();
   const anchored = r.logs.some(
@@ -119,5 +134,6 @@ export function judgeReceipt(raw: unknown, claim: AnchorClaim): ReceiptVerdict {
       BigInt(l.topics[2]!) === claim.size &&
       l.data.toLowerCase() === roots,
   );
-  return anchored ? "ok" : "noEvent";
+  if (!anchored) return judged("noEvent");
+  return judged(minedIn === BigInt(claim.blockNumber) ? "ok" : "moved");
 }

@@ -30,7 +30,8 @@ export const DETAILS = {
     "the chain holds this checkpoint's roots, but block {block} has no transaction {tx}, which the bundle names as storing them",
   "anchor.txFuture": "the bundle names transaction {tx} in block {block}, which the chain has not reached",
   "anchor.txReverted": "the transaction {tx} the bundle names as storing this checkpoint failed",
-  "anchor.txBlock": "the transaction {tx} the bundle names is not in block {block}, where the bundle says it is",
+  "anchor.okTxMoved":
+    "the chain holds this checkpoint's roots at size {size}, stored by transaction {tx} in block {minedIn}; the bundle says block {block} (the chain reorganised after the bundle was made, or the bundle was changed)",
   "anchor.txOther": "the transaction {tx} the bundle names did not anchor this checkpoint",
   "anchor.forked": "the chain holds different roots for this size: the log forked",
   "anchor.unverified": "no verified checkpoint to look up",

@@ -15,7 +15,7 @@ import type { KeyEvent, KeyState } from "../ledger/schema.js";
 import { verifyInclusion } from "../log/verify.js";
 import { verifyMembership } from "../map/proof.js";
 import { openCheckpoint, type Checkpoint } from "../note/checkpoint.js";
-import { checkAnchorTx, type TxReader, type TxVerdict } from "./anchor-tx.js";
+import { checkAnchorTx, type TxFinding, type TxReader } from "./anchor-tx.js";
 import { english, type Said } from "./details.js";
 import { bundleSchema, type EvidenceBundle } from "./schema.js";
 
@@ -154,7 +154,7 @@ const TX_DETAIL = {
   notInBlock: "anchor.txMissing",
   futureBlock: "anchor.txFuture",
   reverted: "anchor.txReverted",
-  otherBlock: "anchor.txBlock",
+  moved: "anchor.okTxMoved",
   noEvent: "anchor.txOther",
 } as const;
 
@@ -163,9 +163,9 @@ async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readTx: TxReader | 
   const size = String(cp.size);
   if (!b.anchor || !readTx) return found("anchor", true, { key: "anchor.ok", values: { size } });
   const { txHash, blockNumber } = b.anchor;
-  let verdict: TxVerdict;
+  let finding: TxFinding;
   try {
-    verdict = await checkAnchorTx(readTx, {
+    finding = await checkAnchorTx(readTx, {
       txHash,
       blockNumber,
       contract: b.log.contract!,
@@ -177,9 +177,12 @@ async function anchoredBy(b: EvidenceBundle, cp: Checkpoint, readTx: TxReader | 
   } catch (e) {
     return { id: "anchor", ok: null, detail: `the anchor's transaction could not be read: ${messageOf(e)}` };
   }
-  // The roots hold in every case: what the pointer adds is true, unknown to this node, or false.
-  const holds = verdict === "ok" || verdict === "unknown";
-  return found("anchor", holds, { key: TX_DETAIL[verdict], values: { size, tx: txHash, block: String(blockNumber) } });
+  // The roots hold in every case: what the pointer adds is true (where the
+  // bundle says, or in a block a reorganisation moved it to), unknown to this node, or false.
+  const { verdict, minedIn } = finding;
+  const holds = verdict === "ok" || verdict === "moved" || verdict === "unknown";
+  const values = { size, tx: txHash, block: String(blockNumber), ...(minedIn !== null ? { minedIn: String(minedIn) } : {}) };
+  return found("anchor", holds, { key: TX_DETAIL[verdict], values });
 }
 
 export async function verifyBundle(input: unknown, opts: VerifyOptions): Promise<BundleReport> {

@@ -269,14 +269,19 @@ function render(o: Outcome): void {
   box.append(el("h2", { textContent: w.checks }), el("ul", { className: "checks" }, ...report.checks.map(checkItem)));
   const anchor = report.bundle?.anchor;
   if (report.bundle) {
-    // The bundle's word on its anchor, said as a fact only where the chain did not contradict it.
-    if (!report.checks.some((c) => c.id === "anchor" && c.ok === false))
+    // The bundle's word on its anchor, said as a fact only where the chain did
+    // not contradict it, and with the block the chain has it in, where a
+    // reorganisation moved it.
+    const anchorCheck = report.checks.find((c) => c.id === "anchor");
+    if (anchorCheck?.ok !== false) {
+      const minedIn = anchorCheck?.said?.values?.minedIn;
       box.append(
         el("p", {
           className: "anchor",
-          textContent: anchor ? fill(w.anchored, { block: anchor.blockNumber, tx: anchor.txHash }) : w.pending,
+          textContent: anchor ? fill(w.anchored, { block: minedIn ?? anchor.blockNumber, tx: anchor.txHash }) : w.pending,
         }),
       );
+    }
     const bundle = report.bundle;
     const download = el("button", { id: "download", type: "button", textContent: w.download });
     download.addEventListener("click", () => {

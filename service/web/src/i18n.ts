@@ -179,7 +179,8 @@ export const DETAIL_WORDS: Record<Lang, Record<DetailKey, string>> = {
     "anchor.txMissing": "区块链保存了此检查点的根，但区块 {block} 中没有证据包所称写入它们的交易 {tx}",
     "anchor.txFuture": "证据包所称的交易 {tx} 位于区块 {block}，而区块链尚未产生该区块",
     "anchor.txReverted": "证据包所称写入此检查点的交易 {tx} 执行失败",
-    "anchor.txBlock": "证据包所称的交易 {tx} 不在其所说的区块 {block} 中",
+    "anchor.okTxMoved":
+      "区块链保存了大小为 {size} 的此检查点的根，由区块 {minedIn} 中的交易 {tx} 写入；证据包称其在区块 {block}（证据包生成后区块链发生了重组，或证据包被改动过）",
     "anchor.txOther": "证据包所称的交易 {tx} 并未锚定此检查点",
     "anchor.forked": "区块链在此大小保存了不同的根：账本已分叉",
     "anchor.unverified": "没有已核验的检查点可供查询",
