@@ -36,26 +36,26 @@ const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 const checkpointAnswer = z.tuple([bytes32, bytes32, z.bigint()]);
 const logInfoAnswer = z.tuple([ethAddress, z.string()]);
 const latestAnswer = z.tuple([z.bigint(), bytes32, bytes32, z.bigint()]);
+const blockNumber = z.number().int().nonnegative();
 const anchoredLog = z.object({
-  blockNumber: z.number().int().nonnegative(),
+  blockNumber,
   transactionHash: bytes32,
   index: z.number().int().nonnegative(),
   args: z.tuple([bytes32, z.bigint(), bytes32, bytes32]),
 });
 
 /** What the node says of a sent transaction (fees null where its type has none). */
-const blockNumber = z.number().int().nonnegative();
 const sentTx = z.object({
   nonce: z.number().int().nonnegative(),
   gasLimit: z.bigint().positive(),
-  blockNumber: z.number().int().nonnegative().nullable(),
+  blockNumber: blockNumber.nullable(),
   gasPrice: z.bigint().nullable(),
   maxFeePerGas: z.bigint().nullable(),
   maxPriorityFeePerGas: z.bigint().nullable(),
 });
 const minedReceipt = z.object({
   status: z.number().int().nullable(),
-  blockNumber: z.number().int().nonnegative(),
+  blockNumber,
   gasUsed: z.bigint().nonnegative(),
 });
 const feeData = z.object({
