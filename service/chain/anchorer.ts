@@ -277,7 +277,8 @@ export class Anchorer {
  * search for a later anchor's event start past the chain's head. A reset
  * loses every anchor before it, the oldest first, and the ones made since
  * are newer than any lost: checking the oldest and the newest record (two
- * calls) finds any, and only then is every record checked. Called at
+ * calls) finds any, and only then is every record checked. A reorganisation
+ * that drops an anchor (not mined again) drops the newest: found the same way. Called at
  * start-up, before bundles are served, and in each anchoring round.
  */
 export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "logId" | "log">, client: AnchorClient): Promise<void> {
@@ -293,7 +294,10 @@ export async function forgetUnheldAnchors(o: Pick<AnchorerOptions, "ledger" | "l
     await ledger.anchors.remove(r.size);
     gone.push(r.size);
   }
-  log.error({ contract: client.address, sizes: gone }, "THE CHAIN NO LONGER HOLDS THESE ANCHORS (chain reset?): forgotten, anchoring anew");
+  log.error(
+    { contract: client.address, sizes: gone },
+    "THE CHAIN NO LONGER HOLDS THESE ANCHORS (a chain reset, or a reorganisation that dropped them): forgotten, anchoring anew",
+  );
 }
 
 /** A failure after the anchor transaction was sent (it may still be mined). */

@@ -256,6 +256,40 @@ describe("chain faults and shutdown", function () {
     expect(new Set(sizes).size).to.equal(sizes.length);
   });
 
+  it("an anchor a reorganisation dropped is forgotten and anchored anew, and new bundles name the new transaction", async () => {
+    await confirmedAt(svc.ledger.size);
+    const snapshot = await rpc("evm_snapshot");
+    const code = `FAULT-${issued}-KEY`;
+    await issue(token, 1);
+    const size = Number(svc.ledger.size);
+    await confirmedAt(BigInt(size));
+    const before = (await post("/v1/verify", { code })).json as EvidenceBundle;
+    // The anchor's block is replaced by empty ones, and its transaction is not mined again.
+    await rpc("evm_revert", [snapshot]);
+    await rpc("anvil_mine", ["0x2"]);
+    const again = await waitFor("the size anchored anew", async () => {
+      const a = (await anchors()).find((x) => x.size === size && x.status === "confirmed") as { txHash: string } | undefined;
+      return a && a.txHash !== before.anchor!.txHash ? a : undefined;
+    });
+    const after = (await post("/v1/verify", { code })).json as EvidenceBundle;
+    expect(after.anchor!.txHash).to.equal(again.txHash);
+    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
+    try {
+      const client = new AnchorClient(svc.contract()!, provider);
+      const report = await verifyBundle(after, {
+        code,
+        readAnchor: (logId, at) => client.checkpointAt(logId, at),
+        readTx: txReaderOver((method, params) => provider.send(method, params)),
+      });
+      expect(report.ok, JSON.stringify(report.checks)).to.equal(true);
+      expect(report.checks.find((c) => c.id === "anchor")!.said?.key).to.equal("anchor.okTx");
+    } finally {
+      provider.destroy();
+    }
+    const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
+    expect(new Set(sizes).size).to.equal(sizes.length);
+  });
+
   it("re-deploys and re-anchors the current checkpoint when the chain was reset", async () => {
     const anchoredBefore = (await anchors()).map((a) => a.size);
     await chain.stop();
