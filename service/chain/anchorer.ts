@@ -243,8 +243,9 @@ export class Anchorer {
    */
   private async followMoves(client: AnchorClient): Promise<void> {
     const { ledger, log } = this.opts;
-    const head = await client.head();
     let rec = ledger.anchors.confirmedEnds(client.address).newest;
+    if (!rec) return;
+    const head = await client.head();
     for (let n = 0; rec && n < REORG_ANCHORS; n++) {
       if (rec.txHash === null || rec.blockNumber === null || rec.blockNumber < head - REORG_DEPTH) break;
       const minedIn = await client.minedIn(rec.txHash);

@@ -60,7 +60,11 @@ describe("chain faults and shutdown", function () {
     return r.json as { results: { ok: boolean; index: number; leafHash: string }[] };
   };
   const anchors = async () =>
-    ((await (await fetch(`${svc.url}/v1/anchors`)).json()) as { anchors: { size: number; status: string }[] }).anchors;
+    (
+      (await (await fetch(`${svc.url}/v1/anchors`)).json()) as {
+        anchors: { size: number; status: string; txHash: string | null; blockNumber: number | null }[];
+      }
+    ).anchors;
   const confirmedAt = (size: bigint) =>
     waitFor(`an anchor confirmed at ${size}`, async () =>
       (await anchors()).some((a) => a.status === "confirmed" && a.size === Number(size)) ? true : undefined,
@@ -185,7 +189,7 @@ describe("chain faults and shutdown", function () {
       await rpc("evm_mine");
       await rpc("evm_setAutomine", [true]);
       await confirmedAt(size);
-      const rec = (await anchors()).find((a) => a.size === Number(size)) as unknown as { txHash: string; blockNumber: number };
+      const rec = (await anchors()).find((a) => a.size === Number(size))!;
       expect(rec.txHash).to.equal(second.hash);
       const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
       try {
@@ -201,14 +205,38 @@ describe("chain faults and shutdown", function () {
     });
   });
 
-  it("a reorganisation that mines an anchor's transaction again in a later block: the record and new bundles follow it, and a bundle made before still verifies", async () => {
-    await confirmedAt(svc.ledger.size); // nothing left to anchor before the snapshot
+  /**
+   * A chain snapshot taken once nothing is left to anchor, then one key
+   * issued and anchored after it: reverting the snapshot drops that anchor's
+   * block. With the key's bundle as served before the revert.
+   */
+  const anchorAfterSnapshot = async () => {
+    await confirmedAt(svc.ledger.size);
     const snapshot = await rpc("evm_snapshot");
     const code = `FAULT-${issued}-KEY`;
     await issue(token, 1);
     const size = Number(svc.ledger.size);
     await confirmedAt(BigInt(size));
     const before = (await post("/v1/verify", { code })).json as EvidenceBundle;
+    return { snapshot, code, size, before };
+  };
+  /** `bundle` verified for `code` as the page and `verify-bundle --rpc-url` do: the anchor and its transaction read from the test chain. */
+  const verifiedOnChain = async (bundle: EvidenceBundle, code: string) => {
+    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
+    try {
+      const client = new AnchorClient(svc.contract()!, provider);
+      return await verifyBundle(bundle, {
+        code,
+        readAnchor: (logId, at) => client.checkpointAt(logId, at),
+        readTx: txReaderOver((method, params) => provider.send(method, params)),
+      });
+    } finally {
+      provider.destroy();
+    }
+  };
+
+  it("a reorganisation that mines an anchor's transaction again in a later block: the record and new bundles follow it, and a bundle made before still verifies", async () => {
+    const { snapshot, code, size, before } = await anchorAfterSnapshot();
     const { txHash, blockNumber } = before.anchor!;
     expect(before.anchor!.size).to.equal(size);
     // The chain drops the anchor's block and mines the same signed transaction two blocks later.
@@ -219,73 +247,44 @@ describe("chain faults and shutdown", function () {
     expect(await rpc("eth_sendRawTransaction", [raw])).to.equal(txHash);
     svc = await start();
     await waitFor("the anchor's record to follow its transaction", async () =>
-      (await anchors()).some((a) => a.size === size && (a as { blockNumber?: number }).blockNumber === blockNumber + 2) ? true : undefined,
+      (await anchors()).some((a) => a.size === size && a.blockNumber === blockNumber + 2) ? true : undefined,
     );
     const after = (await post("/v1/verify", { code })).json as EvidenceBundle;
     expect(after.anchor).to.deep.equal({ size, txHash, blockNumber: blockNumber + 2 });
 
-    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
-    try {
-      const client = new AnchorClient(svc.contract()!, provider);
-      const anchorCheck = async (bundle: EvidenceBundle) =>
-        (
-          await verifyBundle(bundle, {
-            code,
-            readAnchor: (logId, at) => client.checkpointAt(logId, at),
-            readTx: txReaderOver((method, params) => provider.send(method, params)),
-          })
-        ).checks.find((c) => c.id === "anchor")!;
-      expect(await anchorCheck(after)).to.deep.include({
-        ok: true,
-        said: {
-          key: "anchor.okTx",
-          values: { size: String(size), tx: txHash, block: String(blockNumber + 2), minedIn: String(blockNumber + 2) },
-        },
-      });
-      // Made before the reorganisation, it names the old block: the transaction still stored these roots.
-      const old = await anchorCheck(before);
-      expect(old.ok).to.equal(true);
-      expect(old.said).to.deep.equal({
-        key: "anchor.okTxMoved",
-        values: { size: String(size), tx: txHash, block: String(blockNumber), minedIn: String(blockNumber + 2) },
-      });
-    } finally {
-      provider.destroy();
-    }
+    const anchorCheck = async (bundle: EvidenceBundle) => (await verifiedOnChain(bundle, code)).checks.find((c) => c.id === "anchor")!;
+    expect(await anchorCheck(after)).to.deep.include({
+      ok: true,
+      said: {
+        key: "anchor.okTx",
+        values: { size: String(size), tx: txHash, block: String(blockNumber + 2), minedIn: String(blockNumber + 2) },
+      },
+    });
+    // Made before the reorganisation, it names the old block: the transaction still stored these roots.
+    const old = await anchorCheck(before);
+    expect(old.ok).to.equal(true);
+    expect(old.said).to.deep.equal({
+      key: "anchor.okTxMoved",
+      values: { size: String(size), tx: txHash, block: String(blockNumber), minedIn: String(blockNumber + 2) },
+    });
     const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
     expect(new Set(sizes).size).to.equal(sizes.length);
   });
 
   it("an anchor a reorganisation dropped is forgotten and anchored anew, and new bundles name the new transaction", async () => {
-    await confirmedAt(svc.ledger.size);
-    const snapshot = await rpc("evm_snapshot");
-    const code = `FAULT-${issued}-KEY`;
-    await issue(token, 1);
-    const size = Number(svc.ledger.size);
-    await confirmedAt(BigInt(size));
-    const before = (await post("/v1/verify", { code })).json as EvidenceBundle;
+    const { snapshot, code, size, before } = await anchorAfterSnapshot();
     // The anchor's block is replaced by empty ones, and its transaction is not mined again.
     await rpc("evm_revert", [snapshot]);
     await rpc("anvil_mine", ["0x2"]);
     const again = await waitFor("the size anchored anew", async () => {
-      const a = (await anchors()).find((x) => x.size === size && x.status === "confirmed") as { txHash: string } | undefined;
+      const a = (await anchors()).find((x) => x.size === size && x.status === "confirmed");
       return a && a.txHash !== before.anchor!.txHash ? a : undefined;
     });
     const after = (await post("/v1/verify", { code })).json as EvidenceBundle;
     expect(after.anchor!.txHash).to.equal(again.txHash);
-    const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
-    try {
-      const client = new AnchorClient(svc.contract()!, provider);
-      const report = await verifyBundle(after, {
-        code,
-        readAnchor: (logId, at) => client.checkpointAt(logId, at),
-        readTx: txReaderOver((method, params) => provider.send(method, params)),
-      });
-      expect(report.ok, JSON.stringify(report.checks)).to.equal(true);
-      expect(report.checks.find((c) => c.id === "anchor")!.said?.key).to.equal("anchor.okTx");
-    } finally {
-      provider.destroy();
-    }
+    const report = await verifiedOnChain(after, code);
+    expect(report.ok, JSON.stringify(report.checks)).to.equal(true);
+    expect(report.checks.find((c) => c.id === "anchor")!.said?.key).to.equal("anchor.okTx");
     const sizes = await anchoredSizes(chain.rpcUrl, svc.contract()!);
     expect(new Set(sizes).size).to.equal(sizes.length);
   });
