@@ -188,6 +188,23 @@ try {
     ];
   };
 
+  // Where a paced read run's time went: the service's threads (a compaction
+  // LevelDB starts meanwhile takes a core from the service and the generator)
+  // and the longest the event loop was held up, from the service's own
+  // metrics (prom-client resets that maximum at every scrape).
+  const loopDelayMax = async (): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 1000;
+  };
+  const pacedReads = async (title: string, rate: number, request: () => PacedRequest): Promise<[PacedResult, string]> => {
+    await loopDelayMax();
+    const threads0 = threadCpu(service.pid!);
+    const r = await atRate(title, rate, request);
+    const cpu = cpuPerEvent(threads0, threadCpu(service.pid!), r.ok, "a request");
+    const note = `   (${cpu ? `service: ${cpu}; ` : ""}event loop held up ${(await loopDelayMax()).toFixed(0)} ms at most)`;
+    return [r, note];
+  };
+
   const verifyBody = (): string => JSON.stringify({ code: benchCode(Math.floor(Math.random() * (preload / 2))) });
   const verifyReq = {
     method: "POST" as const,
@@ -198,8 +215,8 @@ try {
   const pacedVerify = (): PacedRequest => ({ method: "POST", path: "/v1/verify", headers: verifyReq.headers, body: verifyBody() });
   // The service has just opened a freshly filled store: let LevelDB settle
   // its compactions and warm its caches under a light load, unreported.
-  await atRate("warm-up (not reported)", 200, pacedVerify);
-  await atRate("warm-up (not reported)", 500, pacedVerify);
+  // Their threads' figures go to stderr: whether the compactions had ended.
+  for (const rate of [200, 500]) process.stderr.write(`${(await pacedReads("warm-up (not reported)", rate, pacedVerify))[1].trim()}\n`);
   // The rate a paced run was asked for is what it sent over the run's seconds.
   const figure = (r: PacedResult): PacedFigure => ({ asked: r.sent / seconds, answered: r.rate, failed: r.failed, p99: r.p99 });
   const ingest: ThroughputFigure[] = [];
@@ -208,8 +225,8 @@ try {
     eventsPerSecond: r.requests.average * perRequest,
     failed: r.non2xx + r.errors + r.timeouts,
   });
-  const verify = await atRate("verify at 500/s", 500, pacedVerify);
-  results.push(pacedLine("POST /v1/verify at 500 req/s", verify));
+  const [verify, verifyThreads] = await pacedReads("verify at 500/s", 500, pacedVerify);
+  results.push(pacedLine("POST /v1/verify at 500 req/s", verify) + verifyThreads);
   results.push(line("POST /v1/verify, flat out", await run("verify flat out", { requests: [verifyReq] })));
   results.push(
     line(

@@ -60,8 +60,8 @@ export function threadCpu(pid: number): ThreadCpu | null {
 }
 
 /** `after - before`, per event, as one line: "main 231, LevelDB pool 90, compaction 140, V8 75 µs of CPU an event". */
-export function cpuPerEvent(before: ThreadCpu | null, after: ThreadCpu | null, events: number): string {
+export function cpuPerEvent(before: ThreadCpu | null, after: ThreadCpu | null, events: number, unit = "an event"): string {
   if (!before || !after || events <= 0) return "";
   const us = (k: ThreadKind): string => (((after[k] - before[k]) * 1000) / events).toFixed(0);
-  return `main ${us("main")}, LevelDB pool ${us("pool")}, compaction ${us("compaction")}, V8 ${us("v8")} µs of CPU an event`;
+  return `main ${us("main")}, LevelDB pool ${us("pool")}, compaction ${us("compaction")}, V8 ${us("v8")} µs of CPU ${unit}`;
 }

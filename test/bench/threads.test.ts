@@ -38,6 +38,9 @@ describe("bench: CPU by thread (bench/lib/threads.ts)", () => {
     expect(cpuPerEvent(zero, { main: 230, pool: 90, compaction: 140, v8: 75 }, 1000)).to.equal(
       "main 230, LevelDB pool 90, compaction 140, V8 75 µs of CPU an event",
     );
+    expect(cpuPerEvent(zero, { main: 2300, pool: 0, compaction: 500, v8: 310 }, 1000, "a request")).to.equal(
+      "main 2300, LevelDB pool 0, compaction 500, V8 310 µs of CPU a request",
+    );
     expect(cpuPerEvent(null, zero, 1000)).to.equal("");
   });
 });
