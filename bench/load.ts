@@ -153,14 +153,18 @@ try {
   const pacedLine = (title: string, r: PacedResult): string =>
     `${title.padEnd(50)} ${`${r.rate.toFixed(0)} req/s`.padStart(14)}   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms${r.failed ? `   (${r.failed} failed)` : ""}   (paced; max ${r.max} ms, generator lag ${r.lag} ms)`;
   const results: string[] = [];
+  // The service's metrics as they stand, each read by its name (with its labels).
+  const readMetrics = async (): Promise<(name: string) => number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return (name) => Number(new RegExp(`^${name.replace(/[{}+.]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+  };
   // Events per group commit over a write run, from the service's own
   // histogram: what explains most of a write figure (each group pays its own
   // signature, synced write and upper map levels).
   // With the synced writes by time: a slow one (LevelDB compacting beside
   // the log's fsync) holds back every request queued behind it.
   const groupStats = async (): Promise<{ count: number; sum: number; writes: number; fast: number; medium: number }> => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const read = (name: string): number => Number(new RegExp(`^${name.replace(/[{}+.]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    const read = await readMetrics();
     return {
       count: read("keyproof_batch_events_count"),
       sum: read("keyproof_batch_events_sum"),
@@ -192,10 +196,7 @@ try {
   // LevelDB starts meanwhile takes a core from the service and the generator)
   // and the longest the event loop was held up, from the service's own
   // metrics (prom-client resets that maximum at every scrape).
-  const loopDelayMax = async (): Promise<number> => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 1000;
-  };
+  const loopDelayMax = async (): Promise<number> => (await readMetrics())("nodejs_eventloop_lag_max_seconds") * 1000;
   const pacedReads = async (title: string, rate: number, request: () => PacedRequest): Promise<[PacedResult, string]> => {
     await loopDelayMax();
     const threads0 = threadCpu(service.pid!);
