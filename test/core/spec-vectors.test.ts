@@ -1,5 +1,5 @@
 /**
- * Known answers for SPEC §2, §3, §5 and §6 from a second implementation
+ * Known answers for SPEC §2 to §6 and §9 from a second implementation
  * (test/core/vectors/generate.py, Python, written from SPEC.md alone). The
  * other tests check the service against the core's own verifier; a mistake
  * both shared (a missing separator byte, a field out of JCS order, another
@@ -30,6 +30,7 @@ import {
   stateHash,
   toHex,
   verifyAbsence,
+  verifyBundle,
   verifyMembership,
   type MapProof,
 } from "../../service/core/index.js";
@@ -52,6 +53,7 @@ interface Vectors {
     note: string;
     logId: string;
   };
+  bundle: { code: string; order: string; value: { log: { verifierKey: string } } };
 }
 
 const v = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "vectors/spec-v1.json"), "utf8")) as Vectors;
@@ -128,5 +130,21 @@ describe("SPEC known answers from an independent implementation", () => {
     expect(signCheckpoint(checkpoint, signer)).to.equal(c.note);
     expect(openCheckpoint(c.note, c.verifierKey)).to.deep.equal(checkpoint);
     expect(logIdOf(c.origin)).to.equal(c.logId);
+  });
+
+  it("§9 a bundle of a log another implementation built verifies; with another code or order it does not", async () => {
+    const { code, order, value } = v.bundle;
+    const now = new Date("2026-12-01T00:00:00Z");
+    const report = await verifyBundle(value, { code, order, now, trusted: { verifierKey: value.log.verifierKey } });
+    // No chain here: the anchor check alone reads "not checked" (ok null).
+    expect(report.checks.filter((c) => c.ok !== true).map((c) => [c.id, c.ok])).to.deep.equal([["anchor", null]]);
+    expect(report.ok).to.equal(true);
+    expect(report.checks.map((c) => c.id)).to.include.members(["signature", "commitment", "inclusion", "chain", "state", "map", "order"]);
+    expect(report.facts).to.include({ status: "sold", issuer: "acme", holder: "shop-a", orderMatches: true });
+    const otherCode = await verifyBundle(value, { code: "GAME-7777-ALPHB", order, now });
+    expect(otherCode.ok).to.equal(false);
+    expect(otherCode.checks.find((c) => c.id === "commitment")?.ok).to.equal(false);
+    const otherOrder = await verifyBundle(value, { code, order: "ORD-2", now });
+    expect(otherOrder.facts?.orderMatches).to.equal(false);
   });
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Known-answer vectors for SPEC.md sections 2, 3, 5 and 6, computed by a second
+"""Known-answer vectors for SPEC.md sections 2 to 6 and 9, computed by a second
 implementation written from SPEC.md alone, in another language, so that a
 mistake the service and its own verifier share cannot pass the tests.
 
@@ -107,6 +107,86 @@ key_id = H(origin.encode() + b"\n\x01" + public)[:4]
 body = f"{origin}\n316\n{base64.b64encode(H(b'log')).decode()}\nkeyproof-map {base64.b64encode(H(b'map')).decode()}\n"
 signature = base64.b64encode(key_id + signer.sign(body.encode())).decode()
 
+
+
+def mth(leaves) -> bytes:
+    """RFC 9162 2.1.1 over leaf hashes."""
+    if not leaves:
+        return H(b"")
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while 2 * k < len(leaves):
+        k *= 2
+    return H(b"\x01" + mth(leaves[:k]) + mth(leaves[k:]))
+
+
+def inclusion(m: int, leaves) -> list:
+    """RFC 9162 2.1.3.1 PATH(m, D[n])."""
+    if len(leaves) == 1:
+        return []
+    k = 1
+    while 2 * k < len(leaves):
+        k *= 2
+    if m < k:
+        return inclusion(m, leaves[:k]) + [mth(leaves[k:])]
+    return inclusion(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+
+# A whole log of seven entries, its map and a bundle for one key (SPEC §3, §4, §5, §9):
+# what the service's verifier must accept from any implementation of the protocol.
+def commit(code: str, key_salt: bytes) -> str:
+    return H(b"keyproof:v1:key\x00" + key_salt + normalize(code).encode()).hex()
+
+
+code, order = "GAME-7777-ALPHA", "ORD-1"
+salts = [H(b"salt" + bytes([i])) for i in range(3)]
+keys = [commit(c, salts[i]) for i, c in enumerate([code, "GIFT-0001-BETA", "GIFT-0002-GAMMA"])]
+log_entries, states, heads = [], {}, {}
+
+
+def append(actor: str, kind: str, attrs: dict, key=None) -> None:
+    event = {"v": 1, "type": kind, "actor": actor, "time": f"2026-11-24T10:00:0{len(log_entries)}.000Z", "attrs": attrs}
+    if key is not None:
+        event["key"], event["prev"] = key, heads.get(key)
+    entry = jcs(event)
+    leaf = H(b"\x00" + entry.encode()).hex()
+    log_entries.append(entry)
+    if key is None:
+        return
+    s = states.setdefault(key, {"status": "issued", "issuer": actor, "holder": actor, "sku": attrs.get("sku"), "events": 0})
+    if "expires" in attrs:
+        s["expires"] = attrs["expires"]
+    s["holder"] = attrs.get("to", s["holder"])
+    s["status"] = {"sell": "sold", "redeem": "redeemed", "void": "void"}.get(kind, s["status"])
+    s["events"] += 1
+    s["head"], s["index"] = leaf, len(log_entries) - 1
+    heads[key] = leaf
+
+
+append("operator", "participant", {"id": "acme", "role": "issuer", "name": "Acme 游戏卡"})
+append("operator", "participant", {"id": "shop-a", "role": "seller", "name": "Shop A 卡盟"})
+append("acme", "issue", {"sku": "game-100", "face": "100 CNY", "expires": "2099-12-31T23:59:59.000Z"}, keys[0])
+append("acme", "issue", {"sku": "gift-50"}, keys[1])
+append("acme", "transfer", {"to": "shop-a"}, keys[0])
+append("shop-a", "sell", {"order": H(b"keyproof:v1:order\x00" + salts[0] + order.encode()).hex()}, keys[0])
+append("acme", "issue", {"sku": "gift-50"}, keys[2])
+log_leaves = [H(b"\x00" + e.encode()) for e in log_entries]
+map_items = [(bytes.fromhex(k), H(jcs(st).encode())) for k, st in states.items()]
+bundle_body = f"{origin}\n{len(log_entries)}\n{base64.b64encode(mth(log_leaves)).decode()}\nkeyproof-map {base64.b64encode(map_root(map_items)).decode()}\n"
+bundle_note = f"{bundle_body}\n\u2014 {origin} {base64.b64encode(key_id + signer.sign(bundle_body.encode())).decode()}\n"
+verifier_key = f"{origin}+{key_id.hex()}+{base64.b64encode(bytes([1]) + public).decode()}"
+bundle = {
+    "type": "keyproof/bundle/v1",
+    "log": {"origin": origin, "verifierKey": verifier_key, "logId": "0x" + H(origin.encode()).hex(), "chainId": None, "contract": None},
+    "checkpoint": bundle_note,
+    "key": {"commitment": keys[0], "salt": salts[0].hex()},
+    "state": states[keys[0]],
+    "mapProof": map_proof(map_items, bytes.fromhex(keys[0])),
+    "events": [{"index": i, "entry": log_entries[i], "inclusion": [h.hex() for h in inclusion(i, log_leaves)]} for i in (2, 4, 5)],
+    "anchor": None,
+}
+
 print(json.dumps({
     "salt": salt.hex(),
     "normalize": [[c, normalize(c)] for c in codes],
@@ -125,8 +205,9 @@ print(json.dumps({
         "size": 316,
         "logRoot": H(b"log").hex(),
         "mapRoot": H(b"map").hex(),
-        "verifierKey": f"{origin}+{key_id.hex()}+{base64.b64encode(bytes([1]) + public).decode()}",
+        "verifierKey": verifier_key,
         "note": f"{body}\n\u2014 {origin} {signature}\n",
         "logId": "0x" + H(origin.encode()).hex(),
     },
+    "bundle": {"code": code, "order": order, "value": bundle},
 }, ensure_ascii=True, indent=1))
