@@ -20,6 +20,9 @@ import { TILE_HEIGHT, TILE_WIDTH } from "../../core/log/tiles.js";
 import { entryBundle, parseTilePath } from "../tiles.js";
 import type { AppOptions } from "../app.js";
 
+/** SPEC §8: `GET /v1/entries` answers at most 1000 entries a page. */
+const ENTRIES_PAGE = 1000n;
+
 /** The GET endpoints any origin may read (see `publicRead`). */
 const PUBLIC_READS = ["/checkpoint", "/tile", "/v1/log", "/v1/entries", "/v1/proof", "/v1/keys", "/v1/anchors"];
 
@@ -96,14 +99,20 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
     });
   });
 
+  // A page as RFC 6962 §4.6 answers get-entries: at most ENTRIES_PAGE entries
+  // and none past the log's size, so a client that asks for more gets the
+  // start of its range and asks again from the index after the last it got.
   app.get(
     "/v1/entries",
     wrap(async (req, res) => {
       const q = checkInput(input.range, req.query);
       if (q.end < q.start) throw new KeyProofError("INVALID_INPUT", "end must not be before start");
-      if (q.end - q.start > 1000n) throw new KeyProofError("INVALID_INPUT", "at most 1000 entries a page");
-      if (q.end > ledger.size) throw new KeyProofError("INVALID_INPUT", `end is beyond the log size ${ledger.size}`);
-      const entries = await ledger.log.entries(q.start, q.end);
+      const size = ledger.size;
+      if (q.start > size || (q.start === size && q.end > q.start)) {
+        throw new KeyProofError("INVALID_INPUT", `no entries from ${q.start}: the log has ${size}`);
+      }
+      const end = [q.end, q.start + ENTRIES_PAGE, size].reduce((a, b) => (b < a ? b : a));
+      const entries = await ledger.log.entries(q.start, end);
       const dec = new TextDecoder();
       res.json({ entries: entries.map((e, i) => ({ index: Number(q.start) + i, entry: dec.decode(e) })) });
     }),
