@@ -5,6 +5,7 @@
  * origin (PUBLIC_READS).
  */
 import express, { type Response } from "express";
+import compression from "compression";
 import cors from "cors";
 import { toHex } from "../../core/bytes.js";
 import { KeyProofError } from "../../core/errors.js";
@@ -64,6 +65,13 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
     res.type("text/plain; charset=utf-8").set("Cache-Control", "no-cache").send(ledger.checkpoint.note);
   });
 
+  // C2SP tlog-tiles: entry bundles (JSON text, a quarter to a third of it
+  // once compressed) SHOULD be compressed, for a client that accepts it; hash
+  // tiles are random bytes and would not shrink.
+  // (The filter: compression's own would pass over application/octet-stream.)
+  app.use("/tile/entries/", compression({ filter: () => true }));
+  // Full tiles never change: cached for good. A partial one is a tile's start as of one checkpoint.
+  const immutable = (res: Response): Response => res.set("Cache-Control", "public, max-age=31536000, immutable");
   app.get(
     /^\/tile\/(.+)$/,
     wrap(async (req, res) => {
@@ -74,6 +82,7 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
         const start = t.index * BigInt(TILE_WIDTH);
         if (start + BigInt(t.width) > size) return sendError(res, "NOT_FOUND", "tile beyond the tree");
         const entries = await ledger.log.entries(start, start + BigInt(t.width));
+        if (t.width === TILE_WIDTH) immutable(res);
         res.type("application/octet-stream").send(entryBundle(entries));
         return;
       }
@@ -81,7 +90,7 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
       const start = t.index * BigInt(TILE_WIDTH);
       if (start + BigInt(t.width) > levelSize) return sendError(res, "NOT_FOUND", "tile beyond the tree");
       const hashes = await ledger.log.tile(t.level, t.index, t.width);
-      if (t.width === TILE_WIDTH) res.set("Cache-Control", "public, max-age=31536000, immutable");
+      if (t.width === TILE_WIDTH) immutable(res);
       res.type("application/octet-stream").send(hashes);
     }),
   );

@@ -1,0 +1,89 @@
+import { request } from "node:http";
+import { gunzipSync } from "node:zlib";
+import { expect } from "chai";
+import { leafHash, MemoryTree } from "../../service/core/index.js";
+import type { Ledger } from "../../service/store/ledger.js";
+import { entryBundle } from "../../service/http/tiles.js";
+import { serveApp, type ServedApp } from "../helpers/app.js";
+import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+describe("GET /tile/...: C2SP tlog-tiles as served", () => {
+  let dir: string;
+  let ledger: Ledger;
+  let served: ServedApp;
+  let size: number;
+  /** The answer's bytes as sent (fetch would decode them), asking for gzip or not. */
+  const raw = (path: string, gzip: boolean): Promise<RawAnswer> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${served.url}${path}`, { headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  const entries = async (from: number, to: number): Promise<Uint8Array[]> =>
+    Promise.all(Array.from({ length: to - from }, async (_, i) => new TextEncoder().encode(await ledger.entry(BigInt(from + i)))));
+
+  before(async () => {
+    ({ dir, ledger } = await openTestLedger());
+    const requests = Array.from({ length: 300 }, (_, i) => ({ type: "issue" as const, code: `TILE-ROUTE-${i}`, sku: "s" }));
+    await ledger.submit({ actor: "acme", requests });
+    size = Number(ledger.size);
+    served = await serveApp(ledger);
+  });
+  after(async () => {
+    await served.close();
+    await closeTestLedger(ledger, dir);
+  });
+
+  it("compresses entry bundles for a client that accepts gzip, and only for it; full ones are cached for good", async () => {
+    const want = entryBundle(await entries(0, 256));
+    const plain = await raw("/tile/entries/000", false);
+    expect(plain.status).to.equal(200);
+    expect(plain.headers["content-encoding"]).to.equal(undefined);
+    expect(plain.body.equals(want)).to.equal(true);
+    const zipped = await raw("/tile/entries/000", true);
+    expect(zipped.headers["content-encoding"]).to.equal("gzip");
+    expect(zipped.headers.vary).to.match(/accept-encoding/i);
+    expect(zipped.headers["content-type"]).to.equal("application/octet-stream");
+    expect(zipped.body.length).to.be.below(want.length / 2);
+    expect(gunzipSync(zipped.body).equals(want)).to.equal(true);
+    for (const r of [plain, zipped]) expect(r.headers["cache-control"]).to.equal("public, max-age=31536000, immutable");
+  });
+
+  it("serves the partial entry bundle of the newest size, compressed, without caching it for good", async () => {
+    const width = size - 256;
+    const r = await raw(`/tile/entries/001.p/${width}`, true);
+    expect(r.status).to.equal(200);
+    expect(r.headers["content-encoding"]).to.equal("gzip");
+    expect(gunzipSync(r.body).equals(entryBundle(await entries(256, size)))).to.equal(true);
+    expect(r.headers["cache-control"] ?? "").not.to.contain("immutable");
+  });
+
+  it("serves hash tiles as they are, whatever the client accepts: partial ones of older sizes too, and the level above", async () => {
+    const leaves = async (from: number, to: number): Promise<Buffer> => Buffer.concat((await entries(from, to)).map((e) => leafHash(e)));
+    const full = await raw("/tile/0/000", true);
+    expect(full.headers["content-encoding"]).to.equal(undefined);
+    expect(full.body.equals(await leaves(0, 256))).to.equal(true);
+    expect(full.headers["cache-control"]).to.equal("public, max-age=31536000, immutable");
+    // A checkpoint of size 260 needed this partial tile; the log has grown past it and still serves it.
+    const older = await raw("/tile/0/001.p/4", true);
+    expect(older.status).to.equal(200);
+    expect(older.body.equals(await leaves(256, 260))).to.equal(true);
+    // Level 1 of a tree of more than 256 entries: one hash, the root of the first 256.
+    const first = new MemoryTree();
+    for (const e of await entries(0, 256)) first.appendEntry(e);
+    const level1 = await raw("/tile/1/000.p/1", false);
+    expect(level1.status).to.equal(200);
+    expect(level1.body.equals(first.root())).to.equal(true);
+    expect((await raw("/tile/1/000.p/2", false)).status).to.equal(404);
+  });
+});
