@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { createApp, type AppOptions } from "../../service/http/app.js";
 import type { Ledger } from "../../service/store/ledger.js";
+import { closeTestLedger, openTestLedger } from "./ledger.js";
 
 export interface ServedApp {
   url: string;
@@ -29,5 +30,27 @@ export async function serveApp(ledger: Ledger, options: Partial<Omit<AppOptions,
         server.close(() => r());
         server.closeAllConnections();
       }),
+  };
+}
+
+export interface ServedLog {
+  ledger: Ledger;
+  served: ServedApp;
+  close: () => Promise<void>;
+}
+
+/** A test ledger (its participants registered) with `keys` keys issued by acme in one request, served by the app. */
+export async function serveIssuedKeys(keys: number, codePrefix: string): Promise<ServedLog> {
+  const { dir, ledger } = await openTestLedger();
+  const requests = Array.from({ length: keys }, (_, i) => ({ type: "issue" as const, code: `${codePrefix}-${i}`, sku: "s" }));
+  await ledger.submit({ actor: "acme", requests });
+  const served = await serveApp(ledger);
+  return {
+    ledger,
+    served,
+    close: async () => {
+      await served.close();
+      await closeTestLedger(ledger, dir);
+    },
   };
 }

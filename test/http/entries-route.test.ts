@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import type { Ledger } from "../../service/store/ledger.js";
-import { serveApp, type ServedApp } from "../helpers/app.js";
-import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
+import { serveIssuedKeys, type ServedApp, type ServedLog } from "../helpers/app.js";
 
 describe("GET /v1/entries: pages as RFC 6962's get-entries answers them", () => {
-  let dir: string;
+  let log: ServedLog;
   let ledger: Ledger;
   let served: ServedApp;
   let size: number;
@@ -16,16 +15,11 @@ describe("GET /v1/entries: pages as RFC 6962's get-entries answers them", () => 
   const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
   before(async () => {
-    ({ dir, ledger } = await openTestLedger());
-    const requests = Array.from({ length: 1200 }, (_, i) => ({ type: "issue" as const, code: `ENTRIES-PAGE-${i}`, sku: "s" }));
-    await ledger.submit({ actor: "acme", requests });
+    log = await serveIssuedKeys(1200, "ENTRIES-PAGE");
+    ({ ledger, served } = log);
     size = Number(ledger.size);
-    served = await serveApp(ledger);
   });
-  after(async () => {
-    await served.close();
-    await closeTestLedger(ledger, dir);
-  });
+  after(() => log.close());
 
   it("answers a range of at most 1000 within the log whole, each entry as the log holds it", async () => {
     const r = await get(size - 7, size);

@@ -4,8 +4,7 @@ import { expect } from "chai";
 import { leafHash, MemoryTree } from "../../service/core/index.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { entryBundle } from "../../service/http/tiles.js";
-import { serveApp, type ServedApp } from "../helpers/app.js";
-import { closeTestLedger, openTestLedger } from "../helpers/ledger.js";
+import { serveIssuedKeys, type ServedApp, type ServedLog } from "../helpers/app.js";
 
 interface RawAnswer {
   status: number;
@@ -14,7 +13,7 @@ interface RawAnswer {
 }
 
 describe("GET /tile/...: C2SP tlog-tiles as served", () => {
-  let dir: string;
+  let log: ServedLog;
   let ledger: Ledger;
   let served: ServedApp;
   let size: number;
@@ -33,16 +32,11 @@ describe("GET /tile/...: C2SP tlog-tiles as served", () => {
     Promise.all(Array.from({ length: to - from }, async (_, i) => new TextEncoder().encode(await ledger.entry(BigInt(from + i)))));
 
   before(async () => {
-    ({ dir, ledger } = await openTestLedger());
-    const requests = Array.from({ length: 300 }, (_, i) => ({ type: "issue" as const, code: `TILE-ROUTE-${i}`, sku: "s" }));
-    await ledger.submit({ actor: "acme", requests });
+    log = await serveIssuedKeys(300, "TILE-ROUTE");
+    ({ ledger, served } = log);
     size = Number(ledger.size);
-    served = await serveApp(ledger);
   });
-  after(async () => {
-    await served.close();
-    await closeTestLedger(ledger, dir);
-  });
+  after(() => log.close());
 
   it("compresses entry bundles for a client that accepts gzip, and only for it; full ones are cached for good", async () => {
     const want = entryBundle(await entries(0, 256));
