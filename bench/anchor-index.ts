@@ -15,11 +15,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ClassicLevel } from "classic-level";
 import { utf8 } from "../service/core/index.js";
 import { AnchorRecords, type AnchorRecord } from "../service/store/anchor-records.js";
 import { K } from "../service/store/keys.js";
 import type { Db } from "../service/store/map-store.js";
+import { openDb } from "../service/store/open-db.js";
 import { benchArgs } from "./lib/args.js";
 import { machineLine } from "./lib/machine.js";
 
@@ -28,18 +28,8 @@ const [count] = benchArgs("bench:anchor-index", "Start-up time of the anchor rec
 ]) as [number];
 const speed = machineLine();
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-anchor-index-"));
-// As service/store/ledger.ts opens its store.
-const open = async (): Promise<Db> => {
-  const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
-    keyEncoding: "view",
-    valueEncoding: "view",
-    compression: false,
-    writeBufferSize: 64 * 1024 * 1024,
-    cacheSize: 256 * 1024 * 1024,
-  });
-  await db.open();
-  return db;
-};
+// As the ledger opens its store.
+const open = (): Promise<Db> => openDb(dir, "writer");
 const record = (n: number, status: AnchorRecord["status"]): AnchorRecord => ({
   size: n * 30,
   logRoot: (n % 256).toString(16).padStart(2, "0").repeat(32),

@@ -7,7 +7,7 @@ import { toHex } from "./core/bytes.js";
 import { KeyProofError } from "./core/errors.js";
 import type { EvidenceBundle } from "./core/bundle/schema.js";
 import { stateHash } from "./core/ledger/entry.js";
-import type { Ledger } from "./store/ledger.js";
+import type { LedgerReads } from "./store/ledger-reads.js";
 
 export interface LogInfo {
   origin: string;
@@ -24,7 +24,7 @@ export interface LogInfo {
  */
 export const CONSISTENT_READ_ATTEMPTS = 20;
 
-export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): Promise<EvidenceBundle> {
+export async function buildBundle(ledger: LedgerReads, log: LogInfo, code: string): Promise<EvidenceBundle> {
   const ref = await ledger.lookupCode(code);
   if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
   // Reads race with appends; retry until state, checkpoint and proofs agree.
@@ -34,8 +34,9 @@ export async function buildBundle(ledger: Ledger, log: LogInfo, code: string): P
     const { state } = record;
     const latest = ledger.checkpoint;
     if (BigInt(state.index) >= latest.checkpoint.size) {
-      await new Promise((r) => setImmediate(r));
-      continue;
+      // The key's record is of a batch durable but not yet published to this reader.
+      if (await ledger.newerThan(latest.checkpoint.size)) continue;
+      throw new Error(`the record of ${ref.commitment.slice(0, 8)}… is newer than every checkpoint published`);
     }
     const anchor = log.contract ? ledger.anchors.newestConfirmed(log.contract, state.index, Number(latest.checkpoint.size)) : undefined;
     const size = anchor ? BigInt(anchor.size) : latest.checkpoint.size;

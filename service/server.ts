@@ -16,6 +16,7 @@ import { gweiToWei } from "./chain/fees.js";
 import { errorText, isBareUrl, redactUrl } from "./chain/redact.js";
 import { DEV_PRIVATE_KEY, type Config } from "./config.js";
 import { logIdOf } from "./core/bundle/verify.js";
+import { BundleThread } from "./bundle-thread.js";
 import { createApp } from "./http/app.js";
 import { WEB_DIST } from "./web/paths.js";
 import { Ledger } from "./store/ledger.js";
@@ -62,6 +63,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
   let server: Server | null = null;
   let sweeper: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> = Promise.resolve();
+  let bundles: BundleThread | null = null;
   // What the service holds, given back by `stop` and by a start that fails
   // part way (an embedded chain left running would hold its port against the
   // next start).
@@ -77,6 +79,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     await sweeping; // before the ledger closes under it
     await anchorer?.stop();
     provider?.destroy();
+    await bundles?.close(); // its replica shares the ledger's store
     await ledger.close(); // finishes the running batch first
     await chain?.stop();
   };
@@ -135,6 +138,10 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     if (config.ANCHOR_INTERVAL > 0) anchorer.start();
   }
 
+  if (config.VERIFY_THREAD === "on") {
+    bundles = await orRelease(() => BundleThread.start(ledger, { dir: path.join(dataDir, "ledger"), pepper: secrets.pepper, log }));
+  }
+
   // Browsers get RPC_URL only when nothing in it can be an API key (docs/protocol-choices.md, "Verify page").
   const browserRpcUrl = config.PUBLIC_RPC_URL ?? (rpcUrl !== null && isBareUrl(rpcUrl) ? rpcUrl : null);
   if (rpcUrl !== null && browserRpcUrl === null) {
@@ -151,6 +158,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,
     webRoot: WEB_DIST,
+    bundles: bundles ?? undefined,
     info: () => ({
       origin: config.ORIGIN,
       verifierKey: ledger.verifierKey,

@@ -8,8 +8,12 @@ import { readdirSync, readFileSync } from "node:fs";
 
 export type ThreadKind = "main" | "pool" | "compaction" | "v8";
 
-/** Milliseconds of CPU by thread kind (`threadCpu` gives null where /proc is not there). */
-export type ThreadCpu = Record<ThreadKind, number>;
+/**
+ * Milliseconds of CPU by thread kind (`threadCpu` gives null where /proc is
+ * not there), and the service's bundle thread where `withBundleThread` took
+ * it out of the threads it is counted with.
+ */
+export type ThreadCpu = Record<ThreadKind, number> & { bundles?: number };
 
 /** Linux's clock ticks a second (USER_HZ), 100 on every architecture Node runs on. */
 const TICK_MS = 10;
@@ -24,7 +28,9 @@ const TICK_MS = 10;
  * does the compactions. It takes the name of whichever thread started it
  * (`libuv-worker`, or `node` when a read on the event loop did), so its name
  * does not tell it; its order does, in a process that starts no threads of
- * its own (the service starts none).
+ * its own. The service starts one, the bundle thread (VERIFY_THREAD), which
+ * is counted with the compaction thread here; `withBundleThread` takes it
+ * out, from what the service's metrics say it used.
  */
 export function threadCpu(pid: number): ThreadCpu | null {
   let tids: number[];
@@ -59,9 +65,21 @@ export function threadCpu(pid: number): ThreadCpu | null {
   return out;
 }
 
-/** `after - before`, per event, as one line: "main 231, LevelDB pool 90, compaction 140, V8 75 µs of CPU an event". */
+/** `cpu` with the bundle thread's `ms` (the service's `keyproof_bundle_thread_cpu_seconds_total`) taken out of the compaction thread's. */
+export function withBundleThread(cpu: ThreadCpu | null, ms: number): ThreadCpu | null {
+  if (!cpu || !Number.isFinite(ms)) return cpu;
+  return { ...cpu, compaction: cpu.compaction - ms, bundles: ms };
+}
+
+/**
+ * `after - before`, per event, as one line: "main 231, LevelDB pool 90,
+ * compaction 140, V8 75 µs of CPU an event", and ", bundle thread 600" before
+ * the unit where both name the bundle thread's time.
+ */
 export function cpuPerEvent(before: ThreadCpu | null, after: ThreadCpu | null, events: number, unit = "an event"): string {
   if (!before || !after || events <= 0) return "";
-  const us = (k: ThreadKind): string => (((after[k] - before[k]) * 1000) / events).toFixed(0);
-  return `main ${us("main")}, LevelDB pool ${us("pool")}, compaction ${us("compaction")}, V8 ${us("v8")} µs of CPU ${unit}`;
+  const us = (a: number, b: number): string => (((b - a) * 1000) / events).toFixed(0);
+  const kind = (k: ThreadKind): string => us(before[k], after[k]);
+  const bundles = before.bundles !== undefined && after.bundles !== undefined ? `, bundle thread ${us(before.bundles, after.bundles)}` : "";
+  return `main ${kind("main")}, LevelDB pool ${kind("pool")}, compaction ${kind("compaction")}, V8 ${kind("v8")}${bundles} µs of CPU ${unit}`;
 }

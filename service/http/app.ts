@@ -13,6 +13,7 @@ import { KeyProofError } from "../core/errors.js";
 import type { Anchorer } from "../chain/anchorer.js";
 import { errorText } from "../chain/redact.js";
 import type { LogInfo } from "../bundle.js";
+import type { BundleMaker } from "../bundle-thread.js";
 import type { Ledger } from "../store/ledger.js";
 import { isStorageError, readRefused } from "../store/storage-errors.js";
 import { sendError } from "./errors.js";
@@ -31,6 +32,8 @@ export interface AppOptions {
   trustProxy?: number | string[];
   bodyLimit: string;
   webRoot?: string;
+  /** Where verification bundles are built (bundle-thread.ts); on the calling thread by default. */
+  bundles?: BundleMaker;
 }
 
 /**
@@ -52,7 +55,7 @@ export function createApp(o: AppOptions): express.Express {
   // Behind a reverse proxy every request comes from its address, and one
   // rate limit would be shared by every buyer: the operator names the proxy.
   app.set("trust proxy", o.trustProxy ?? false);
-  const metrics = createMetrics(ledger);
+  const metrics = createMetrics(ledger, o.bundles);
 
   app.use(
     helmet({

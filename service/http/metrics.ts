@@ -1,5 +1,6 @@
 /** The service's Prometheus metrics (GET /metrics), in a registry of its own. */
 import client from "prom-client";
+import type { BundleMaker } from "../bundle-thread.js";
 import type { Ledger } from "../store/ledger.js";
 
 export interface Metrics {
@@ -9,7 +10,7 @@ export interface Metrics {
 }
 
 /** Registers the metrics, and counts the ledger's durable groups from now on. */
-export function createMetrics(ledger: Ledger): Metrics {
+export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const events = new client.Counter({ name: "keyproof_events_appended_total", help: "Events appended to the log", registers: [registry] });
@@ -39,6 +40,21 @@ export function createMetrics(ledger: Ledger): Metrics {
       this.set(Number(ledger.size) - (ledger.anchors.newestConfirmedSize() ?? 0));
     },
   });
+  if (bundles?.cpuSeconds) {
+    const cpu = bundles.cpuSeconds.bind(bundles);
+    new client.Counter({
+      name: "keyproof_bundle_thread_cpu_seconds_total",
+      help: "CPU time of the thread that builds verification bundles (VERIFY_THREAD=on, Linux)",
+      registers: [registry],
+      collect() {
+        const s = cpu();
+        if (s !== null) {
+          this.reset();
+          this.inc(s);
+        }
+      },
+    });
+  }
   ledger.onBatch = (b) => {
     events.inc(b.events);
     batch.observe(b.events);

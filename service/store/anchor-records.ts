@@ -157,8 +157,13 @@ const SNAPSHOT_VERSION = 1;
  */
 export const SNAPSHOT_EVERY = 10_000;
 
+/** A durable change to the records, as a replica of the index applies it (`mirror`). */
+export type AnchorChange = { type: "put"; rec: AnchorRecord } | { type: "remove"; sizes: number[] };
+
 export class AnchorRecords {
   private index = new AnchorIndex();
+  /** Told of each change once it is durable (a read replica's index follows it). */
+  onChange?: (change: AnchorChange) => void;
   /**
    * How many records the stored snapshot holds (0: none is stored): the
    * index's first ones, which no write has changed since (a write that did
@@ -180,6 +185,26 @@ export class AnchorRecords {
    * snapshots were).
    */
   async load(): Promise<void> {
+    await this.readIndex();
+    await this.serially(() => this.snapshotIfDue());
+  }
+
+  /**
+   * Reads the index as `load` does, for a replica that only reads: the
+   * writer's `onChange` then tells it of every change (`mirror`). Applied
+   * twice, a change does no harm, so one that lands while this reads may.
+   */
+  async loadReplica(): Promise<void> {
+    await this.readIndex();
+  }
+
+  /** Applies a change the writer's records made (`onChange`) to this replica's index. */
+  mirror(change: AnchorChange): void {
+    if (change.type === "put") this.index.set(change.rec);
+    else for (const size of change.sizes) this.index.delete(size);
+  }
+
+  private async readIndex(): Promise<void> {
     const stored = await this.db.get(K.anchorIndex);
     const snapshot = stored ? AnchorIndex.decode(stored) : null;
     if (snapshot) {
@@ -190,7 +215,6 @@ export class AnchorRecords {
     for await (const page of inPages(this.db.values({ ...range, fillCache: false }), 10_000)) {
       for (const v of page) this.index.set(decode(v));
     }
-    await this.serially(() => this.snapshotIfDue());
   }
 
   /** The records from size `from` on, by size, read from the store one after the other (for the few callers that want them all). */
@@ -262,6 +286,7 @@ export class AnchorRecords {
     return this.serially(async () => {
       await this.write([{ type: "put", key: K.anchor(rec.size), value: utf8(JSON.stringify(rec)) }], [rec.size]);
       this.index.set(rec);
+      this.onChange?.({ type: "put", rec });
       await this.snapshotIfDue();
     });
   }
@@ -270,6 +295,7 @@ export class AnchorRecords {
     return this.serially(async () => {
       await this.write([{ type: "del", key: K.anchor(size) }], [size]);
       this.index.delete(size);
+      this.onChange?.({ type: "remove", sizes: [size] });
       await this.snapshotIfDue();
     });
   }
@@ -286,6 +312,7 @@ export class AnchorRecords {
         gone,
       );
       for (const size of gone) this.index.delete(size);
+      this.onChange?.({ type: "remove", sizes: gone });
       await this.snapshotIfDue();
     });
   }

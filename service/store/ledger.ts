@@ -10,42 +10,28 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { ClassicLevel } from "classic-level";
-import { bytesEqual, fromHex, fromUtf8, toHex, utf8 } from "../core/bytes.js";
-import { codeLookupWith } from "../core/commitment.js";
+import { bytesEqual, fromUtf8, toHex, utf8 } from "../core/bytes.js";
 import { hmacSha256 } from "../core/hash.js";
 import type { KeyProofError } from "../core/errors.js";
-import type { KeyState, Participant } from "../core/ledger/schema.js";
+import type { Participant } from "../core/ledger/schema.js";
 import { CompactRange } from "../core/log/compact-range.js";
 import { nodeKey, type NodeId } from "../core/log/ranges.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
-import type { MapProof } from "../core/map/proof.js";
-import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
+import { parseCheckpoint, signCheckpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
 import { fingerprintWith } from "./idempotency.js";
-import { AnchorRecords } from "./anchor-records.js";
 import { K } from "./keys.js";
-import { readOne } from "./reads.js";
 import { forgetReplays, markReplaysIndexed } from "./replay-expiry.js";
-import { LogStore } from "./log-store.js";
-import { decodeStateRecord, readOlderEventIndices } from "./state-record.js";
 import { EventClock, type ClockBehind } from "./event-clock.js";
 import { GroupCommit } from "./group-commit.js";
-import {
-  decodeKeyRef,
-  GroupPreparer,
-  type KeyRef,
-  type LogHead,
-  type PreparedGroup,
-  type SubmitAnswer,
-  type Submission,
-} from "./group-prepare.js";
+import { GroupPreparer, type LogHead, type PreparedGroup, type SubmitAnswer, type Submission } from "./group-prepare.js";
 import { decodeMeta } from "./meta-record.js";
 import { Participants } from "./participants.js";
-import { MapStore, type Db } from "./map-store.js";
+import type { Db } from "./map-store.js";
+import { LedgerReads, type LatestCheckpoint, type LedgerUpdate } from "./ledger-reads.js";
+import { openDb } from "./open-db.js";
 import { FullTiles } from "./full-tiles.js";
 import { createNodeSigner } from "./node-signer.js";
-import { openFailure } from "./storage-errors.js";
 import { TokenIndex } from "./tokens.js";
 
 export type { EventResult, Submission, SubmitAnswer } from "./group-prepare.js";
@@ -72,12 +58,9 @@ export interface LedgerOptions {
 /** What the pepper check value is an HMAC of (see `checkPepper`). */
 const PEPPER_CHECK = "keyproof:v1:pepper-check";
 
-export class Ledger {
-  readonly log: LogStore;
-  readonly map: MapStore;
+export class Ledger extends LedgerReads {
   readonly signer: NoteSigner;
   readonly verifierKey: string;
-  readonly anchors: AnchorRecords;
   readonly tokens: TokenIndex;
   // Durable state, what readers see.
   private head!: LogHead;
@@ -86,23 +69,22 @@ export class Ledger {
   private preparer!: GroupPreparer;
   private readonly commits: GroupCommit<Submission, PreparedGroup, SubmitAnswer>;
   private closed = false;
-  private readonly codeLookup: (code: string) => Uint8Array;
+  /** Replicas in other threads, told what changes what they read (`follow`). */
+  private readonly followers = new Set<(u: LedgerUpdate) => void>();
   /** Observers (metrics) of each durable group; `write` numbers the LevelDB write (one fsync) it went out in. */
   onBatch?: (info: { events: number; requests: number; ms: number; write: number }) => void;
   /** Observers (metrics) of each synced LevelDB write, by how long it took: a slow disk shows here first. */
   onWrite?: (ms: number) => void;
 
   private constructor(
-    readonly db: Db,
+    db: Db,
     private readonly opts: LedgerOptions,
   ) {
-    this.log = new LogStore(db);
-    this.map = new MapStore(db, opts.mapCacheSize);
-    this.anchors = new AnchorRecords(db);
+    super(db, opts.pepper, opts.mapCacheSize);
     this.tokens = new TokenIndex(db);
     this.signer = createNodeSigner(opts.origin, opts.signingSeed);
     this.verifierKey = formatVerifierKey(this.signer);
-    this.codeLookup = codeLookupWith(opts.pepper);
+    this.anchors.onChange = (change) => this.tell({ type: "anchor", change });
     this.commits = new GroupCommit(
       db,
       {
@@ -121,24 +103,7 @@ export class Ledger {
 
   static async open(opts: LedgerOptions): Promise<Ledger> {
     mkdirSync(opts.dir, { recursive: true });
-    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path.resolve(opts.dir), {
-      keyEncoding: "view",
-      valueEncoding: "view",
-      // Most of what is stored is hashes, which do not compress: save the CPU.
-      // A larger memtable means fewer, larger level-0 files and less compaction
-      // per event under a steady append load.
-      compression: false,
-      writeBufferSize: 64 * 1024 * 1024,
-      // LevelDB maps its first 1,000 table files into memory and reads them
-      // there, past this cache; it caches the blocks of the files beyond
-      // those (past about 2.5M entries: 1M took 398 files), as proofs read them.
-      cacheSize: 256 * 1024 * 1024,
-    });
-    try {
-      await db.open();
-    } catch (e) {
-      throw openFailure(path.resolve(opts.dir), e);
-    }
+    const db = await openDb(opts.dir, "writer");
     const ledger = new Ledger(db, opts);
     try {
       await ledger.load();
@@ -234,12 +199,23 @@ export class Ledger {
     }
   }
 
-  get size(): bigint {
-    return this.head.range.size;
+  get checkpoint(): LatestCheckpoint {
+    return this.head.latest;
   }
 
-  get checkpoint(): { note: string; checkpoint: Checkpoint } {
-    return this.head.latest;
+  /**
+   * Tells `follower` from now on, in order, of every change to what the
+   * ledger's readers see: a durable group's checkpoint, a map view kept or
+   * let go, an anchor record written. A read replica follows it so. Returns
+   * the way to stop.
+   */
+  follow(follower: (u: LedgerUpdate) => void): () => void {
+    this.followers.add(follower);
+    return () => this.followers.delete(follower);
+  }
+
+  private tell(u: LedgerUpdate): void {
+    for (const f of this.followers) f(u);
   }
 
   participant(id: string): Participant | undefined {
@@ -270,6 +246,8 @@ export class Ledger {
   private publish(g: PreparedGroup, { requests, write }: { requests: number; write: number }): void {
     // Not the group itself: it holds the group's writes, which are LevelDB's now.
     this.head = { range: g.range, latest: g.latest };
+    this.announce();
+    this.tell({ type: "published", latest: g.latest });
     this.map.settle(g.mapWrites);
     this.log.remember(g.logNodes);
     this.participants.publish(g.participants, g.participantEvents);
@@ -287,31 +265,15 @@ export class Ledger {
 
   // ---- reads ----------------------------------------------------------------
 
-  async checkpointAt(size: bigint): Promise<string | undefined> {
-    const v = readOne(this.db, K.checkpoint(size));
-    return v ? fromUtf8(v) : undefined;
-  }
-
-  async keyState(commitment: string): Promise<KeyState | null> {
-    const v = readOne(this.db, K.state(fromHex(commitment, 32)));
-    return v ? decodeStateRecord(v).state : null;
-  }
-
-  /** A key's state and the log indices of its events (oldest first), read together; null for an unknown key. */
-  async keyRecord(commitment: string): Promise<{ state: KeyState; indices: bigint[] } | null> {
-    const v = readOne(this.db, K.state(fromHex(commitment, 32)));
-    if (!v) return null;
-    const { state, indices } = decodeStateRecord(v);
-    return { state, indices: indices ?? (await readOlderEventIndices(this.db, commitment)) };
-  }
-
   /**
    * Keeps the map as of `size` (the newest checkpoint, or one kept before) at
    * hand, so that proofs at it, as bundles of an anchored checkpoint need, are
    * as fast as proofs at the newest. Call it when `size` is chosen for anchoring.
    */
   keepMapView(size: bigint): boolean {
-    return this.map.pinView(size);
+    const kept = this.map.pinView(size);
+    if (kept) this.tell({ type: "pin", size });
+    return kept;
   }
 
   /** Whether the map as of `size` is kept (by `keepMapView`). */
@@ -322,30 +284,7 @@ export class Ledger {
   /** Lets go of a view kept for a size that will not be anchored after all. */
   releaseMapView(size: bigint): void {
     this.map.unpinView(size);
-  }
-
-  /**
-   * A map proof for the key against the checkpoint of `size` (default: latest).
-   * The store's size is read under the same snapshot as the nodes, so a batch
-   * landing meanwhile cannot mix two map versions into one proof.
-   */
-  mapProof(commitment: string, size: bigint = this.size): Promise<MapProof> {
-    return this.map.proveAt(fromHex(commitment, 32), size, async (snapshot) => {
-      const raw = await this.db.get(K.meta, { snapshot });
-      return BigInt(decodeMeta(raw).size);
-    });
-  }
-
-  /** The private index: the key a code was issued as, if any. */
-  async lookupCode(code: string): Promise<KeyRef | undefined> {
-    const v = readOne(this.db, K.codeIndex(this.codeLookup(code)));
-    return v ? decodeKeyRef(v) : undefined;
-  }
-
-  async entry(index: bigint): Promise<string> {
-    const v = readOne(this.db, K.entry(index));
-    if (!v) throw new Error(`entry ${index} is missing`);
-    return fromUtf8(v);
+    this.tell({ type: "unpin", size });
   }
 
   /**

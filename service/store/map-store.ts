@@ -188,12 +188,16 @@ export class MapStore implements MapNodeSource {
 
   /**
    * Takes the view of size `rev`. Called right after the batch that made `rev`
-   * durable and before any other map write, so the snapshot holds exactly it.
+   * durable and before any other map write, so the snapshot holds exactly it;
+   * or with a snapshot the caller has checked holds `rev` (a read replica).
    */
-  captureView(rev: bigint): void {
-    if (this.headRev === rev) return;
+  captureView(rev: bigint, snapshot?: Snapshot): void {
+    if (this.headRev === rev) {
+      if (snapshot) this.closeSnapshot({ snapshot });
+      return;
+    }
     const previous = this.headRev;
-    this.views.set(rev, { snapshot: this.db.snapshot(), users: 0, pinned: false, dropped: false, upper: new Map() });
+    this.views.set(rev, { snapshot: snapshot ?? this.db.snapshot(), users: 0, pinned: false, dropped: false, upper: new Map() });
     this.headRev = rev;
     if (previous !== null && !this.views.get(previous)?.pinned) this.dropView(previous);
   }
@@ -248,7 +252,7 @@ export class MapStore implements MapNodeSource {
     if (view.users === 0) this.closeSnapshot(view);
   }
 
-  private closeSnapshot(view: View): void {
+  private closeSnapshot(view: Pick<View, "snapshot">): void {
     const p = view.snapshot.close().catch(() => undefined);
     this.closing.add(p);
     void p.finally(() => this.closing.delete(p));

@@ -1,7 +1,7 @@
 import { pbkdf2 } from "node:crypto";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { cpuPerEvent, threadCpu, type ThreadCpu } from "../../bench/lib/threads.js";
+import { cpuPerEvent, threadCpu, withBundleThread, type ThreadCpu } from "../../bench/lib/threads.js";
 
 const spin = (ms: number): void => {
   const end = performance.now() + ms;
@@ -42,5 +42,12 @@ describe("bench: CPU by thread (bench/lib/threads.ts)", () => {
       "main 2300, LevelDB pool 0, compaction 500, V8 310 µs of CPU a request",
     );
     expect(cpuPerEvent(null, zero, 1000)).to.equal("");
+    // The bundle thread, counted with the compaction thread by /proc's order, taken out of it by what the metrics say.
+    const withThread = withBundleThread({ main: 1000, pool: 0, compaction: 900, v8: 60 }, 700);
+    expect(withThread).to.deep.equal({ main: 1000, pool: 0, compaction: 200, v8: 60, bundles: 700 });
+    expect(cpuPerEvent(withBundleThread(zero, 0), withThread, 1000, "a request")).to.equal(
+      "main 1000, LevelDB pool 0, compaction 200, V8 60, bundle thread 700 µs of CPU a request",
+    );
+    expect(withBundleThread(zero, NaN)).to.deep.equal(zero);
   });
 });

@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { rateLimit } from "express-rate-limit";
 import { KeyProofError } from "../../core/errors.js";
 import { checkInput } from "../../core/validate.js";
-import { buildBundle } from "../../bundle.js";
+import { bundlesInThread } from "../../bundle-thread.js";
 import { sendError } from "../errors.js";
 import { wrap } from "../handler.js";
 import { input } from "../input.js";
@@ -15,6 +15,7 @@ import type { AppOptions } from "../app.js";
 
 export function addVerifyRoute(app: express.Express, o: AppOptions, metrics: Metrics): void {
   const { ledger, log } = o;
+  const bundles = o.bundles ?? bundlesInThread(ledger);
   const limiter = rateLimit({
     windowMs: 60_000,
     limit: o.verifyRateLimit,
@@ -47,9 +48,9 @@ export function addVerifyRoute(app: express.Express, o: AppOptions, metrics: Met
     wrap(async (req, res) => {
       const b = checkInput(input.verify, req.body, "body");
       try {
-        const bundle = await buildBundle(ledger, o.info(), b.code);
+        const bundle = await bundles.bundle(b.code, o.info());
         metrics.verify.inc({ result: "found" });
-        res.set("Cache-Control", "no-store").json(bundle);
+        res.set("Cache-Control", "no-store").type("json").send(bundle);
       } catch (e) {
         metrics.verify.inc({ result: e instanceof KeyProofError ? e.code.toLowerCase() : "error" });
         throw e;
