@@ -3,6 +3,7 @@ export * from "./bytes.js";
 export * from "./hash.js";
 export * from "./jcs.js";
 export * from "./errors.js";
+export * from "./unicode.js";
 export * from "./commitment.js";
 export * from "./log/bits.js";
 export * from "./log/hashing.js";

@@ -4,7 +4,7 @@
  * the parse itself when a handler builds a fresh one per request.
  */
 import { z } from "zod";
-import { participantId, role } from "../core/ledger/schema.js";
+import { nonEmptyAttr, orderRef, participantId, role } from "../core/ledger/schema.js";
 
 /** A log size or index in a query string: decimal, no leading zeros, below 2^64. */
 const u64 = z
@@ -17,7 +17,7 @@ export const input = {
   range: z.object({ start: u64, end: u64 }),
   inclusion: z.object({ index: u64, size: u64 }),
   consistency: z.object({ from: u64, to: u64 }),
-  verify: z.strictObject({ code: z.string().min(1).max(1024), order: z.string().max(256).optional() }),
+  verify: z.strictObject({ code: z.string().min(1).max(1024), order: orderRef.optional() }),
   events: z.strictObject({ events: z.array(z.unknown()).min(1).max(10_000) }),
   // Strict: a misspelt `proof` must not quietly answer without proofs.
   eventsQuery: z.strictObject({ proof: z.literal("inclusion").optional() }),
@@ -31,6 +31,6 @@ export const input = {
       .optional(),
   }),
   idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, "Idempotency-Key must be 1 to 128 visible ASCII characters"),
-  participant: z.strictObject({ id: participantId, role, name: z.string().min(1).max(256) }),
+  participant: z.strictObject({ id: participantId, role, name: nonEmptyAttr }),
   participantQuery: z.strictObject({ size: u64.optional() }),
 };

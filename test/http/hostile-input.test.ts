@@ -99,27 +99,30 @@ describe("hostile input and security boundaries", function () {
     cleanup(dir);
   });
 
+  /** Text of any UTF-16 units, lone surrogates and controls among them (JSON escapes them all). */
+  const anyUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) });
+  const text = fc.oneof(fc.string(), anyUnits);
   /** Near-valid event requests: real types and field names with arbitrary values, plus arbitrary extras. */
   const eventish = fc.record(
     {
       type: fc.oneof(fc.constantFrom("issue", "transfer", "sell", "redeem", "void", "participant"), fc.string()),
-      code: fc.oneof(fc.string(), fc.constant("FUZZ-0000-SEED"), fc.integer()),
+      code: fc.oneof(text, fc.constant("FUZZ-0000-SEED"), fc.integer()),
       key: fc.oneof(
         fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex")),
         fc.string(),
       ),
-      sku: fc.oneof(fc.string(), fc.string({ minLength: 257, maxLength: 300 })),
-      order: fc.string(),
+      sku: fc.oneof(text, fc.string({ minLength: 257, maxLength: 300 })),
+      order: text,
       to: fc.oneof(fc.constantFrom("acme", "shop-a", "operator", "ghost"), fc.string()),
       expires: fc.oneof(
         fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
         fc.string(),
       ),
-      reason: fc.string(),
+      reason: text,
       actor: fc.constantFrom("acme", "shop-a", "operator"),
       id: fc.string(),
       role: fc.string(),
-      name: fc.string(),
+      name: text,
     },
     { requiredKeys: [] },
   );
@@ -148,11 +151,31 @@ describe("hostile input and security boundaries", function () {
     );
   });
 
+  it("refuses a lone surrogate, which JSON can escape, in anything the log would commit to, and logs nothing of it", async () => {
+    const size = async () => ((await send("GET", "/v1/log")).body as { size: number }).size;
+    const before = await size();
+    for (const [who, event] of [
+      ["acme", '{"type":"issue","code":"LONE-0000-0001","sku":"s\\ud800"}'],
+      ["acme", '{"type":"issue","code":"LONE-\\udc00-0002","sku":"s"}'],
+      ["shop-a", '{"type":"sell","code":"FUZZ-0000-SEED","order":"order-\\ud800"}'],
+    ] as const) {
+      // With an Idempotency-Key the body is hashed in its JCS form, which it has none of.
+      for (const idem of [{}, { "idempotency-key": "lone-1" }] as Record<string, string>[]) {
+        const a = await send("POST", "/v1/events", `{"events":[${event}]}`, { ...auth(who), ...idem });
+        expect(a.status, a.text).to.equal(400);
+        expect((a.body as { error: { code: string } }).error.code).to.equal("INVALID_INPUT");
+      }
+    }
+    const v = await send("POST", "/v1/verify", '{"code":"FUZZ-0000-SEED","order":"o-\\ud800"}');
+    expect(v.status, v.text).to.equal(400);
+    expect(await size()).to.equal(before);
+  });
+
   it("POST /v1/verify and /v1/participants: arbitrary bodies; a code is never echoed in an error", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
-          fc.record({ code: fc.string({ minLength: 8 }), order: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ["code"] }),
+          fc.record({ code: fc.string({ minLength: 8 }), order: fc.option(text, { nil: undefined }) }, { requiredKeys: ["code"] }),
           fc.jsonValue(),
         ),
         async (v) => {

@@ -3,11 +3,10 @@
  * before the service assigns time, prev, salts and commitments.
  */
 import { z } from "zod";
-import { attrString, hex32, participantId, rfc3339, role } from "./schema.js";
+import { attrString, hex32, nonEmptyAttr, orderRef, participantId, rfc3339, role } from "./schema.js";
 
 const code = z.string().min(1).max(1024);
 const target = { code: code.optional(), key: hex32.optional() };
-const nonEmptyAttr = attrString.refine((s) => s.length > 0, "must not be empty");
 
 export const eventRequest = z
   .discriminatedUnion("type", [
@@ -21,7 +20,7 @@ export const eventRequest = z
       face: attrString.optional(),
     }),
     z.strictObject({ type: z.literal("transfer"), ...target, to: participantId }),
-    z.strictObject({ type: z.literal("sell"), ...target, order: z.string().min(1).max(256) }),
+    z.strictObject({ type: z.literal("sell"), ...target, order: orderRef }),
     z.strictObject({ type: z.literal("redeem"), ...target }),
     z.strictObject({ type: z.literal("void"), ...target, reason: attrString }),
   ])

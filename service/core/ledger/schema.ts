@@ -3,6 +3,7 @@
  * fields are rejected, so two verifiers never disagree about what an entry says.
  */
 import { z } from "zod";
+import { codePoints, isWellFormed } from "../unicode.js";
 
 export const PARTICIPANT_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const OPERATOR_ID = "operator";
@@ -30,9 +31,23 @@ export const rfc3339 = z.string().refine((s) => {
   return m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
 }, "must be an RFC 3339 date-time");
 
+/** Strings counted in Unicode code points, well-formed, from `min` to `max` of them. */
+function text(min: number, max: number) {
+  const says = min === 0 ? `at most ${max} characters` : `${min} to ${max} characters`;
+  return z
+    .string()
+    .refine((s) => {
+      const n = codePoints(s);
+      return n >= min && n <= max;
+    }, says)
+    .refine(isWellFormed, "must be well-formed Unicode (no lone surrogate)");
+}
+
 /** Attribute strings: at most 256 characters (Unicode code points). */
-export const attrString = z.string().refine((s) => [...s].length <= 256, "at most 256 characters");
-const nonEmptyAttr = attrString.refine((s) => s.length > 0, "must not be empty");
+export const attrString = text(0, 256);
+export const nonEmptyAttr = text(1, 256);
+/** A sale's order reference, committed as given: 1 to 256 characters. */
+export const orderRef = text(1, 256);
 
 export const participantId = z.string().regex(PARTICIPANT_ID_RE, "participant ids are [a-z0-9][a-z0-9._-]{0,63}");
 export const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");

@@ -44,9 +44,10 @@ WHITE_SPACE = {chr(c) for c in [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *r
 
 
 def normalize(code: str):
-    """SPEC §2; None where the code is rejected. Lengths in code points (docs/protocol-choices.md)."""
+    """SPEC §2; None where the code is rejected. Lengths in code points, and only
+    well-formed text, which has a UTF-8 form (docs/protocol-choices.md)."""
     s = "".join(ch for ch in unicodedata.normalize("NFKC", code) if ch not in WHITE_SPACE and ch != "-").upper()
-    if not 4 <= len(s) <= 256 or any(unicodedata.category(ch) == "Cc" for ch in s):
+    if not 4 <= len(s) <= 256 or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in s):
         return None
     return s
 
@@ -93,6 +94,7 @@ codes = [
     "x" * 256,
     "x" * 257,
     "-" * 10 + "abc",
+    "ab\ud800cd",  # a lone surrogate: no UTF-8 form, so no commitment
 ]
 state = {"status": "sold", "issuer": "acme", "holder": "shop.b_2", "sku": '点卡 ß "q" \\ é', "expires": "2027-12-31T23:59:59.000Z", "events": 3, "head": "ab" * 32, "index": 12}
 key0 = H(b"keyproof:v1:key\x00" + salt + normalize(codes[0]).encode()).hex()
