@@ -109,9 +109,16 @@ export function createApp(o: AppOptions): express.Express {
       }
       return sendError(res, err.code, err.message);
     }
+    // What Express's body parser and router refuse is the client's request, never our failure.
     const e = err as { type?: string; status?: number };
     if (e.type === "entity.too.large") return sendError(res, "PAYLOAD_TOO_LARGE", "request body too large");
-    if (e.type === "entity.parse.failed" || e.status === 400) return sendError(res, "INVALID_INPUT", "request body is not valid JSON");
+    if (e.type === "entity.parse.failed") return sendError(res, "INVALID_INPUT", "request body is not valid JSON");
+    if (e.type === "charset.unsupported") return sendError(res, "INVALID_INPUT", "request body charset is not supported: send UTF-8");
+    if (e.type === "encoding.unsupported")
+      return sendError(res, "INVALID_INPUT", "Content-Encoding is not supported: send identity, gzip, deflate or br");
+    if (err instanceof URIError) return sendError(res, "INVALID_INPUT", "the request path is not valid percent-encoded UTF-8");
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 500)
+      return sendError(res, "INVALID_INPUT", "the request could not be read");
     log.error({ err: errorText(err) }, "internal error");
     sendError(res, "INTERNAL", "internal error");
   });

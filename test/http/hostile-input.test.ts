@@ -261,6 +261,47 @@ describe("hostile input and security boundaries", function () {
     );
   });
 
+  it("any Content-Type, charset and Content-Encoding, and any percent-escape in a path, raw", async () => {
+    const token = fc.oneof(fc.string(), fc.constantFrom("gzip", "deflate", "br", "identity", "x-gzip", "compress", "GZIP"));
+    const contentType = fc.oneof(
+      fc.string(),
+      fc
+        .tuple(fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "*/*"), token)
+        .map(([t, charset]) => `${t}; charset=${charset}`),
+      fc.constantFrom("application/json; charset=latin1", "application/json; charset=utf-16", 'application/json; charset="utf-8"'),
+    );
+    // Escapes that decode to no UTF-8, or to none at all, beside ordinary text.
+    const escaped = fc
+      .array(fc.oneof(fc.constantFrom("%", "%F", "%FF", "%C0%80", "%E4%B8", "%ED%A0%80", "%00", "%2F", "%25"), fc.string()), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((parts) => parts.join("").replace(/[#?\s\\]/g, ""));
+    await fc.assert(
+      fc.asyncProperty(contentType, fc.option(token, { nil: undefined }), escaped, async (type, encoding, bit) => {
+        const body = JSON.stringify({ events: [{ type: "issue", code: "FUZZ-HDRS-0001", sku: "s" }] });
+        const headers = { ...auth("acme"), "content-type": type, ...(encoding !== undefined ? { "content-encoding": encoding } : {}) };
+        let a: Answer;
+        try {
+          a = await send("POST", "/v1/events", body, headers);
+        } catch (e) {
+          // fetch itself refuses some header values (not ByteStrings): nothing reached the service.
+          expect(e).to.be.instanceOf(TypeError);
+          return;
+        }
+        sane(a, `POST /v1/events content-type ${JSON.stringify(type)} content-encoding ${JSON.stringify(encoding)}`);
+        for (const p of [`/v1/keys/${bit}`, `/v1/participants/${bit}`, `/tile/0/${bit}`]) {
+          const g = await send("GET", p);
+          sane(g, `GET ${p}`);
+          // A GET has no body to blame.
+          if (g.status === 400) expect(g.text, `GET ${p}`).not.to.match(/body/);
+        }
+        sane(await send("POST", `/v1/participants/${bit}/token`, "{}", auth("operator")), `POST /v1/participants/${bit}/token`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("refuses an oversized body with PAYLOAD_TOO_LARGE and keeps serving", async () => {
     const big = JSON.stringify({ events: [{ type: "issue", code: "FUZZ-BIG-0001", sku: "x".repeat(100_000) }] });
     const a = await send("POST", "/v1/events", big, auth("acme"));
