@@ -37,6 +37,8 @@ function text(min: number, max: number) {
   return z
     .string()
     .refine((s) => {
+      // A code point is at most two UTF-16 units: a longer string is refused without a count.
+      if (s.length > 2 * max) return false;
       const n = codePoints(s);
       return n >= min && n <= max;
     }, says)
