@@ -109,8 +109,13 @@ describe("tampering with evidence", () => {
       if (v && typeof v === "object") for (const [k, c] of Object.entries(v)) walk(c, [...at, Array.isArray(v) ? Number(k) : k]);
     };
     walk(bundle, []);
+    // Strings of any UTF-16 units too, lone surrogates among them (no JCS form).
+    const anyJson = fc.oneof(
+      fc.jsonValue(),
+      fc.jsonValue({ stringUnit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.nat(paths.length - 1), fc.jsonValue(), async (which, value) => {
+      fc.asyncProperty(fc.nat(paths.length - 1), anyJson, async (which, value) => {
         const at = paths[which]!;
         if (at.length === 0) return;
         const copy = structuredClone(bundle) as unknown as Record<string | number, unknown>;
