@@ -5,76 +5,18 @@ mistake the service and its own verifier share cannot pass the tests.
 
     python3 test/core/vectors/generate.py > test/core/vectors/spec-v1.json
 
-Needs Python 3.11 and the `cryptography` package (Ed25519 signatures are
-deterministic, RFC 8032, so the signed note is a fixed value too).
+Needs Python 3.11 and the `cryptography` package to sign (Ed25519 signatures
+are deterministic, RFC 8032, so the signed note is a fixed value too); the
+formulas are spec.py's, which live_check.py uses too.
 Not run by CI: the JSON it wrote is what test/core/spec-vectors.test.ts reads.
 """
 import base64
-import hashlib
 import json
-import unicodedata
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-
-def H(b: bytes) -> bytes:
-    return hashlib.sha256(b).digest()
-
-
-def jcs(v) -> str:
-    """RFC 8785 for what KeyProof's objects hold: strings, integers, null, objects."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        esc = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-        return '"' + "".join(esc.get(ch, "\\u%04x" % ord(ch) if ord(ch) < 0x20 else ch) for ch in v) + '"'
-    if isinstance(v, dict):
-        keys = sorted(v, key=lambda k: k.encode("utf-16-be"))
-        return "{" + ",".join(jcs(k) + ":" + jcs(v[k]) for k in keys) + "}"
-    raise TypeError(type(v))
-
-
-# Unicode's White_Space property (PropList.txt).
-WHITE_SPACE = {chr(c) for c in [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]}
-
-
-def normalize(code: str):
-    """SPEC §2; None where the code is rejected. Lengths in code points, and only
-    well-formed text, which has a UTF-8 form (docs/protocol-choices.md)."""
-    s = "".join(ch for ch in unicodedata.normalize("NFKC", code) if ch not in WHITE_SPACE and ch != "-").upper()
-    if not 4 <= len(s) <= 256 or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in s):
-        return None
-    return s
-
-
-def bit(k: bytes, i: int) -> int:
-    return (k[i // 8] >> (7 - i % 8)) & 1
-
-
-def map_root(items, depth=0) -> bytes:
-    """SPEC §5: empty is 32 zero bytes, one leaf is its mapLeaf, more split on the next bit."""
-    if not items:
-        return bytes(32)
-    if len(items) == 1:
-        k, s = items[0]
-        return H(b"\x10" + k + s)
-    left = [x for x in items if not bit(x[0], depth)]
-    right = [x for x in items if bit(x[0], depth)]
-    return H(b"\x11" + map_root(left, depth + 1) + map_root(right, depth + 1))
-
-
-def map_proof(items, key: bytes):
-    siblings, here, depth = [], items, 0
-    while len(here) > 1:
-        siblings.append(map_root([x for x in here if bit(x[0], depth) != bit(key, depth)], depth + 1).hex())
-        here = [x for x in here if bit(x[0], depth) == bit(key, depth)]
-        depth += 1
-    return {"siblings": siblings, "leaf": {"key": here[0][0].hex(), "stateHash": here[0][1].hex()} if here else None}
+from spec import H, inclusion, jcs, map_proof, map_root, mth, normalize
 
 
 salt = bytes(range(32))
@@ -109,30 +51,6 @@ key_id = H(origin.encode() + b"\n\x01" + public)[:4]
 body = f"{origin}\n316\n{base64.b64encode(H(b'log')).decode()}\nkeyproof-map {base64.b64encode(H(b'map')).decode()}\n"
 signature = base64.b64encode(key_id + signer.sign(body.encode())).decode()
 
-
-
-def mth(leaves) -> bytes:
-    """RFC 9162 2.1.1 over leaf hashes."""
-    if not leaves:
-        return H(b"")
-    if len(leaves) == 1:
-        return leaves[0]
-    k = 1
-    while 2 * k < len(leaves):
-        k *= 2
-    return H(b"\x01" + mth(leaves[:k]) + mth(leaves[k:]))
-
-
-def inclusion(m: int, leaves) -> list:
-    """RFC 9162 2.1.3.1 PATH(m, D[n])."""
-    if len(leaves) == 1:
-        return []
-    k = 1
-    while 2 * k < len(leaves):
-        k *= 2
-    if m < k:
-        return inclusion(m, leaves[:k]) + [mth(leaves[k:])]
-    return inclusion(m - k, leaves[k:]) + [mth(leaves[:k])]
 
 
 # A whole log of seven entries, its map and a bundle for one key (SPEC §3, §4, §5, §9):

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Checks a running KeyProof service against SPEC.md as a third party would,
+with the formulas of spec.py (Python, standard library only, written from
+SPEC.md alone): the signed checkpoint (§6), every entry in JCS form and
+within the state machine (§3), the log root and the map root rebuilt from the
+entries (§4, §5), the service's inclusion and consistency proofs (§4), every
+key's state and map proof and some absent keys' (§5, §8), and the evidence
+bundle of each code given (§2, §9).
+
+    python3 test/core/vectors/live_check.py http://127.0.0.1:8080 CODE[=ORDER] ...
+
+Prints what it checked and exits 0, or names the first failure and exits 1.
+test/service/independent-check.test.ts runs it against a service it starts.
+"""
+import json
+import sys
+import urllib.error
+import urllib.request
+
+from spec import H, Replay, jcs, key_commitment, map_proves, map_root, mth, open_checkpoint, order_commitment
+from spec import verify_consistency, verify_inclusion
+
+SAMPLE = 64  # indices and sizes checked one by one; every one in a smaller log
+
+
+class Failed(Exception):
+    pass
+
+
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        raise Failed(what)
+
+
+def spread(n: int):
+    """Up to SAMPLE values of range(n), first and last among them."""
+    if n <= SAMPLE:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (SAMPLE - 1)) for i in range(SAMPLE)})
+
+
+class Service:
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+
+    def get(self, path: str, as_json=True):
+        with urllib.request.urlopen(self.base + path, timeout=30) as r:
+            text = r.read().decode("utf-8")
+        return json.loads(text) if as_json else text
+
+    def post(self, path: str, body: dict):
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read().decode("utf-8"))
+
+
+def run(base: str, codes: list) -> dict:
+    svc, counts = Service(base), {}
+    info = svc.get("/v1/log")
+    check(info["logId"] == "0x" + H(info["origin"].encode()).hex(), "§7 logId is H(origin)")
+    cp = open_checkpoint(svc.get("/checkpoint", as_json=False), info["verifierKey"])
+    n = cp["size"]
+    check(n == info["size"], "/v1/log's size is the checkpoint's")
+
+    replay, entries, start = Replay(), [], 0
+    while start < n:
+        page = svc.get(f"/v1/entries?start={start}&end={n}")["entries"]
+        check(len(page) > 0, f"/v1/entries from {start} is not empty")
+        for i, e in enumerate(page):
+            check(e["index"] == start + i, "entries come numbered in order")
+            replay.append(e["entry"])
+            entries.append(e["entry"])
+        start += len(page)
+    leaves = [H(b"\x00" + e.encode()) for e in entries]
+    check(mth(leaves) == cp["logRoot"], "§4 the log root rebuilt from the entries is the checkpoint's")
+    check(map_root(replay.map_items()) == cp["mapRoot"], "§5 the map root rebuilt from the entries is the checkpoint's")
+    counts["entries"], counts["keys"] = n, len(replay.states)
+
+    for i in spread(n):
+        p = svc.get(f"/v1/proof/inclusion?index={i}&size={n}")
+        check(p["leafHash"] == leaves[i].hex(), f"inclusion {i}: leafHash")
+        check(verify_inclusion(i, n, leaves[i], [bytes.fromhex(h) for h in p["proof"]], cp["logRoot"]), f"§4 inclusion of {i} in {n}")
+    for m in spread(n):
+        if m == 0:
+            continue
+        p = svc.get(f"/v1/proof/consistency?from={m}&to={n}")["proof"]
+        ok = m == n or verify_consistency(m, n, mth(leaves[:m]), cp["logRoot"], [bytes.fromhex(h) for h in p])
+        check(ok, f"§4 consistency from {m} to {n}")
+    counts["inclusion proofs"] = counts["consistency proofs"] = len(spread(n))
+
+    for key, state in replay.states.items():
+        a = svc.get(f"/v1/keys/{key}")
+        check(a["size"] == n and a["state"] == state, f"/v1/keys/{key}: the state replayed from the entries")
+        check(map_proves(bytes.fromhex(key), a["mapProof"], cp["mapRoot"], H(jcs(state).encode())), f"§5 membership of {key}")
+    for i in range(8):
+        key = H(b"absent" + bytes([i]))
+        a = svc.get(f"/v1/keys/{key.hex()}")
+        check(a["state"] is None and map_proves(key, a["mapProof"], cp["mapRoot"], None), f"§5 absence of {key.hex()}")
+    counts["map proofs"] = len(replay.states) + 8
+
+    for arg in codes:
+        code, _, order = arg.partition("=")
+        b = svc.post("/v1/verify", {"code": code})
+        check(b["type"] == "keyproof/bundle/v1" and b["log"] == {**b["log"], "origin": info["origin"], "verifierKey": info["verifierKey"]}, "§9 the bundle names this log")
+        bcp = open_checkpoint(b["checkpoint"], info["verifierKey"])
+        salt, key = bytes.fromhex(b["key"]["salt"]), b["key"]["commitment"]
+        check(key_commitment(salt, code) == key, "§2 the commitment is the code's under the bundle's salt")
+        check(key in replay.states, "the bundle's key is in the log")
+        if bcp["size"] == n:
+            check(b["state"] == replay.states[key], "§9 the bundle's state is the one replayed from the entries")
+        check(map_proves(bytes.fromhex(key), b["mapProof"], bcp["mapRoot"], H(jcs(b["state"]).encode())), "§9 the map proof proves the state")
+        prev = None
+        for ev in b["events"]:
+            i, entry = ev["index"], ev["entry"]
+            check(i < bcp["size"] and entries[i] == entry, f"§9 event {i} is the log's entry {i}")
+            leaf = H(b"\x00" + entry.encode())
+            check(verify_inclusion(i, bcp["size"], leaf, [bytes.fromhex(h) for h in ev["inclusion"]], bcp["logRoot"]), f"§9 inclusion of event {i}")
+            check(json.loads(entry)["prev"] == prev, f"§9 event {i} chains through prev")
+            prev = leaf.hex()
+        check(prev == b["state"]["head"] and b["events"][-1]["index"] == b["state"]["index"], "§9 the newest event is the state's head")
+        if order:
+            sales = [json.loads(ev["entry"]) for ev in b["events"] if json.loads(ev["entry"])["type"] == "sell"]
+            check(any(s["attrs"]["order"] == order_commitment(salt, order) for s in sales), "§2 the sale commits to the order given")
+        counts["bundles"] = counts.get("bundles", 0) + 1
+    return counts
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if len(sys.argv) >= 2 else 2
+    try:
+        counts = run(sys.argv[1], sys.argv[2:])
+    except (Failed, ValueError) as e:
+        print(f"FAILED: {e}")
+        return 1
+    except (KeyError, TypeError) as e:
+        print(f"FAILED: an answer is not shaped as SPEC §8 says ({type(e).__name__}: {e})")
+        return 1
+    except urllib.error.HTTPError as e:
+        print(f"FAILED: {e.url} answered {e.code}: {e.read().decode('utf-8', 'replace')[:200]}")
+        return 1
+    except (urllib.error.URLError, OSError) as e:
+        print(f"FAILED: cannot reach {sys.argv[1]}: {e}")
+        return 1
+    print("ok: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
