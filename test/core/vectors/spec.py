@@ -93,8 +93,8 @@ def inclusion(m: int, leaves) -> list:
 
 
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: list, root: bytes) -> bool:
-    """RFC 9162 2.1.3.2."""
-    if index >= size:
+    """RFC 9162 2.1.3.2 (every hash 32 bytes)."""
+    if index >= size or any(len(h) != 32 for h in (leaf, root, *proof)):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in proof:
@@ -112,8 +112,12 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: list, root: byte
 
 
 def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: bytes, proof: list) -> bool:
-    """RFC 9162 2.1.4.2, for 0 < first < second."""
-    if not 0 < first < second or not proof:
+    """RFC 9162 2.1.4.2 (every hash 32 bytes; from size 0 there is nothing to be consistent with)."""
+    if not 0 < first <= second:
+        return False
+    if first == second:
+        return not proof and first_hash == second_hash
+    if not proof or any(len(h) != 32 for h in (first_hash, second_hash, *proof)):
         return False
     path = list(proof)
     if first & (first - 1) == 0:
