@@ -4,8 +4,9 @@ with the formulas of spec.py (Python, standard library only, written from
 SPEC.md alone): the signed checkpoint (§6), every entry in JCS form and
 within the state machine (§3), the log root and the map root rebuilt from the
 entries (§4, §5), the service's inclusion and consistency proofs (§4), every
-key's state and map proof and some absent keys' (§5, §8), and the evidence
-bundle of each code given (§2, §9).
+key's state and map proof and some absent keys' (§5, §8), the anchors on the
+contract /v1/log names, where it names one (§7), and the evidence bundle of
+each code given (§2, §9).
 
     python3 test/core/vectors/live_check.py http://127.0.0.1:8080 CODE[=ORDER] ...
 
@@ -17,7 +18,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from spec import H, Replay, jcs, key_commitment, map_proves, map_root, mth, open_checkpoint, order_commitment
+from spec import H, Replay, jcs, key_commitment, map_proves, map_root, mth, open_checkpoint, order_commitment, selector
 from spec import verify_consistency, verify_inclusion
 
 SAMPLE = 64  # indices and sizes checked one by one; every one in a smaller log
@@ -49,9 +50,48 @@ class Service:
         return json.loads(text) if as_json else text
 
     def post(self, path: str, body: dict):
-        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read().decode("utf-8"))
+        return post_json(self.base + path, body)
+
+
+def post_json(url: str, body: dict):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read().decode("utf-8"))
+
+
+class Chain:
+    """SPEC §7's contract, read with eth_call over JSON-RPC."""
+
+    def __init__(self, rpc_url: str, contract: str, log_id: str):
+        self.rpc, self.contract, self.log_id = rpc_url, contract, bytes.fromhex(log_id[2:])
+
+    def call(self, method: str, params: list):
+        a = post_json(self.rpc, {"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        if "error" in a:
+            raise Failed(f"{method}: {a['error']}")
+        return a["result"]
+
+    def read(self, signature: str, *words: bytes) -> bytes:
+        data = selector(signature) + b"".join(w.rjust(32, b"\0") for w in words)
+        out = bytes.fromhex(self.call("eth_call", [{"to": self.contract, "data": "0x" + data.hex()}, "latest"])[2:])
+        check(len(out) % 32 == 0 and len(out) > 0, f"{signature} answered {len(out)} bytes")
+        return out
+
+    def checkpoint_at(self, size: int):
+        out = self.read("checkpointAt(bytes32,uint64)", self.log_id, size.to_bytes(8, "big"))
+        return out[0:32], out[32:64]
+
+    def latest(self):
+        out = self.read("latest(bytes32)", self.log_id)
+        return int.from_bytes(out[0:32], "big"), out[32:64], out[64:96]
+
+
+def roots_at(entries: list, size: int):
+    """The log and map roots after the first `size` entries, rebuilt from them."""
+    replay = Replay()
+    for e in entries[:size]:
+        replay.append(e)
+    return mth([H(b"\x00" + e.encode()) for e in entries[:size]]), map_root(replay.map_items())
 
 
 def run(base: str, codes: list) -> dict:
@@ -98,6 +138,23 @@ def run(base: str, codes: list) -> dict:
         check(a["state"] is None and map_proves(key, a["mapProof"], cp["mapRoot"], None), f"§5 absence of {key.hex()}")
     counts["map proofs"] = len(replay.states) + 8
 
+    chain = None
+    if info["contract"] is not None:
+        check(info["rpcUrl"] is not None, "/v1/log names the chain endpoint of its contract")
+        chain = Chain(info["rpcUrl"], info["contract"], info["logId"])
+        check(int(chain.call("eth_chainId", []), 16) == info["chainId"], "the RPC serves /v1/log's chainId")
+        anchors = svc.get("/v1/anchors")["anchors"]
+        confirmed = [a for a in anchors if a["status"] == "confirmed"]
+        check(len(confirmed) > 0, "a log with a contract has anchored")
+        for a in [confirmed[i] for i in spread(len(confirmed))][-8:]:
+            log_root, map_root_ = roots_at(entries, a["size"])
+            check(a["logRoot"] == log_root.hex() and a["mapRoot"] == map_root_.hex(), f"anchor at {a['size']}: the roots of the log's first {a['size']} entries")
+            check(chain.checkpoint_at(a["size"]) == (log_root, map_root_), f"§7 checkpointAt({a['size']}) holds the anchor's roots")
+        size, log_root, map_root_ = chain.latest()
+        check(confirmed[-1]["size"] <= size <= n, "§7 the chain's latest anchor is within this log")
+        check((log_root, map_root_) == roots_at(entries, size), f"§7 the chain's latest anchor, at {size}, is a prefix of this log")
+        counts["anchors"] = min(len(confirmed), 8)
+
     for arg in codes:
         code, _, order = arg.partition("=")
         b = svc.post("/v1/verify", {"code": code})
@@ -121,6 +178,10 @@ def run(base: str, codes: list) -> dict:
         if order:
             sales = [json.loads(ev["entry"]) for ev in b["events"] if json.loads(ev["entry"])["type"] == "sell"]
             check(any(s["attrs"]["order"] == order_commitment(salt, order) for s in sales), "§2 the sale commits to the order given")
+        if b["anchor"] is not None:
+            check(chain is not None and b["anchor"]["size"] == bcp["size"], "§9 an anchored bundle is at its anchor's size")
+            check(chain.checkpoint_at(bcp["size"]) == (bcp["logRoot"], bcp["mapRoot"]), "§9 checkpointAt holds the bundle's roots")
+            counts["anchored bundles"] = counts.get("anchored bundles", 0) + 1
         counts["bundles"] = counts.get("bundles", 0) + 1
     return counts
 

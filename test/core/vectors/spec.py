@@ -331,3 +331,61 @@ class Replay:
 
     def map_items(self):
         return [(bytes.fromhex(k), H(jcs(s).encode())) for k, s in self.states.items()]
+
+
+# Keccak-256 (the Keccak team's padding, as Ethereum uses it: not FIPS 202's
+# SHA3-256), for the contract's function selectors of SPEC §7. The round
+# constants and rotation offsets are derived as the Keccak reference defines
+# them, not typed in.
+_MASK = (1 << 64) - 1
+
+
+def _rol(v: int, n: int) -> int:
+    return ((v << n) | (v >> (64 - n))) & _MASK if n else v
+
+
+def _rc_bit(t: int) -> int:
+    r = 1
+    for _ in range(t % 255):
+        r <<= 1
+        if r & 0x100:
+            r ^= 0x171
+    return r & 1
+
+
+_RC = [sum(_rc_bit(j + 7 * i) << ((1 << j) - 1) for j in range(7)) for i in range(24)]
+_ROT = [0] * 25
+_x, _y = 1, 0
+for _t in range(24):
+    _ROT[_x + 5 * _y] = ((_t + 1) * (_t + 2) // 2) % 64
+    _x, _y = _y, (2 * _x + 3 * _y) % 5
+
+
+def _keccak_f(a: list) -> list:
+    for rc in _RC:
+        c = [a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20] for x in range(5)]
+        d = [c[(x - 1) % 5] ^ _rol(c[(x + 1) % 5], 1) for x in range(5)]
+        a = [v ^ d[i % 5] for i, v in enumerate(a)]
+        b = [0] * 25
+        for x in range(5):
+            for y in range(5):
+                b[y + 5 * ((2 * x + 3 * y) % 5)] = _rol(a[x + 5 * y], _ROT[x + 5 * y])
+        a = [b[i] ^ (~b[(i + 1) % 5 + i - i % 5] & _MASK & b[(i + 2) % 5 + i - i % 5]) for i in range(25)]
+        a[0] ^= rc
+    return a
+
+
+def keccak256(data: bytes) -> bytes:
+    rate = 136
+    padded = bytearray(data + b"\x01" + bytes(-(len(data) + 1) % rate))
+    padded[-1] |= 0x80
+    state = [0] * 25
+    for off in range(0, len(padded), rate):
+        for i in range(rate // 8):
+            state[i] ^= int.from_bytes(padded[off + 8 * i : off + 8 * i + 8], "little")
+        state = _keccak_f(state)
+    return b"".join(v.to_bytes(8, "little") for v in state[:4])
+
+
+def selector(signature: str) -> bytes:
+    return keccak256(signature.encode())[:4]
