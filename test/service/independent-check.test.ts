@@ -127,7 +127,7 @@ describe("an independent verifier (Python, from SPEC.md alone) against a running
     expect(r.status).to.equal(0);
     const entries = 3 + KEYS + 2 + 42 + 32 + 1 + 3;
     expect(r.out).to.equal(
-      `ok: ${entries} entries, ${KEYS + 2} keys, 64 inclusion proofs, 64 consistency proofs, ${KEYS + 2 + 8} map proofs, 5 bundles\n`,
+      `ok: ${entries} entries, ${KEYS + 2} keys, 11 tiles, 64 inclusion proofs, 64 consistency proofs, ${KEYS + 2 + 8} map proofs, 5 bundles\n`,
     );
   });
 

@@ -3,7 +3,7 @@
 with the formulas of spec.py (Python, standard library only, written from
 SPEC.md alone): the signed checkpoint (§6), every entry in JCS form and
 within the state machine (§3), the log root and the map root rebuilt from the
-entries (§4, §5), the service's inclusion and consistency proofs (§4), every
+entries (§4, §5), hash tiles and entry bundles (§8, C2SP tlog-tiles), the service's inclusion and consistency proofs (§4), every
 key's state and map proof and some absent keys' (§5, §8), the anchors on the
 contract /v1/log names, where it names one (§7), and the evidence bundle of
 each code given (§2, §9).
@@ -46,9 +46,12 @@ class Service:
         self.base = base.rstrip("/")
 
     def get(self, path: str, as_json=True):
-        with urllib.request.urlopen(self.base + path, timeout=30) as r:
-            text = r.read().decode("utf-8")
+        text = self.get_bytes(path).decode("utf-8")
         return json.loads(text) if as_json else text
+
+    def get_bytes(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.base + path, timeout=30) as r:
+            return r.read()
 
     def post(self, path: str, body: dict):
         return post_json(self.base + path, body)
@@ -87,6 +90,31 @@ class Chain:
         return int.from_bytes(out[0:32], "big"), out[32:64], out[64:96]
 
 
+def tile_path(level, index: int, width: int) -> str:
+    """C2SP tlog-tiles: the index in groups of three digits, all but the last with an x; a partial tile's width after .p/."""
+    digits = str(index).rjust(-(-len(str(index)) // 3) * 3, "0")
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+    return f"/tile/{level}/" + "/".join([*("x" + g for g in groups[:-1]), groups[-1]]) + (f".p/{width}" if width < 256 else "")
+
+
+def check_tiles(svc: Service, entries: list, leaves: list) -> int:
+    """Hash tiles of every level and entry bundles, some of each, against the ones rebuilt from the entries."""
+    checked, level, nodes = 0, 0, leaves
+    while len(nodes) >= 1:
+        for index in spread(-(-len(nodes) // 256))[-8:]:
+            part = nodes[256 * index : 256 * index + 256]
+            check(svc.get_bytes(tile_path(level, index, len(part))) == b"".join(part), f"tile {level}/{index}")
+            checked += 1
+            if level == 0:
+                bundle = b"".join(len(e.encode()).to_bytes(2, "big") + e.encode() for e in entries[256 * index : 256 * index + 256])
+                check(svc.get_bytes(tile_path("entries", index, len(part))) == bundle, f"entry bundle {index}")
+                checked += 1
+        # The next level's nodes: the roots of each full 256-node run of this one.
+        nodes = [mth(nodes[i : i + 256]) for i in range(0, len(nodes) - 255, 256)]
+        level += 1
+    return checked
+
+
 def roots_at(entries: list, size: int):
     """The log and map roots after the first `size` entries, rebuilt from them."""
     replay = Replay()
@@ -116,6 +144,7 @@ def run(base: str, codes: list) -> dict:
     check(mth(leaves) == cp["logRoot"], "§4 the log root rebuilt from the entries is the checkpoint's")
     check(map_root(replay.map_items()) == cp["mapRoot"], "§5 the map root rebuilt from the entries is the checkpoint's")
     counts["entries"], counts["keys"] = n, len(replay.states)
+    counts["tiles"] = check_tiles(svc, entries, leaves)
 
     for i in spread(n):
         p = svc.get(f"/v1/proof/inclusion?index={i}&size={n}")
