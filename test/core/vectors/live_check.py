@@ -11,6 +11,8 @@ each code given (§2, §9).
     python3 test/core/vectors/live_check.py http://127.0.0.1:8080 CODE[=ORDER] ...
 
 Prints what it checked and exits 0, or names the first failure and exits 1.
+The log must not grow while it runs: what it reads later (proofs, states,
+the chain's latest anchor) is held to the checkpoint it read first.
 test/service/independent-check.test.ts runs it against a service it starts.
 """
 import json
