@@ -1,3 +1,5 @@
+import { request } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
 import type { Ledger } from "../../service/store/ledger.js";
 import { serveIssuedKeys, type ServedApp, type ServedLog } from "../helpers/app.js";
@@ -28,6 +30,27 @@ describe("GET /v1/entries: pages as RFC 6962's get-entries answers them", () => 
     const entries = r.body.entries as { index: number; entry: string }[];
     for (const e of entries) expect(e.entry).to.equal(await ledger.entry(BigInt(e.index)));
     expect(indices((await get(0, 1000)).body)).to.deep.equal(range(0, 1000));
+  });
+
+  it("gzips a page for a client that accepts it, and only for it (an auditor reads every page)", async () => {
+    const raw = (gzip: boolean) =>
+      new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+        const headers = gzip ? { "accept-encoding": "gzip" } : {};
+        request(`${served.url}/v1/entries?start=0&end=1000`, { headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+          .on("error", reject)
+          .end();
+      });
+    const plain = await raw(false);
+    expect(plain.headers["content-encoding"]).to.equal(undefined);
+    const zipped = await raw(true);
+    expect(zipped.headers["content-encoding"]).to.equal("gzip");
+    expect(zipped.headers.vary).to.match(/accept-encoding/i);
+    expect(zipped.body.length).to.be.below(plain.body.length / 3);
+    expect(gunzipSync(zipped.body).equals(plain.body)).to.equal(true);
   });
 
   it("answers the first 1000 of a longer range, and a range past the log's end as far as the log goes", async () => {

@@ -70,6 +70,9 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
   // tiles are random bytes and would not shrink.
   // (The filter: compression's own would pass over application/octet-stream.)
   app.use("/tile/entries/", compression({ filter: () => true }));
+  // A page of /v1/entries is JSON text too (some 400 bytes an entry, most of
+  // it hex), and an auditor reads every page: gzip, for a client that asks.
+  app.use("/v1/entries", compression({ level: 1 }));
   // Full tiles never change: cached for good. A partial one is a tile's start as of one checkpoint.
   const immutable = (res: Response): Response => res.set("Cache-Control", "public, max-age=31536000, immutable");
   app.get(
