@@ -5,7 +5,7 @@
 import { toHex, utf8 } from "./bytes.js";
 import { invalidInput } from "./errors.js";
 import { hmacSha256, hmacSha256With, sha256 } from "./hash.js";
-import { codePoints, isWellFormed } from "./unicode.js";
+import { codePointsWithin, isWellFormed } from "./unicode.js";
 
 const KEY_DOMAIN = utf8("keyproof:v1:key");
 const ORDER_DOMAIN = utf8("keyproof:v1:order");
@@ -19,8 +19,7 @@ export const SALT_SIZE = 32;
 export function normalizeCode(code: string): string {
   if (typeof code !== "string") throw invalidInput("code must be a string");
   const n = code.normalize("NFKC").replace(STRIP_RE, "").toUpperCase();
-  const length = codePoints(n);
-  if (length < 4 || length > 256) throw invalidInput("code must have 4 to 256 characters after normalization");
+  if (!codePointsWithin(n, 4, 256)) throw invalidInput("code must have 4 to 256 characters after normalization");
   if (CONTROL_RE.test(n)) throw invalidInput("code contains control characters");
   if (!isWellFormed(n)) throw invalidInput("code is not well-formed Unicode (a lone surrogate)");
   return n;
@@ -40,8 +39,7 @@ export function keyCommitment(salt: Uint8Array, code: string): string {
 export function orderCommitment(salt: Uint8Array, orderRef: string): string {
   assertSalt(salt);
   if (typeof orderRef !== "string") throw invalidInput("order reference must be a string");
-  const length = codePoints(orderRef);
-  if (length < 1 || length > 256) throw invalidInput("order reference must have 1 to 256 characters");
+  if (!codePointsWithin(orderRef, 1, 256)) throw invalidInput("order reference must have 1 to 256 characters");
   if (!isWellFormed(orderRef)) throw invalidInput("order reference is not well-formed Unicode (a lone surrogate)");
   return toHex(sha256(ORDER_DOMAIN, ZERO, salt, utf8(orderRef)));
 }

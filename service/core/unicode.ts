@@ -19,3 +19,11 @@ export function codePoints(s: string): number {
   for (const _ of s) n++;
   return n;
 }
+
+/** Whether `s` has `min` to `max` code points: the one length check of codes, attributes and order references. */
+export function codePointsWithin(s: string, min: number, max: number): boolean {
+  // A code point is at most two UTF-16 units: a longer string is refused without a count.
+  if (s.length > 2 * max) return false;
+  const n = codePoints(s);
+  return n >= min && n <= max;
+}

@@ -3,7 +3,7 @@
  * fields are rejected, so two verifiers never disagree about what an entry says.
  */
 import { z } from "zod";
-import { codePoints, isWellFormed } from "../unicode.js";
+import { codePointsWithin, isWellFormed } from "../unicode.js";
 
 export const PARTICIPANT_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const OPERATOR_ID = "operator";
@@ -36,12 +36,7 @@ function text(min: number, max: number) {
   const says = min === 0 ? `at most ${max} characters` : `${min} to ${max} characters`;
   return z
     .string()
-    .refine((s) => {
-      // A code point is at most two UTF-16 units: a longer string is refused without a count.
-      if (s.length > 2 * max) return false;
-      const n = codePoints(s);
-      return n >= min && n <= max;
-    }, says)
+    .refine((s) => codePointsWithin(s, min, max), says)
     .refine(isWellFormed, "must be well-formed Unicode (no lone surrogate)");
 }
 
