@@ -1,8 +1,7 @@
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { expect } from "chai";
 import { fromBase64, verifyConsistency, verifyInclusion } from "../../service/core/index.js";
-import { ROOT } from "../helpers/scripts.js";
+import { runVectorsScript } from "../helpers/python.js";
 import { TESTDATA, vectorFiles, type ConsistencyVector, type InclusionVector } from "../helpers/testdata.js";
 
 const b64 = (s: string): Uint8Array => (s === "" ? new Uint8Array(0) : fromBase64(s));
@@ -17,14 +16,9 @@ describe("shared RFC 6962 vectors", () => {
   });
 
   // The independent checker of live services (test/core/vectors/live_check.py) is only as good as its own verifiers.
-  it("pass the Python verifiers of the independent checker too, every good proof accepted and every tampered one refused", () => {
-    const r = spawnSync("python3", ["rfc6962_check.py", path.join(TESTDATA, "rfc6962")], {
-      cwd: path.join(ROOT, "test/core/vectors"),
-      encoding: "utf8",
-      env: { ...process.env, PYTHONUTF8: "1" },
-    });
-    expect(r.error).to.equal(undefined);
-    expect(r.stdout + r.stderr).to.equal(`ok: ${inclusion.length} inclusion and ${consistency.length} consistency vectors\n`);
+  it("pass the Python verifiers of the independent checker too, every good proof accepted and every tampered one refused", async () => {
+    const r = await runVectorsScript("rfc6962_check.py", [path.join(TESTDATA, "rfc6962")]);
+    expect(r.out).to.equal(`ok: ${inclusion.length} inclusion and ${consistency.length} consistency vectors\n`);
     expect(r.status).to.equal(0);
   });
 

@@ -1,5 +1,5 @@
 /** The HTTP app alone over a ledger (real or faked), on a free port of 127.0.0.1, without a chain. */
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { createApp, type AppOptions } from "../../service/http/app.js";
@@ -31,6 +31,25 @@ export async function serveApp(ledger: Ledger, options: Partial<Omit<AppOptions,
         server.closeAllConnections();
       }),
   };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** An answer's bytes as sent (fetch would decode them), asking for gzip or not. */
+export function rawGet(url: string, gzip: boolean): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 export interface ServedLog {

@@ -1,8 +1,7 @@
-import { request } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
 import type { Ledger } from "../../service/store/ledger.js";
-import { serveIssuedKeys, type ServedApp, type ServedLog } from "../helpers/app.js";
+import { rawGet, serveIssuedKeys, type ServedApp, type ServedLog } from "../helpers/app.js";
 
 describe("GET /v1/entries: pages as RFC 6962's get-entries answers them", () => {
   let log: ServedLog;
@@ -33,17 +32,7 @@ describe("GET /v1/entries: pages as RFC 6962's get-entries answers them", () => 
   });
 
   it("gzips a page for a client that accepts it, and only for it (an auditor reads every page)", async () => {
-    const raw = (gzip: boolean) =>
-      new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
-        const headers = gzip ? { "accept-encoding": "gzip" } : {};
-        request(`${served.url}/v1/entries?start=0&end=1000`, { headers }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-        })
-          .on("error", reject)
-          .end();
-      });
+    const raw = (gzip: boolean) => rawGet(`${served.url}/v1/entries?start=0&end=1000`, gzip);
     const plain = await raw(false);
     expect(plain.headers["content-encoding"]).to.equal(undefined);
     const zipped = await raw(true);

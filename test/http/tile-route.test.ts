@@ -1,33 +1,16 @@
-import { request } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
 import { leafHash, MemoryTree } from "../../service/core/index.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import { entryBundle } from "../../service/http/tiles.js";
-import { serveIssuedKeys, type ServedApp, type ServedLog } from "../helpers/app.js";
-
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
+import { rawGet, serveIssuedKeys, type RawAnswer, type ServedApp, type ServedLog } from "../helpers/app.js";
 
 describe("GET /tile/...: C2SP tlog-tiles as served", () => {
   let log: ServedLog;
   let ledger: Ledger;
   let served: ServedApp;
   let size: number;
-  /** The answer's bytes as sent (fetch would decode them), asking for gzip or not. */
-  const raw = (path: string, gzip: boolean): Promise<RawAnswer> =>
-    new Promise((resolve, reject) => {
-      const req = request(`${served.url}${path}`, { headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      });
-      req.on("error", reject);
-      req.end();
-    });
+  const raw = (path: string, gzip: boolean): Promise<RawAnswer> => rawGet(`${served.url}${path}`, gzip);
   const entries = async (from: number, to: number): Promise<Uint8Array[]> =>
     Promise.all(Array.from({ length: to - from }, async (_, i) => new TextEncoder().encode(await ledger.entry(BigInt(from + i)))));
 

@@ -7,7 +7,6 @@
  * page with every kind of event, codes and orders in and out of ASCII; and
  * over a log that anchors on an embedded chain.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { expect } from "chai";
 import pino from "pino";
@@ -17,10 +16,9 @@ import { startService, type RunningService } from "../../service/server.js";
 import { waitFor } from "../helpers/anvil-rpc.js";
 import { cleanup, tempDir } from "../helpers/ledger.js";
 import { freePort } from "../helpers/ports.js";
-import { ROOT } from "../helpers/scripts.js";
+import { runVectorsScript } from "../helpers/python.js";
 
 const OPERATOR = "operator-token-for-independent-check-01";
-const CHECKER = path.join(ROOT, "test/core/vectors/live_check.py");
 const KEYS = 1100;
 
 type Answer = { status: number; json: { results?: { ok: boolean }[]; token?: string } };
@@ -48,20 +46,7 @@ async function serve(env: Record<string, string>) {
       JSON.stringify(a.json).slice(0, 300),
     ).to.equal(true);
   };
-  /** Runs the checker; asynchronously, since the service answers it from this process's event loop. */
-  const check = (...codes: string[]) =>
-    new Promise<{ status: number | null; out: string }>((resolve, reject) => {
-      const child = spawn("python3", [CHECKER, svc.url, ...codes], {
-        cwd: path.dirname(CHECKER),
-        // Codes and orders beyond ASCII in argv and in what it prints, whatever the locale.
-        env: { ...process.env, PYTHONUTF8: "1" },
-      });
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
-      child.stderr.on("data", (d: Buffer) => (out += d.toString("utf8")));
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status, out }));
-    });
+  const check = (...codes: string[]) => runVectorsScript("live_check.py", [svc.url, ...codes]);
   for (const [id, role, name] of [
     ["acme", "issuer", "Acme 游戏卡"],
     ["shop-a", "seller", "Shop A 卡盟"],
