@@ -92,6 +92,13 @@ def inclusion(m: int, leaves) -> list:
     return inclusion(m - k, leaves[k:]) + [mth(leaves[:k])]
 
 
+def _shift_until_odd(fn: int, sn: int):
+    """RFC 9162's "right-shift both fn and sn equally until either LSB(fn) is set or fn is 0"."""
+    while not fn & 1 and fn != 0:
+        fn, sn = fn >> 1, sn >> 1
+    return fn, sn
+
+
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: list, root: bytes) -> bool:
     """RFC 9162 2.1.3.2 (every hash 32 bytes)."""
     if index >= size or any(len(h) != 32 for h in (leaf, root, *proof)):
@@ -102,9 +109,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: list, root: byte
             return False
         if fn & 1 or fn == sn:
             r = H(b"\x01" + p + r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
+            fn, sn = _shift_until_odd(fn, sn)
         else:
             r = H(b"\x01" + r + p)
         fn, sn = fn >> 1, sn >> 1
@@ -131,9 +136,7 @@ def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: 
             return False
         if fn & 1 or fn == sn:
             fr, sr = H(b"\x01" + c + fr), H(b"\x01" + c + sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
+            fn, sn = _shift_until_odd(fn, sn)
         else:
             sr = H(b"\x01" + sr + c)
         fn, sn = fn >> 1, sn >> 1
