@@ -45,6 +45,7 @@ export function rawGet(url: string, gzip: boolean): Promise<RawAnswer> {
     const req = request(url, { headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject); // a connection cut part way
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     req.on("error", reject);

@@ -137,7 +137,8 @@ describe("hostile input and security boundaries", function () {
           fc.string(),
         ),
         fc.constantFrom("acme", "shop-a", "operator"),
-        fc.option(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }), { nil: undefined }),
+        // An Idempotency-Key (fast-check's strings are printable ASCII, which any client sends as drawn).
+        fc.option(fc.string(), { nil: undefined }),
         // No query, the inclusion proofs option, or any query string.
         fc.oneof(
           fc.constantFrom("", "?proof=inclusion"),
@@ -214,7 +215,8 @@ describe("hostile input and security boundaries", function () {
     );
     const who = fc.oneof(
       fc.constantFrom("operator", "acme", "shop-a").map(auth),
-      fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) }).map((t) => ({ authorization: t })),
+      // (fast-check's strings are printable ASCII, which any client sends as drawn.)
+      fc.string().map((t) => ({ authorization: t })),
       fc.constant({}),
     );
     await fc.assert(

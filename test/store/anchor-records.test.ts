@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
 import fc from "fast-check";
 import { fromUtf8, utf8 } from "../../service/core/index.js";
@@ -5,7 +6,7 @@ import { AnchorRecords, type AnchorRecord } from "../../service/store/anchor-rec
 import { K } from "../../service/store/keys.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import type { Db } from "../../service/store/map-store.js";
-import { serveApp } from "../helpers/app.js";
+import { rawGet, serveApp, type ServedApp } from "../helpers/app.js";
 import { cleanup, closeTestLedger, openLedger, openTestLedger, scratchDb, tempDir } from "../helpers/ledger.js";
 
 const CONTRACTS = ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"];
@@ -202,6 +203,14 @@ describe("anchor records", () => {
     await ledger.close();
     ledger = await openLedger(dir);
   };
+  /** `records` written straight into the store, the ledger reopened, and served as CONTRACTS[0]'s log. */
+  const serveRecords = async (records: AnchorRecord[]): Promise<ServedApp> => {
+    await writeRecords(ledger, records);
+    await reopen();
+    return serveApp(ledger, {
+      info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: 31337, contract: CONTRACTS[0]!, rpcUrl: null }),
+    });
+  };
 
   it("finds the anchor a bundle is proved against as a scan of every record would, after a reopen and after writes in any order (property)", async () => {
     const recordsArb = fc
@@ -248,11 +257,7 @@ describe("anchor records", () => {
     const records = Array.from({ length: 150_000 }, (_, i) =>
       record(i + 1, i < 149_990 ? "confirmed" : "pending", i % 1000 === 7 ? CONTRACTS[1] : CONTRACTS[0]),
     );
-    await writeRecords(ledger, records);
-    await reopen();
-    const served = await serveApp(ledger, {
-      info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: 31337, contract: CONTRACTS[0]!, rpcUrl: null }),
-    });
+    const served = await serveRecords(records);
     try {
       const res = await fetch(`${served.url}/metrics`);
       expect(res.status).to.equal(200);
@@ -297,15 +302,79 @@ describe("anchor records", () => {
     }
   });
 
+  it("gzips the anchor list for a client that accepts it, over many pieces, without a listener left per piece", async () => {
+    // Distinct roots and hashes, as a real log's: hex that gzip halves, not a repeated pattern.
+    const hex = (seed: number, n: number): string =>
+      Array.from({ length: n }, (_, i) => ((Math.imul(seed * 64 + i, 2654435761) >>> 24) & 0xff).toString(16).padStart(2, "0")).join("");
+    const records = Array.from({ length: 60_000 }, (_, i) => ({
+      ...record(i + 1, "confirmed"),
+      logRoot: hex(3 * i, 32),
+      mapRoot: hex(3 * i + 1, 32),
+      txHash: `0x${hex(3 * i + 2, 32)}`,
+    }));
+    const served = await serveRecords(records);
+    const warnings: Error[] = [];
+    const warned = (w: Error): number => warnings.push(w);
+    process.on("warning", warned);
+    try {
+      const plain = await rawGet(`${served.url}/v1/anchors`, false);
+      expect(plain.headers["content-encoding"]).to.equal(undefined);
+      const zipped = await rawGet(`${served.url}/v1/anchors`, true);
+      expect(zipped.headers["content-encoding"]).to.equal("gzip");
+      expect(zipped.headers.vary).to.match(/accept-encoding/i);
+      expect(zipped.body.length).to.be.below(plain.body.length * 0.7);
+      expect(gunzipSync(zipped.body).equals(plain.body)).to.equal(true);
+      const listed = JSON.parse(plain.body.toString("utf8")) as { anchors: { size: number; txHash: string }[] };
+      expect(listed.anchors.map((a) => a.size)).to.deep.equal(records.map((r) => r.size));
+      expect(listed.anchors[59_999]!.txHash).to.equal(records[59_999]!.txHash);
+      // Some 17 MB in 64 KiB pieces: each wait for "drain" would have left a listener on the gzip stream.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => w.message)).to.deep.equal([]);
+    } finally {
+      process.off("warning", warned);
+      await served.close();
+    }
+  });
+
+  it("a store that fails under the anchor list is a 503 before any of it is out, and a cut connection after", async () => {
+    const served = await serveRecords(Array.from({ length: 5_000 }, (_, i) => record(i + 1, "confirmed")));
+    const records = ledger.anchors.records.bind(ledger.anchors);
+    const failAfter = (n: number) =>
+      async function* (): AsyncGenerator<AnchorRecord> {
+        let given = 0;
+        for await (const r of records()) {
+          if (given++ === n) throw Object.assign(new Error("IO error: /secret/path/000123.ldb"), { code: "LEVEL_IO_ERROR" });
+          yield r;
+        }
+      };
+    try {
+      ledger.anchors.records = failAfter(10);
+      const early = await fetch(`${served.url}/v1/anchors`);
+      expect(early.status).to.equal(503);
+      const text = await early.text();
+      expect(JSON.parse(text)).to.deep.include({
+        error: { code: "STORAGE_UNAVAILABLE", message: "a storage read failed while this request was served: try again later" },
+      });
+      expect(text).not.to.include("secret");
+
+      ledger.anchors.records = failAfter(4_000); // past the first 64 KiB piece
+      for (const gzip of [false, true]) {
+        const late = await rawGet(`${served.url}/v1/anchors`, gzip).then(
+          () => "whole",
+          (e: unknown) => (e as Error).message,
+        );
+        expect(late, gzip ? "gzipped" : "plain").not.to.equal("whole");
+      }
+      ledger.anchors.records = records;
+      expect((await fetch(`${served.url}/v1/anchors`)).status).to.equal(200);
+    } finally {
+      ledger.anchors.records = records;
+      await served.close();
+    }
+  });
+
   it("a client that goes away part way through the anchor list stops the stream, and the service goes on", async () => {
-    await writeRecords(
-      ledger,
-      Array.from({ length: 50_000 }, (_, i) => record(i + 1, "confirmed")),
-    );
-    await reopen();
-    const served = await serveApp(ledger, {
-      info: () => ({ origin: "o", verifierKey: "k", logId: "0x", chainId: 31337, contract: CONTRACTS[0]!, rpcUrl: null }),
-    });
+    const served = await serveRecords(Array.from({ length: 50_000 }, (_, i) => record(i + 1, "confirmed")));
     // Whether the answer's reading of the store ended (its iterator closed).
     const records = ledger.anchors.records.bind(ledger.anchors);
     let ended = false;

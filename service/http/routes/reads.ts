@@ -4,6 +4,7 @@
  * They need no credentials; those a page elsewhere may read answer any
  * origin (PUBLIC_READS).
  */
+import { Readable } from "node:stream";
 import express, { type Response } from "express";
 import compression from "compression";
 import cors from "cors";
@@ -26,18 +27,6 @@ const ENTRIES_PAGE = 1000n;
 
 /** The GET endpoints any origin may read (see `publicRead`). */
 const PUBLIC_READS = ["/checkpoint", "/tile", "/v1/log", "/v1/entries", "/v1/proof", "/v1/keys", "/v1/anchors"];
-
-/** Settles once `res` can take more, or is closed. */
-const drained = (res: Response): Promise<void> =>
-  new Promise((resolve) => {
-    const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 
 export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metrics): void {
   const { ledger } = o;
@@ -71,8 +60,10 @@ export function addReadRoutes(app: express.Express, o: AppOptions, metrics: Metr
   // (The filter: compression's own would pass over application/octet-stream.)
   app.use("/tile/entries/", compression({ filter: () => true }));
   // A page of /v1/entries is JSON text too (some 400 bytes an entry, most of
-  // it hex), and an auditor reads every page: gzip, for a client that asks.
+  // it hex), and an auditor reads every page: gzip, for a client that asks;
+  // so is the anchor list (anchorsRoute).
   app.use("/v1/entries", compression({ level: 1 }));
+  app.use("/v1/anchors", compression({ level: 1 }));
   // Full tiles never change: cached for good. A partial one is a tile's start as of one checkpoint.
   const immutable = (res: Response): Response => res.set("Cache-Control", "public, max-age=31536000, immutable");
   app.get(
@@ -209,9 +200,10 @@ function keyRoute(ledger: Ledger) {
 /**
  * GET /v1/anchors: every anchor, as SPEC §8 has it, though a log anchored
  * every 30 s gathers about a million a year: streamed from the store as it is
- * read, so that neither the records nor the answer are ever held whole.
- * Beyond SPEC §8, `?from=<size>&limit=<n>` gives a page, with the `next` size
- * to ask from (docs/protocol-choices.md, HTTP).
+ * read, so that neither the records nor the answer are ever held whole, and
+ * compressed for a client that accepts it (hex roots and hashes, about half
+ * their size gzipped). Beyond SPEC §8, `?from=<size>&limit=<n>` gives a page,
+ * with the `next` size to ask from (docs/protocol-choices.md, HTTP).
  */
 function anchorsRoute(o: AppOptions) {
   return async (req: express.Request, res: Response): Promise<void> => {
@@ -220,26 +212,38 @@ function anchorsRoute(o: AppOptions) {
     const limit = paged ? (q.limit ?? 1000) : Infinity;
     const contract = o.info().contract;
     res.type("application/json; charset=utf-8");
-    // (res.destroyed stays false when the client hangs up.)
-    let gone = false;
-    res.once("close", () => (gone = true));
-    let chunk = '{"anchors":[';
-    let listed = 0;
-    let next: number | null = null;
-    for await (const a of o.ledger.anchors.records(q.from ?? 0n)) {
-      if (a.contract !== contract) continue;
-      if (listed === limit) {
-        next = a.size;
-        break;
+    async function* answer(): AsyncGenerator<string> {
+      let chunk = '{"anchors":[';
+      let listed = 0;
+      let next: number | null = null;
+      for await (const a of o.ledger.anchors.records(q.from ?? 0n)) {
+        if (a.contract !== contract) continue;
+        if (listed === limit) {
+          next = a.size;
+          break;
+        }
+        const { size, logRoot, mapRoot, txHash, blockNumber, status } = a;
+        chunk += (listed++ === 0 ? "" : ",") + JSON.stringify({ size, logRoot, mapRoot, txHash, blockNumber, status });
+        if (chunk.length >= 64 * 1024) {
+          yield chunk;
+          chunk = "";
+        }
       }
-      const { size, logRoot, mapRoot, txHash, blockNumber, status } = a;
-      chunk += (listed++ === 0 ? "" : ",") + JSON.stringify({ size, logRoot, mapRoot, txHash, blockNumber, status });
-      if (chunk.length >= 64 * 1024) {
-        if (!res.write(chunk) && !gone) await drained(res);
-        if (gone) return; // the client went away
-        chunk = "";
-      }
+      yield `${chunk}]${paged ? `,"next":${next}` : ""}}`;
     }
-    res.end(`${chunk}]${paged ? `,"next":${next}` : ""}}`);
+    // Piped, not written awaiting "drain": under compression "drain" comes from
+    // its gzip stream, and a listener taken off the response would stay there.
+    // A store that fails before the first piece is out gets the app's error
+    // answer; after it, the app cuts the connection (app.ts). A client that
+    // goes away ends the generator, which closes the store's iterator.
+    await new Promise<void>((resolve, reject) => {
+      const body = Readable.from(answer());
+      body.once("error", reject);
+      res.once("close", () => {
+        body.destroy();
+        resolve();
+      });
+      body.pipe(res);
+    });
   };
 }
