@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
 import fc from "fast-check";
-import { fromUtf8, utf8 } from "../../service/core/index.js";
+import { fromUtf8, sha256, toHex, utf8 } from "../../service/core/index.js";
 import { AnchorRecords, type AnchorRecord } from "../../service/store/anchor-records.js";
 import { K } from "../../service/store/keys.js";
 import type { Ledger } from "../../service/store/ledger.js";
@@ -304,13 +304,12 @@ describe("anchor records", () => {
 
   it("gzips the anchor list for a client that accepts it, over many pieces, without a listener left per piece", async () => {
     // Distinct roots and hashes, as a real log's: hex that gzip halves, not a repeated pattern.
-    const hex = (seed: number, n: number): string =>
-      Array.from({ length: n }, (_, i) => ((Math.imul(seed * 64 + i, 2654435761) >>> 24) & 0xff).toString(16).padStart(2, "0")).join("");
+    const hash = (what: string): string => toHex(sha256(utf8(what)));
     const records = Array.from({ length: 60_000 }, (_, i) => ({
       ...record(i + 1, "confirmed"),
-      logRoot: hex(3 * i, 32),
-      mapRoot: hex(3 * i + 1, 32),
-      txHash: `0x${hex(3 * i + 2, 32)}`,
+      logRoot: hash(`log root ${i}`),
+      mapRoot: hash(`map root ${i}`),
+      txHash: `0x${hash(`tx ${i}`)}`,
     }));
     const served = await serveRecords(records);
     const warnings: Error[] = [];
