@@ -138,7 +138,7 @@ describe("scripts/import.ts", function () {
       "line 4: duplicate: same code as line 2",
       "line 5: bad-row: code must have 4 to 256 characters",
       "line 6: bad-row: sku is empty",
-      "line 7: bad-row: expires: must be an RFC 3339 date-time",
+      "line 7: bad-row: expires: must be an RFC 3339 date-time with its offset, like 2027-12-31T23:59:59+08:00",
       "line 9: duplicate: same code as line 3",
       "line 10: bad-row: sku is missing: the row has fewer columns than the header",
     ])

@@ -29,7 +29,7 @@ export const rfc3339 = z.string().refine((s) => {
   const m = RFC3339_RE.exec(s);
   if (m === null || !validCalendar(m)) return false;
   return m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
-}, "must be an RFC 3339 date-time");
+}, "must be an RFC 3339 date-time with its offset, like 2027-12-31T23:59:59+08:00");
 
 /** Strings counted in Unicode code points, well-formed, from `min` to `max` of them. */
 function text(min: number, max: number) {
