@@ -17,8 +17,7 @@
  *
  *   npm run bench:load -- [entries to preload, default 1000000] [seconds per run, default 10]
  *
- * The service's own verify rate limit is lifted for the run (it is per client,
- * and here all load comes from one address).
+ * The service's own verify rate limit is lifted for the run (bench/lib/service.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,6 +30,7 @@ import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/
 import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 import { judge, verdictLines, type PacedFigure, type ThroughputFigure } from "./lib/targets.js";
+import { startService } from "./lib/service.js";
 import { cpuPerEvent, threadCpu, withBundleThread } from "./lib/threads.js";
 
 const OPERATOR = "bench-load-operator-token-0123456789";
@@ -78,9 +78,6 @@ const [preload, seconds] = benchArgs(
 const speed = machineLine();
 const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-load-"));
 const dataDir = path.join(dir, "data");
-const port = 30_000 + Math.floor(Math.random() * 20_000);
-const url = `http://127.0.0.1:${port}`;
-
 const filler = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--fill", dataDir, String(preload)], {
   stdio: ["ignore", "inherit", "inherit"],
 });
@@ -88,29 +85,15 @@ const filled = await new Promise<number | null>((r) => filler.once("exit", r));
 if (filled !== 0) throw new Error(`filling the store failed (exit ${filled})`);
 const sampleKeys = JSON.parse(readFileSync(path.join(dataDir, "sample-keys.json"), "utf8")) as string[];
 process.stderr.write("starting the service…\n");
-
-const service = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
-  env: {
-    ...process.env,
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    ORIGIN,
-    OPERATOR_TOKEN: OPERATOR,
-    ANCHORING: "off",
-    LOG_LEVEL: "warn",
-    VERIFY_RATE_LIMIT: "1000000000",
-  },
-  stdio: ["ignore", "ignore", "inherit"],
+const service = await startService({
+  dataDir,
+  origin: ORIGIN,
+  operatorToken: OPERATOR,
+  env: { ANCHORING: "off" },
+  onStartFailure: () => rmSync(dir, { recursive: true, force: true }),
 });
+const { url } = service;
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 600) throw new Error("the service did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const reg = await fetch(`${url}/v1/participants`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${OPERATOR}` },
@@ -154,10 +137,7 @@ try {
     `${title.padEnd(50)} ${`${r.rate.toFixed(0)} req/s`.padStart(14)}   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms${r.failed ? `   (${r.failed} failed)` : ""}   (paced; max ${r.max} ms, generator lag ${r.lag} ms)`;
   const results: string[] = [];
   // The service's metrics as they stand, each read by its name (with its labels).
-  const readMetrics = async (): Promise<(name: string) => number> => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    return (name) => Number(new RegExp(`^${name.replace(/[{}+.]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
-  };
+  const readMetrics = service.metrics;
   // Events per group commit over a write run, from the service's own
   // histogram: what explains most of a write figure (each group pays its own
   // signature, synced write and upper map levels).
@@ -177,9 +157,9 @@ try {
   // load generator: on two cores, what a write figure is bound by.
   const grouped = async <T>(work: () => Promise<T>): Promise<[T, string]> => {
     const before = await groupStats();
-    const [threads0, generator0] = [threadCpu(service.pid!), process.cpuUsage()];
+    const [threads0, generator0] = [threadCpu(service.pid), process.cpuUsage()];
     const r = await work();
-    const [threads1, generator] = [threadCpu(service.pid!), process.cpuUsage(generator0)];
+    const [threads1, generator] = [threadCpu(service.pid), process.cpuUsage(generator0)];
     const after = await groupStats();
     const events = after.sum - before.sum;
     const cpu = cpuPerEvent(threads0, threads1, events);
@@ -198,7 +178,7 @@ try {
   // metrics (prom-client resets that maximum at every scrape).
   // The bundle thread's CPU is in the metrics too: /proc's order does not tell it from the compaction thread.
   const loopAndThreads = async (): Promise<{ delayMax: number; threads: ReturnType<typeof threadCpu> }> => {
-    const threads = threadCpu(service.pid!);
+    const threads = threadCpu(service.pid);
     const read = await readMetrics();
     return {
       delayMax: read("nodejs_eventloop_lag_max_seconds") * 1000,
@@ -353,7 +333,6 @@ try {
   const verdicts = judge({ verify: figure(verify), singles: figure(alone), batched: figure(batched), ingest });
   for (const v of verdictLines(verdicts)) console.log(`  ${v}`);
 } finally {
-  service.kill("SIGTERM");
-  await new Promise((r) => service.once("exit", r));
+  await service.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,0 +1,384 @@
+/**
+ * A long run of a real service with anchoring on (its embedded chain) under a
+ * steady, mixed load: what hours of traffic do to it. Whether its memory
+ * settles or creeps, whether latencies hold as the store grows, whether
+ * anchoring keeps up, and whether the log it leaves audits clean against the
+ * chain.
+ *
+ *   npm run bench:soak -- [minutes, default 30] [events/s, default 300]
+ *
+ * The load, in windows of 30 s, each paced open loop (bench/lib/paced.ts):
+ * an issuer's requests of 10 events (4 keys issued, the same 4 passed to a
+ * shop, 2 keys sold in an earlier window redeemed) and the shop's requests of
+ * 4 sales (of keys passed to it in an earlier window), at the rate asked; and
+ * buyers' verifications at 10 a second of sold keys with their order. In
+ * each window a few of the verification bundles are checked here with the
+ * core's verifier, and the service is sampled every 5 s: its heap after the
+ * last collection is best seen as the lowest heap it reports in a window (a
+ * floor, where the highest is garbage not yet collected), its RSS, the
+ * longest its event loop was held up. One line a window; then anchoring is
+ * let catch up, scripts/audit.ts replays the whole log against the chain,
+ * and the run's verdicts are printed.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { verifyBundle } from "../service/core/bundle/verify.js";
+import { benchArgs } from "./lib/args.js";
+import { machineLine } from "./lib/machine.js";
+import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
+import { randomPort, startService, type BenchService } from "./lib/service.js";
+import { median, slope } from "./lib/trend.js";
+
+const WINDOW_S = 30;
+const SAMPLE_MS = 5_000;
+const VERIFY_RATE = 10;
+const BUNDLES_CHECKED = 3;
+const OPERATOR = "bench-soak-operator-token-0123456789";
+const MiB = 2 ** 20;
+
+const [minutes, rate] = benchArgs(
+  "bench:soak",
+  "A long run of a service with anchoring on under a steady mixed load: memory, latency, anchoring, and an audit at the end.",
+  [
+    { name: "minutes", description: "minutes of load", default: 30 },
+    { name: "events", description: "events a second (issue, transfer, sale, redemption)", default: 300 },
+  ],
+) as [number, number];
+// Issuer and shop requests go at the same rate, 14 events between them.
+const requestRate = rate / 14;
+const windows = Math.max(1, Math.round((minutes * 60) / WINDOW_S));
+const speed = machineLine();
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "keyproof-bench-soak-"));
+const dataDir = path.join(dir, "data");
+const chainPort = randomPort();
+process.stderr.write("starting the service and its chain…\n");
+const service = await startService({
+  dataDir,
+  origin: "bench-soak.keyproof/log",
+  operatorToken: OPERATOR,
+  env: { CHAIN_PORT: String(chainPort), ANCHOR_INTERVAL: "10" },
+  onStartFailure: () => rmSync(dir, { recursive: true, force: true }),
+});
+const { url } = service;
+
+/** Bytes of every file under `root` (the ledger, the chain's state, the secrets). */
+function bytesUnder(root: string): number {
+  let total = 0;
+  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    try {
+      total += statSync(path.join(e.parentPath, e.name)).size;
+    } catch {
+      // LevelDB deleted it since the listing (a compaction's input).
+    }
+  }
+  return total;
+}
+
+/** The service's resident memory, from Linux's /proc (NaN elsewhere). */
+function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+    return kb ? Number(kb) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function json<T>(res: Response | Promise<Response>): Promise<T> {
+  const r = await res;
+  if (!r.ok) throw new Error(`${r.url}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+  return (await r.json()) as T;
+}
+
+interface Window {
+  minute: number;
+  size: number;
+  writes: PacedResult;
+  shop: PacedResult;
+  verify: PacedResult;
+  rejected: number;
+  heapFloor: number;
+  rss: number;
+  loopMax: number;
+  unanchored: number;
+  store: number;
+  bundlesOk: number;
+}
+
+try {
+  const register = (id: string, role: string): Promise<{ token: string }> =>
+    json(
+      fetch(`${url}/v1/participants`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${OPERATOR}` },
+        body: JSON.stringify({ id, role, name: `Soak ${role}` }),
+      }),
+    );
+  const issuer = { "content-type": "application/json", authorization: `Bearer ${(await register("soak-issuer", "issuer")).token}` };
+  const shop = { "content-type": "application/json", authorization: `Bearer ${(await register("soak-shop", "seller")).token}` };
+  const log = await json<{ verifierKey: string; contract: string | null; rpcUrl: string | null }>(fetch(`${url}/v1/log`));
+  const size = async (): Promise<number> => (await json<{ size: number }>(fetch(`${url}/v1/log`))).size;
+
+  // Keys move issuer -> shop -> buyer -> redeemed; a key joins the next
+  // stage's queue only once the window that moved it is over (acknowledged).
+  let codeNo = 0;
+  const newCode = (): string => `SOAK-${(codeNo++).toString(36).toUpperCase().padStart(6, "0")}-KEY`;
+  const orderOf = (code: string): string => `order-${code}`;
+  const atShop: string[] = [];
+  const sold: string[] = [];
+  const unredeemed: string[] = [];
+  let passedNow: string[] = [];
+  let soldNow: string[] = [];
+  let sentEvents = 0;
+  const post = (headers: Record<string, string>, events: object[]): PacedRequest => {
+    sentEvents += events.length;
+    return { method: "POST", path: "/v1/events", headers, body: JSON.stringify({ events }) };
+  };
+  const issuerRequest = (): PacedRequest => {
+    const codes = [newCode(), newCode(), newCode(), newCode()];
+    passedNow.push(...codes);
+    const redeems = unredeemed.splice(0, 2).map((code) => ({ type: "redeem", code }));
+    return post(issuer, [
+      ...codes.map((code) => ({ type: "issue", code, sku: "soak-100" })),
+      ...codes.map((code) => ({ type: "transfer", code, to: "soak-shop" })),
+      ...redeems,
+    ]);
+  };
+  const shopRequest = (): PacedRequest => {
+    const codes = atShop.splice(0, 4);
+    if (codes.length === 0) return { method: "GET", path: "/healthz" };
+    soldNow.push(...codes);
+    return post(
+      shop,
+      codes.map((code) => ({ type: "sell", code, order: orderOf(code) })),
+    );
+  };
+  const pickSold = (): string => sold[Math.floor(Math.random() * sold.length)]!;
+  const verifyRequest = (): PacedRequest => {
+    const code = pickSold();
+    return {
+      method: "POST",
+      path: "/v1/verify",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code, order: orderOf(code) }),
+    };
+  };
+
+  // Stock for the first window: keys at the shop and sold, unpaced.
+  process.stderr.write("stocking the first window…\n");
+  const perWindow = Math.ceil(requestRate * WINDOW_S * 4);
+  while (atShop.length < 2 * perWindow) {
+    const codes = Array.from({ length: 50 }, newCode);
+    await json(
+      fetch(`${url}/v1/events`, {
+        method: "POST",
+        headers: issuer,
+        body: JSON.stringify({
+          events: [
+            ...codes.map((code) => ({ type: "issue", code, sku: "soak-100" })),
+            ...codes.map((code) => ({ type: "transfer", code, to: "soak-shop" })),
+          ],
+        }),
+      }),
+    );
+    atShop.push(...codes);
+  }
+  for (let i = 0; i < 4; i++) {
+    const codes = atShop.splice(0, 100);
+    await json(
+      fetch(`${url}/v1/events`, {
+        method: "POST",
+        headers: shop,
+        body: JSON.stringify({ events: codes.map((code) => ({ type: "sell", code, order: orderOf(code) })) }),
+      }),
+    );
+    sold.push(...codes);
+    unredeemed.push(...codes);
+  }
+
+  const readService = async (): Promise<{ heap: number; loop: number; unanchored: number }> => {
+    const read = await service.metrics();
+    return {
+      heap: read("nodejs_heap_size_used_bytes"),
+      loop: read("nodejs_eventloop_lag_max_seconds") * 1000,
+      unanchored: read("keyproof_anchor_lag_entries"),
+    };
+  };
+  const bundleChecks = async (): Promise<number> => {
+    let ok = 0;
+    for (let i = 0; i < BUNDLES_CHECKED; i++) {
+      const code = pickSold();
+      const bundle = await json<unknown>(
+        fetch(`${url}/v1/verify`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ code, order: orderOf(code) }),
+        }),
+      );
+      const report = await verifyBundle(bundle, {
+        code,
+        order: orderOf(code),
+        trusted: { verifierKey: log.verifierKey, ...(log.contract ? { contract: log.contract } : {}) },
+      });
+      if (report.ok) ok++;
+      else
+        process.stderr.write(
+          `bundle of ${code} not verified: ${report.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.id}: ${c.detail}`)
+            .join("; ")}\n`,
+        );
+    }
+    return ok;
+  };
+
+  const started = performance.now();
+  const rows: Window[] = [];
+  console.log(
+    `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every 10 s: ${speed}\n`,
+  );
+  console.log(
+    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   RSS   loop max   unanchored   store   bundles",
+  );
+  for (let w = 0; w < windows; w++) {
+    const before = await size();
+    sentEvents = 0;
+    passedNow = [];
+    soldNow = [];
+    let heapFloor = Infinity;
+    let rss = 0;
+    let loopMax = 0;
+    const sample = async (): Promise<void> => {
+      const m = await readService();
+      heapFloor = Math.min(heapFloor, m.heap);
+      loopMax = Math.max(loopMax, m.loop);
+      rss = Math.max(rss, rssBytes(service.pid));
+    };
+    const sampler = setInterval(() => void sample().catch(() => undefined), SAMPLE_MS);
+    const [writes, shopped, verify] = await Promise.all([
+      paced({ url, rate: requestRate, seconds: WINDOW_S, request: issuerRequest }),
+      paced({ url, rate: requestRate, seconds: WINDOW_S, request: shopRequest }),
+      paced({ url, rate: VERIFY_RATE, seconds: WINDOW_S, request: verifyRequest }),
+    ]);
+    clearInterval(sampler);
+    await sample();
+    // What the requests that answered carried and the log did not take: events the state machine refused.
+    const after = await size();
+    const rejected = writes.failed + shopped.failed === 0 ? sentEvents - (after - before) : NaN;
+    if (writes.failed === 0) atShop.push(...passedNow);
+    if (shopped.failed === 0) {
+      sold.push(...soldNow);
+      unredeemed.push(...soldNow);
+    }
+    const row: Window = {
+      minute: (performance.now() - started) / 60_000,
+      size: after,
+      writes,
+      shop: shopped,
+      verify,
+      rejected,
+      heapFloor,
+      rss,
+      loopMax,
+      unanchored: (await readService()).unanchored,
+      store: bytesUnder(dataDir),
+      bundlesOk: await bundleChecks(),
+    };
+    rows.push(row);
+    console.log(windowLine(row));
+  }
+
+  process.stderr.write("letting anchoring catch up…\n");
+  let unanchored = NaN;
+  for (let i = 0; i < 120; i++) {
+    unanchored = (await readService()).unanchored;
+    if (unanchored === 0) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  process.stderr.write("auditing the log against the chain…\n");
+  const audit = await runAudit(service, log.contract, log.rpcUrl);
+
+  // Verdicts over the run, the first windows left out (caches filling, the JIT warming).
+  const settled = rows.slice(Math.min(2, rows.length - 1));
+  const secondHalf = settled.slice(Math.floor(settled.length / 2));
+  const mib = (b: number): string => `${(b / MiB).toFixed(0)} MiB`;
+  const perHour = (pick: (r: Window) => number, over: Window[]): string =>
+    over.length < 3
+      ? "(too few windows for a trend)"
+      : `${(slope(over.map((r) => ({ x: r.minute, y: pick(r) / MiB }))) * 60).toFixed(1)} MiB an hour`;
+  const first = settled[0]!;
+  const last = settled.at(-1)!;
+  console.log(
+    `\nOver ${last.minute.toFixed(1)} min, ${last.size} entries at the end (${((last.size - rows[0]!.size) / ((last.minute - rows[0]!.minute) * 60 || 1)).toFixed(0)} a second from the first window's end):`,
+  );
+  console.log(
+    `  heap floor        ${mib(first.heapFloor)} -> ${mib(last.heapFloor)}; trend over the second half ${perHour((r) => r.heapFloor, secondHalf)}`,
+  );
+  console.log(`  RSS               ${mib(first.rss)} -> ${mib(last.rss)}; trend over the second half ${perHour((r) => r.rss, secondHalf)}`);
+  console.log(`  store on disk     ${mib(first.store)} -> ${mib(last.store)} (${(last.store / last.size).toFixed(0)} bytes an entry)`);
+  const p99s = (pick: (r: Window) => PacedResult): string =>
+    `p99 median ${median(settled.map((r) => pick(r).p99)).toFixed(1)} ms, worst ${Math.max(...settled.map((r) => pick(r).p99)).toFixed(1)} ms, failed ${settled.reduce((s, r) => s + pick(r).failed, 0)}`;
+  console.log(`  issuer writes     ${p99s((r) => r.writes)}`);
+  console.log(`  shop writes       ${p99s((r) => r.shop)}`);
+  console.log(`  verifications     ${p99s((r) => r.verify)}`);
+  console.log(
+    `  refused events    ${rows.reduce((s, r) => s + (Number.isNaN(r.rejected) ? 0 : r.rejected), 0)} (the mix has none the rules refuse)`,
+  );
+  console.log(`  bundles verified  ${rows.reduce((s, r) => s + r.bundlesOk, 0)} of ${rows.length * BUNDLES_CHECKED} checked`);
+  console.log(`  anchoring         ${Number.isNaN(unanchored) ? "unknown" : `${unanchored} entries unanchored`} after catching up`);
+  console.log(`  audit             ${audit}`);
+} finally {
+  await service.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function windowLine(r: Window): string {
+  const pair = (p: PacedResult): string => `${p.p50.toFixed(1)}/${p.p99.toFixed(1)}${p.failed ? ` (${p.failed} failed)` : ""}`;
+  return [
+    r.minute.toFixed(1).padStart(5),
+    String(r.size).padStart(9),
+    pair(r.writes).padStart(19),
+    pair(r.shop).padStart(14),
+    pair(r.verify).padStart(16),
+    `${(r.heapFloor / MiB).toFixed(0)} MiB`.padStart(12),
+    `${(r.rss / MiB).toFixed(0)} MiB`.padStart(8),
+    `${r.loopMax.toFixed(0)} ms`.padStart(10),
+    String(r.unanchored).padStart(12),
+    `${(r.store / MiB).toFixed(0)} MiB`.padStart(8),
+    `${r.bundlesOk}/${BUNDLES_CHECKED}${Number.isNaN(r.rejected) || r.rejected === 0 ? "" : `  ${r.rejected} events refused`}`.padStart(9),
+  ].join(" ");
+}
+
+/** Runs scripts/audit.ts as a regulator would; its verdict line and exit code. */
+async function runAudit(s: BenchService, contract: string | null, rpcUrl: string | null): Promise<string> {
+  if (!contract || !rpcUrl) return "not run: the service names no contract";
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "scripts/audit.ts",
+      "--log",
+      s.url,
+      "--rpc-url",
+      rpcUrl,
+      "--contract",
+      contract,
+      "--no-progress",
+      "--out",
+      path.join(dir, "audit.json"),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once("exit", r));
+  const lines = out.trim().split("\n");
+  const verdict = lines.find((l) => /^(CLEAN|FINDINGS)/.test(l)) ?? lines.at(-1) ?? "";
+  return `exit ${code}: ${verdict.trim()}`;
+}
