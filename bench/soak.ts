@@ -15,7 +15,10 @@
  * each window a few of the verification bundles are checked here with the
  * core's verifier, and the service is sampled every 5 s: its heap after the
  * last collection is best seen as the lowest heap it reports in a window (a
- * floor, where the highest is garbage not yet collected), its RSS, the
+ * floor, where the highest is garbage not yet collected), its resident
+ * memory of its own (anonymous: heap, caches, LevelDB's memtables and block
+ * cache) apart from the table files LevelDB maps (page cache the kernel
+ * takes back when it needs it, which grows with the store), the
  * longest its event loop was held up. One line a window; then anchoring is
  * let catch up, scripts/audit.ts replays the whole log against the chain,
  * and the run's verdicts are printed.
@@ -78,15 +81,19 @@ function bytesUnder(root: string): number {
   return total;
 }
 
-/** The service's resident memory, from Linux's /proc (NaN elsewhere). */
-function rssBytes(pid: number): number {
+/** The service's resident memory from Linux's /proc, its own and its mapped files (NaN elsewhere). */
+function residentBytes(pid: number): { anon: number; file: number } {
+  let status = "";
   try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-    return kb ? Number(kb) * 1024 : NaN;
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
-    return NaN;
+    // Not Linux, or the process is gone.
   }
+  const kb = (field: string): number => {
+    const v = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1];
+    return v === undefined ? NaN : Number(v) * 1024;
+  };
+  return { anon: kb("RssAnon"), file: kb("RssFile") };
 }
 
 async function json<T>(res: Response | Promise<Response>): Promise<T> {
@@ -103,7 +110,8 @@ interface Window {
   verify: PacedResult;
   rejected: number;
   heapFloor: number;
-  rss: number;
+  anon: number;
+  mapped: number;
   loopMax: number;
   unanchored: number;
   store: number;
@@ -243,7 +251,7 @@ try {
     `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every 10 s: ${speed}\n`,
   );
   console.log(
-    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   RSS   loop max   unanchored   store   bundles",
+    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   mapped   loop max   unanchored   store   bundles",
   );
   for (let w = 0; w < windows; w++) {
     const before = await size();
@@ -251,13 +259,16 @@ try {
     passedNow = [];
     soldNow = [];
     let heapFloor = Infinity;
-    let rss = 0;
+    let anon = 0;
+    let mapped = 0;
     let loopMax = 0;
     const sample = async (): Promise<void> => {
       const m = await readService();
       heapFloor = Math.min(heapFloor, m.heap);
       loopMax = Math.max(loopMax, m.loop);
-      rss = Math.max(rss, rssBytes(service.pid));
+      const resident = residentBytes(service.pid);
+      anon = Math.max(anon, resident.anon);
+      mapped = Math.max(mapped, resident.file);
     };
     const sampler = setInterval(() => void sample().catch(() => undefined), SAMPLE_MS);
     const [writes, shopped, verify] = await Promise.all([
@@ -283,7 +294,8 @@ try {
       verify,
       rejected,
       heapFloor,
-      rss,
+      anon,
+      mapped,
       loopMax,
       unanchored: (await readService()).unanchored,
       store: bytesUnder(dataDir),
@@ -319,7 +331,10 @@ try {
   console.log(
     `  heap floor        ${mib(first.heapFloor)} -> ${mib(last.heapFloor)}; trend over the second half ${perHour((r) => r.heapFloor, secondHalf)}`,
   );
-  console.log(`  RSS               ${mib(first.rss)} -> ${mib(last.rss)}; trend over the second half ${perHour((r) => r.rss, secondHalf)}`);
+  console.log(
+    `  resident, own     ${mib(first.anon)} -> ${mib(last.anon)}; trend over the second half ${perHour((r) => r.anon, secondHalf)}`,
+  );
+  console.log(`  resident, mapped  ${mib(first.mapped)} -> ${mib(last.mapped)} (LevelDB's table files, page cache)`);
   console.log(`  store on disk     ${mib(first.store)} -> ${mib(last.store)} (${(last.store / last.size).toFixed(0)} bytes an entry)`);
   const p99s = (pick: (r: Window) => PacedResult): string =>
     `p99 median ${median(settled.map((r) => pick(r).p99)).toFixed(1)} ms, worst ${Math.max(...settled.map((r) => pick(r).p99)).toFixed(1)} ms, failed ${settled.reduce((s, r) => s + pick(r).failed, 0)}`;
@@ -346,7 +361,8 @@ function windowLine(r: Window): string {
     pair(r.shop).padStart(14),
     pair(r.verify).padStart(16),
     `${(r.heapFloor / MiB).toFixed(0)} MiB`.padStart(12),
-    `${(r.rss / MiB).toFixed(0)} MiB`.padStart(8),
+    `${(r.anon / MiB).toFixed(0)} MiB`.padStart(8),
+    `${(r.mapped / MiB).toFixed(0)} MiB`.padStart(8),
     `${r.loopMax.toFixed(0)} ms`.padStart(10),
     String(r.unanchored).padStart(12),
     `${(r.store / MiB).toFixed(0)} MiB`.padStart(8),
