@@ -143,6 +143,12 @@ try {
   let passedNow: string[] = [];
   let soldNow: string[] = [];
   let sentEvents = 0;
+  // The events of each step, the same paced or not.
+  const issuedAndPassed = (codes: string[]): object[] => [
+    ...codes.map((code) => ({ type: "issue", code, sku: "soak-100" })),
+    ...codes.map((code) => ({ type: "transfer", code, to: "soak-shop" })),
+  ];
+  const sales = (codes: string[]): object[] => codes.map((code) => ({ type: "sell", code, order: orderOf(code) }));
   const post = (headers: Record<string, string>, events: object[]): PacedRequest => {
     sentEvents += events.length;
     return { method: "POST", path: "/v1/events", headers, body: JSON.stringify({ events }) };
@@ -151,60 +157,35 @@ try {
     const codes = [newCode(), newCode(), newCode(), newCode()];
     passedNow.push(...codes);
     const redeems = unredeemed.splice(0, 2).map((code) => ({ type: "redeem", code }));
-    return post(issuer, [
-      ...codes.map((code) => ({ type: "issue", code, sku: "soak-100" })),
-      ...codes.map((code) => ({ type: "transfer", code, to: "soak-shop" })),
-      ...redeems,
-    ]);
+    return post(issuer, [...issuedAndPassed(codes), ...redeems]);
   };
   const shopRequest = (): PacedRequest => {
     const codes = atShop.splice(0, 4);
     if (codes.length === 0) return { method: "GET", path: "/healthz" };
     soldNow.push(...codes);
-    return post(
-      shop,
-      codes.map((code) => ({ type: "sell", code, order: orderOf(code) })),
-    );
+    return post(shop, sales(codes));
   };
   const pickSold = (): string => sold[Math.floor(Math.random() * sold.length)]!;
-  const verifyRequest = (): PacedRequest => {
-    const code = pickSold();
-    return {
-      method: "POST",
-      path: "/v1/verify",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code, order: orderOf(code) }),
-    };
-  };
+  const verifyRequest = (code = pickSold()): PacedRequest => ({
+    method: "POST",
+    path: "/v1/verify",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code, order: orderOf(code) }),
+  });
+  // A request sent at once, not paced; its answer must be a success.
+  const send = <T>(r: PacedRequest): Promise<T> => json(fetch(`${url}${r.path}`, { method: r.method, headers: r.headers, body: r.body }));
 
   // Stock for the first window: keys at the shop and sold, unpaced.
   process.stderr.write("stocking the first window…\n");
   const perWindow = Math.ceil(requestRate * WINDOW_S * 4);
   while (atShop.length < 2 * perWindow) {
     const codes = Array.from({ length: 50 }, newCode);
-    await json(
-      fetch(`${url}/v1/events`, {
-        method: "POST",
-        headers: issuer,
-        body: JSON.stringify({
-          events: [
-            ...codes.map((code) => ({ type: "issue", code, sku: "soak-100" })),
-            ...codes.map((code) => ({ type: "transfer", code, to: "soak-shop" })),
-          ],
-        }),
-      }),
-    );
+    await send(post(issuer, issuedAndPassed(codes)));
     atShop.push(...codes);
   }
   for (let i = 0; i < 4; i++) {
     const codes = atShop.splice(0, 100);
-    await json(
-      fetch(`${url}/v1/events`, {
-        method: "POST",
-        headers: shop,
-        body: JSON.stringify({ events: codes.map((code) => ({ type: "sell", code, order: orderOf(code) })) }),
-      }),
-    );
+    await send(post(shop, sales(codes)));
     sold.push(...codes);
     unredeemed.push(...codes);
   }
@@ -221,13 +202,7 @@ try {
     let ok = 0;
     for (let i = 0; i < BUNDLES_CHECKED; i++) {
       const code = pickSold();
-      const bundle = await json<unknown>(
-        fetch(`${url}/v1/verify`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ code, order: orderOf(code) }),
-        }),
-      );
+      const bundle = await send<unknown>(verifyRequest(code));
       const report = await verifyBundle(bundle, {
         code,
         order: orderOf(code),
