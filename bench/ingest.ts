@@ -5,11 +5,11 @@
  * client submits its next batch once the previous one is durable, as an HTTP
  * client does. Every group commit is one synced LevelDB write.
  */
-import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchArgs } from "./lib/args.js";
+import { bytesUnder } from "./lib/disk.js";
 import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/fill.js";
 import { machineLine } from "./lib/machine.js";
 import { cpuPerEvent, threadCpu } from "./lib/threads.js";
@@ -82,7 +82,7 @@ for (const key of keys) {
   tMapOld += performance.now() - t;
 }
 await ledger.close();
-const bytes = Number(execSync(`du -sb ${dir}`).toString().split("\t")[0]);
+const bytes = bytesUnder(dir);
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`machine:                    ${speed}`);

@@ -136,15 +136,13 @@ try {
   const pacedLine = (title: string, r: PacedResult): string =>
     `${title.padEnd(50)} ${`${r.rate.toFixed(0)} req/s`.padStart(14)}   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms${r.failed ? `   (${r.failed} failed)` : ""}   (paced; max ${r.max} ms, generator lag ${r.lag} ms)`;
   const results: string[] = [];
-  // The service's metrics as they stand, each read by its name (with its labels).
-  const readMetrics = service.metrics;
   // Events per group commit over a write run, from the service's own
   // histogram: what explains most of a write figure (each group pays its own
   // signature, synced write and upper map levels).
   // With the synced writes by time: a slow one (LevelDB compacting beside
   // the log's fsync) holds back every request queued behind it.
   const groupStats = async (): Promise<{ count: number; sum: number; writes: number; fast: number; medium: number }> => {
-    const read = await readMetrics();
+    const read = await service.metrics();
     return {
       count: read("keyproof_batch_events_count"),
       sum: read("keyproof_batch_events_sum"),
@@ -179,7 +177,7 @@ try {
   // The bundle thread's CPU is in the metrics too: /proc's order does not tell it from the compaction thread.
   const loopAndThreads = async (): Promise<{ delayMax: number; threads: ReturnType<typeof threadCpu> }> => {
     const threads = threadCpu(service.pid);
-    const read = await readMetrics();
+    const read = await service.metrics();
     return {
       delayMax: read("nodejs_eventloop_lag_max_seconds") * 1000,
       threads: withBundleThread(threads, read("keyproof_bundle_thread_cpu_seconds_total") * 1000),

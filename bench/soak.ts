@@ -24,11 +24,13 @@
  * and the run's verdicts are printed.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { verifyBundle } from "../service/core/bundle/verify.js";
+import { KeyProofApi } from "../service/client/api.js";
 import { benchArgs } from "./lib/args.js";
+import { bytesUnder } from "./lib/disk.js";
 import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 import { randomPort, startService, type BenchService } from "./lib/service.js";
@@ -38,6 +40,7 @@ const WINDOW_S = 30;
 const SAMPLE_MS = 5_000;
 const VERIFY_RATE = 10;
 const BUNDLES_CHECKED = 3;
+const ANCHOR_INTERVAL_S = 10;
 const OPERATOR = "bench-soak-operator-token-0123456789";
 const MiB = 2 ** 20;
 
@@ -62,24 +65,10 @@ const service = await startService({
   dataDir,
   origin: "bench-soak.keyproof/log",
   operatorToken: OPERATOR,
-  env: { CHAIN_PORT: String(chainPort), ANCHOR_INTERVAL: "10" },
+  env: { CHAIN_PORT: String(chainPort), ANCHOR_INTERVAL: String(ANCHOR_INTERVAL_S) },
   onStartFailure: () => rmSync(dir, { recursive: true, force: true }),
 });
 const { url } = service;
-
-/** Bytes of every file under `root` (the ledger, the chain's state, the secrets). */
-function bytesUnder(root: string): number {
-  let total = 0;
-  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    try {
-      total += statSync(path.join(e.parentPath, e.name)).size;
-    } catch {
-      // LevelDB deleted it since the listing (a compaction's input).
-    }
-  }
-  return total;
-}
 
 /** The service's resident memory from Linux's /proc, its own and its mapped files (NaN elsewhere). */
 function residentBytes(pid: number): { anon: number; file: number } {
@@ -129,8 +118,9 @@ try {
     );
   const issuer = { "content-type": "application/json", authorization: `Bearer ${(await register("soak-issuer", "issuer")).token}` };
   const shop = { "content-type": "application/json", authorization: `Bearer ${(await register("soak-shop", "seller")).token}` };
-  const log = await json<{ verifierKey: string; contract: string | null; rpcUrl: string | null }>(fetch(`${url}/v1/log`));
-  const size = async (): Promise<number> => (await json<{ size: number }>(fetch(`${url}/v1/log`))).size;
+  const api = new KeyProofApi(url);
+  const log = await api.logInfo();
+  const size = async (): Promise<number> => (await api.logInfo()).size;
 
   // Keys move issuer -> shop -> buyer -> redeemed; a key joins the next
   // stage's queue only once the window that moved it is over (acknowledged).
@@ -223,7 +213,7 @@ try {
   const started = performance.now();
   const rows: Window[] = [];
   console.log(
-    `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every 10 s: ${speed}\n`,
+    `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every ${ANCHOR_INTERVAL_S} s: ${speed}\n`,
   );
   console.log(
     "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   mapped   loop max   unanchored   store   bundles",

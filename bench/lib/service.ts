@@ -3,11 +3,10 @@
  * own (`service/main.ts`, as an operator starts it), waited for, its
  * Prometheus metrics read by name, stopped.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 
 export interface BenchService {
   url: string;
-  process: ChildProcess;
   pid: number;
   /** The service's metrics as they stand, each read by its name with its labels (NaN when absent). */
   metrics(): Promise<(name: string) => number>;
@@ -75,7 +74,6 @@ export async function startService(o: ServiceOptions, port = randomPort()): Prom
   }
   return {
     url,
-    process: child,
     pid: child.pid!,
     metrics: async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
