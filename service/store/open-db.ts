@@ -6,6 +6,7 @@
  * snapshots, and what each write makes visible. Another process is still
  * kept out by LevelDB's lock.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { ClassicLevel } from "classic-level";
 import type { Db } from "./map-store.js";
@@ -21,6 +22,10 @@ const writers = new Set<string>();
 export async function openDb(dir: string, as: "writer" | "reader"): Promise<Db> {
   const location = path.resolve(dir);
   if (as === "writer" && writers.has(location)) throw openFailure(location, { cause: { code: "LEVEL_LOCKED" } });
+  // A reader only joins a store its writer made. Asked to open a place with
+  // none, LevelDB would make the directory, its LOCK and its LOG before
+  // finding no store there: refused first, nothing is left behind.
+  if (as === "reader" && !existsSync(path.join(location, "CURRENT"))) throw openFailure(location, new Error("there is no ledger there"));
   const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
     keyEncoding: "view",
     valueEncoding: "view",

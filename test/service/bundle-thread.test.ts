@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import pino from "pino";
 import type { Worker } from "node:worker_threads";
 import { BundleThread, bundlesInThread, outcomeOf, replyOf } from "../../service/bundle-thread.js";
@@ -132,15 +132,14 @@ describe("the bundle thread (bundle-thread.ts)", function () {
 
   it("refuses to start on a store no ledger of this process holds", async () => {
     const elsewhere = `${dir}-elsewhere`;
-    try {
-      const err = await BundleThread.start(ledger, { dir: elsewhere, pepper: PEPPER, log: pino({ level: "silent" }) }).then(
-        () => null,
-        (e: unknown) => e as Error,
-      );
-      expect(err?.message).to.match(/^the bundle thread could not open the ledger: the ledger in .+-elsewhere could not be opened/);
-    } finally {
-      // LevelDB makes the directory, its LOCK and LOG before it finds no store there.
-      rmSync(elsewhere, { recursive: true, force: true });
-    }
+    const err = await BundleThread.start(ledger, { dir: elsewhere, pepper: PEPPER, log: pino({ level: "silent" }) }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(
+      /^the bundle thread could not open the ledger: the ledger in .+-elsewhere could not be opened: there is no ledger there/,
+    );
+    // Refused before LevelDB could make the directory, its LOCK and its LOG there.
+    expect(existsSync(elsewhere), elsewhere).to.equal(false);
   });
 });
