@@ -18,8 +18,9 @@
  * floor, where the highest is garbage not yet collected), its resident
  * memory of its own (anonymous: heap, caches, LevelDB's memtables and block
  * cache) apart from the table files LevelDB maps (page cache the kernel
- * takes back when it needs it, which grows with the store), the
- * longest its event loop was held up. One line a window; then anchoring is
+ * takes back when it needs it, which grows with the store), LevelDB's part
+ * of the first and its count of table files as the service reports them
+ * (/metrics), the longest its event loop was held up. One line a window; then anchoring is
  * let catch up, scripts/audit.ts replays the whole log against the chain,
  * and the run's verdicts are printed.
  */
@@ -100,6 +101,9 @@ interface Window {
   rejected: number;
   heapFloor: number;
   anon: number;
+  /** LevelDB's memtables and block cache, part of `anon`. */
+  leveldb: number;
+  tables: number;
   mapped: number;
   loopMax: number;
   unanchored: number;
@@ -180,12 +184,14 @@ try {
     unredeemed.push(...codes);
   }
 
-  const readService = async (): Promise<{ heap: number; loop: number; unanchored: number }> => {
+  const readService = async (): Promise<{ heap: number; loop: number; unanchored: number; leveldb: number; tables: number }> => {
     const read = await service.metrics();
     return {
       heap: read("nodejs_heap_size_used_bytes"),
       loop: read("nodejs_eventloop_lag_max_seconds") * 1000,
       unanchored: read("keyproof_anchor_lag_entries"),
+      leveldb: read("keyproof_store_memory_bytes"),
+      tables: read("keyproof_store_table_files"),
     };
   };
   const bundleChecks = async (): Promise<number> => {
@@ -216,7 +222,7 @@ try {
     `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every ${ANCHOR_INTERVAL_S} s: ${speed}\n`,
   );
   console.log(
-    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   mapped   loop max   unanchored   store   bundles",
+    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   leveldb  tables   mapped   loop max   unanchored   store   bundles",
   );
   for (let w = 0; w < windows; w++) {
     const before = await size();
@@ -225,12 +231,16 @@ try {
     soldNow = [];
     let heapFloor = Infinity;
     let anon = 0;
+    let leveldb = 0;
+    let tables = 0;
     let mapped = 0;
     let loopMax = 0;
     const sample = async (): Promise<void> => {
       const m = await readService();
       heapFloor = Math.min(heapFloor, m.heap);
       loopMax = Math.max(loopMax, m.loop);
+      leveldb = Math.max(leveldb, m.leveldb);
+      tables = m.tables;
       const resident = residentBytes(service.pid);
       anon = Math.max(anon, resident.anon);
       mapped = Math.max(mapped, resident.file);
@@ -260,6 +270,8 @@ try {
       rejected,
       heapFloor,
       anon,
+      leveldb,
+      tables,
       mapped,
       loopMax,
       unanchored: (await readService()).unanchored,
@@ -299,6 +311,9 @@ try {
   console.log(
     `  resident, own     ${mib(first.anon)} -> ${mib(last.anon)}; trend over the second half ${perHour((r) => r.anon, secondHalf)}`,
   );
+  console.log(
+    `  of it, LevelDB    ${mib(first.leveldb)} -> ${mib(last.leveldb)} (memtables and block cache; ${first.tables} -> ${last.tables} table files)`,
+  );
   console.log(`  resident, mapped  ${mib(first.mapped)} -> ${mib(last.mapped)} (LevelDB's table files, page cache)`);
   console.log(`  store on disk     ${mib(first.store)} -> ${mib(last.store)} (${(last.store / last.size).toFixed(0)} bytes an entry)`);
   const p99s = (pick: (r: Window) => PacedResult): string =>
@@ -327,6 +342,8 @@ function windowLine(r: Window): string {
     pair(r.verify).padStart(16),
     `${(r.heapFloor / MiB).toFixed(0)} MiB`.padStart(12),
     `${(r.anon / MiB).toFixed(0)} MiB`.padStart(8),
+    `${(r.leveldb / MiB).toFixed(0)} MiB`.padStart(8),
+    String(r.tables).padStart(7),
     `${(r.mapped / MiB).toFixed(0)} MiB`.padStart(8),
     `${r.loopMax.toFixed(0)} ms`.padStart(10),
     String(r.unanchored).padStart(12),

@@ -40,6 +40,32 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
       this.set(Number(ledger.size) - (ledger.anchors.newestConfirmedSize() ?? 0));
     },
   });
+  // LevelDB's own memory sits outside V8's heap, in the process's resident
+  // set: its memtables and the block cache, which fills only with reads of
+  // table files past the thousand LevelDB maps (store/open-db.ts).
+  new client.Gauge({
+    name: "keyproof_store_memory_bytes",
+    help: "LevelDB's memtables and block cache (its approximate-memory-usage)",
+    registers: [registry],
+    collect() {
+      const v = storeProperty(ledger, "leveldb.approximate-memory-usage");
+      if (v !== null) this.set(v);
+    },
+  });
+  new client.Gauge({
+    name: "keyproof_store_table_files",
+    help: "LevelDB table files, all levels (past 1,000, reads of the rest go through the block cache)",
+    registers: [registry],
+    collect() {
+      let files = 0;
+      for (let level = 0; level < 7; level++) {
+        const v = storeProperty(ledger, `leveldb.num-files-at-level${level}`);
+        if (v === null) return;
+        files += v;
+      }
+      this.set(files);
+    },
+  });
   if (bundles?.cpuSeconds) {
     const cpu = bundles.cpuSeconds.bind(bundles);
     new client.Counter({
@@ -61,4 +87,11 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
   };
   ledger.onWrite = (ms) => writes.observe(ms / 1000);
   return { registry, verify };
+}
+
+/** A numeric LevelDB property, or null once the store is closed. */
+function storeProperty(ledger: Ledger, name: string): number | null {
+  if (ledger.db.status !== "open") return null;
+  const v = Number(ledger.db.getProperty(name));
+  return Number.isFinite(v) ? v : null;
 }

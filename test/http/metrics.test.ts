@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { expect } from "chai";
 import type { Ledger } from "../../service/store/ledger.js";
 import { serveApp, type ServedApp } from "../helpers/app.js";
@@ -60,4 +61,26 @@ describe("GET /metrics", () => {
     expect(grew('keyproof_verify_requests_total{result="unknown_key"}')).to.equal(1);
     expect(after.get("keyproof_anchor_lag_entries")).to.equal(Number(ledger.size));
   });
+
+  it("reports LevelDB's memtables and block cache, and its table files", async () => {
+    const before = await metrics();
+    // A fresh store's memtable holds its first events: what it takes shows, and grows with a write.
+    expect(before.get("keyproof_store_memory_bytes")).to.be.greaterThan(0);
+    await ledger.submit({
+      actor: "acme",
+      requests: Array.from({ length: 50 }, (_, i) => ({ type: "issue" as const, code: `METRICS-MEM-${i}`, sku: "s" })),
+    });
+    const after = await metrics();
+    expect(after.get("keyproof_store_memory_bytes")).to.be.greaterThan(before.get("keyproof_store_memory_bytes")!);
+    // Nothing flushed yet; after a compaction the memtable's records are in a table file.
+    expect(after.get("keyproof_store_table_files")).to.equal(countTables(dir));
+    await ledger.db.compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+    const compacted = await metrics();
+    expect(compacted.get("keyproof_store_table_files")).to.equal(countTables(dir)).and.to.be.greaterThan(0);
+  });
 });
+
+/** LevelDB's table files in a store directory, as the file system lists them. */
+function countTables(dir: string): number {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ldb")).length;
+}
