@@ -118,11 +118,25 @@ describe("an independent verifier (Python, from SPEC.md alone) against a running
 
   it("fails where the service's answer does not prove what is claimed: another order, a code it never issued", async () => {
     const order = await s.check("GAME-0002-KEY=ORD-3");
-    expect(order.out).to.contain("FAILED: §2 the sale commits to the order given");
+    expect(order.out).to.contain("FAILED [bundle of GAME-0002-KEY]: §2 the sale commits to the order given\n");
     expect(order.status).to.equal(1);
     const unknown = await s.check("GAME-9999-KEY");
-    expect(unknown.out).to.match(/FAILED: .*\/v1\/verify answered 404/);
+    expect(unknown.out).to.match(/^FAILED \[bundle of GAME-9999-KEY\]: .*\/v1\/verify answered 404/m);
     expect(unknown.status).to.equal(1);
+  });
+
+  it("names every failure, not only the first, and checks every part past them", async () => {
+    const r = await s.check("GAME-0002-KEY=ORD-3", "GAME-9999-KEY", "GAME-0001-KEY=ORD-1", "GAME-0003-KEY=ORD-9");
+    const failed = r.out.split("\n").filter((l) => l.startsWith("FAILED"));
+    expect(failed, r.out).to.have.length(3);
+    expect(failed[0]).to.equal("FAILED [bundle of GAME-0002-KEY]: §2 the sale commits to the order given");
+    expect(failed[1]).to.match(/^FAILED \[bundle of GAME-9999-KEY\]: .*\/v1\/verify answered 404/);
+    expect(failed[2]).to.equal("FAILED [bundle of GAME-0003-KEY]: §2 the sale commits to the order given");
+    // The parts before the bundles ran in full, and so did the bundles that could be read.
+    expect(r.out).to.match(
+      /^3 failures in 3 of the parts; checked: \d+ entries, \d+ keys, 11 tiles, 64 inclusion proofs, 64 consistency proofs, \d+ map proofs, 3 bundles$/m,
+    );
+    expect(r.status).to.equal(1);
   });
 });
 
