@@ -20,7 +20,9 @@
  * cache) apart from the table files LevelDB maps (page cache the kernel
  * takes back when it needs it, which grows with the store), LevelDB's part
  * of the first and its count of table files as the service reports them
- * (/metrics), the longest its event loop was held up. One line a window; then anchoring is
+ * (/metrics), the longest its event loop was held up, and how many of the
+ * window's synced LevelDB writes took over 50 ms (a write's p99 above that
+ * with none of them is the event loop's queue, not the disk). One line a window; then anchoring is
  * let catch up, scripts/audit.ts replays the whole log against the chain,
  * and the run's verdicts are printed.
  */
@@ -109,6 +111,9 @@ interface Window {
   unanchored: number;
   store: number;
   bundlesOk: number;
+  /** The window's synced LevelDB writes (group commits), and those over 50 ms: a slow disk or a compaction beside the fsync. */
+  syncs: number;
+  slowSyncs: number;
 }
 
 try {
@@ -184,9 +189,19 @@ try {
     unredeemed.push(...codes);
   }
 
-  const readService = async (): Promise<{ heap: number; loop: number; unanchored: number; leveldb: number; tables: number }> => {
+  const readService = async (): Promise<{
+    heap: number;
+    loop: number;
+    unanchored: number;
+    leveldb: number;
+    tables: number;
+    syncs: number;
+    fastSyncs: number;
+  }> => {
     const read = await service.metrics();
     return {
+      syncs: read("keyproof_batch_write_seconds_count"),
+      fastSyncs: read('keyproof_batch_write_seconds_bucket{le="0.05"}'),
       heap: read("nodejs_heap_size_used_bytes"),
       loop: read("nodejs_eventloop_lag_max_seconds") * 1000,
       unanchored: read("keyproof_anchor_lag_entries"),
@@ -222,10 +237,11 @@ try {
     `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every ${ANCHOR_INTERVAL_S} s: ${speed}\n`,
   );
   console.log(
-    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   leveldb  tables   mapped   loop max   unanchored   store   bundles",
+    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   leveldb  tables   mapped   loop max   unanchored   store   slow syncs   bundles",
   );
   for (let w = 0; w < windows; w++) {
     const before = await size();
+    const syncsBefore = await readService();
     sentEvents = 0;
     passedNow = [];
     soldNow = [];
@@ -274,7 +290,11 @@ try {
       tables,
       mapped,
       loopMax,
-      unanchored: (await readService()).unanchored,
+      ...(await readService().then((m) => ({
+        unanchored: m.unanchored,
+        syncs: m.syncs - syncsBefore.syncs,
+        slowSyncs: m.syncs - m.fastSyncs - (syncsBefore.syncs - syncsBefore.fastSyncs),
+      }))),
       store: bytesUnder(dataDir),
       bundlesOk: await bundleChecks(),
     };
@@ -321,6 +341,11 @@ try {
   console.log(`  issuer writes     ${p99s((r) => r.writes)}`);
   console.log(`  shop writes       ${p99s((r) => r.shop)}`);
   console.log(`  verifications     ${p99s((r) => r.verify)}`);
+  const slow = settled.filter((r) => r.slowSyncs > 0);
+  const writeP99 = (over: Window[]): string => (over.length ? `${median(over.map((r) => r.writes.p99)).toFixed(1)} ms` : "none");
+  console.log(
+    `  synced writes     ${settled.reduce((s, r) => s + r.slowSyncs, 0)} of ${settled.reduce((s, r) => s + r.syncs, 0)} over 50 ms, in ${slow.length} of ${settled.length} windows; issuer write p99 median in those ${writeP99(slow)}, in the others ${writeP99(settled.filter((r) => r.slowSyncs === 0))}`,
+  );
   console.log(
     `  refused events    ${rows.reduce((s, r) => s + (Number.isNaN(r.rejected) ? 0 : r.rejected), 0)} (the mix has none the rules refuse)`,
   );
@@ -348,6 +373,7 @@ function windowLine(r: Window): string {
     `${r.loopMax.toFixed(0)} ms`.padStart(10),
     String(r.unanchored).padStart(12),
     `${(r.store / MiB).toFixed(0)} MiB`.padStart(8),
+    `${r.slowSyncs}/${r.syncs}`.padStart(12),
     `${r.bundlesOk}/${BUNDLES_CHECKED}${Number.isNaN(r.rejected) || r.rejected === 0 ? "" : `  ${r.rejected} events refused`}`.padStart(9),
   ].join(" ");
 }
