@@ -241,7 +241,7 @@ try {
   );
   for (let w = 0; w < windows; w++) {
     const before = await size();
-    const syncsBefore = await readService();
+    const start = await readService();
     sentEvents = 0;
     passedNow = [];
     soldNow = [];
@@ -277,6 +277,8 @@ try {
       sold.push(...soldNow);
       unredeemed.push(...soldNow);
     }
+    const end = await readService();
+    const slowSyncs = (m: typeof end): number => m.syncs - m.fastSyncs;
     const row: Window = {
       minute: (performance.now() - started) / 60_000,
       size: after,
@@ -290,11 +292,9 @@ try {
       tables,
       mapped,
       loopMax,
-      ...(await readService().then((m) => ({
-        unanchored: m.unanchored,
-        syncs: m.syncs - syncsBefore.syncs,
-        slowSyncs: m.syncs - m.fastSyncs - (syncsBefore.syncs - syncsBefore.fastSyncs),
-      }))),
+      unanchored: end.unanchored,
+      syncs: end.syncs - start.syncs,
+      slowSyncs: slowSyncs(end) - slowSyncs(start),
       store: bytesUnder(dataDir),
       bundlesOk: await bundleChecks(),
     };

@@ -58,7 +58,7 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
     registers: [registry],
     collect() {
       let files = 0;
-      for (let level = 0; level < 7; level++) {
+      for (let level = 0; level < LEVELDB_LEVELS; level++) {
         const v = storeProperty(ledger, `leveldb.num-files-at-level${level}`);
         if (v === null) return;
         files += v;
@@ -88,6 +88,9 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
   ledger.onWrite = (ms) => writes.observe(ms / 1000);
   return { registry, verify };
 }
+
+/** LevelDB's levels of table files (its kNumLevels), each with its own file count property. */
+const LEVELDB_LEVELS = 7;
 
 /** A numeric LevelDB property, or null once the store is closed. */
 function storeProperty(ledger: Ledger, name: string): number | null {

@@ -59,9 +59,7 @@ def part(name: str, body, *args):
     try:
         body(*args)
         return True
-    except Failed as e:
-        FAILURES.append((name, str(e)))
-    except ValueError as e:
+    except (Failed, ValueError) as e:
         FAILURES.append((name, str(e)))
     except (KeyError, TypeError, IndexError, AttributeError) as e:
         FAILURES.append((name, f"an answer is not shaped as SPEC §8 says ({type(e).__name__}: {e})"))
