@@ -22,9 +22,12 @@
  * of the first and its count of table files as the service reports them
  * (/metrics), the longest its event loop was held up, and how many of the
  * window's synced LevelDB writes took over 50 ms (a write's p99 above that
- * with none of them is the event loop's queue, not the disk). One line a window; then anchoring is
- * let catch up, scripts/audit.ts replays the whole log against the chain,
- * and the run's verdicts are printed.
+ * with none of them is the event loop's queue, not the disk). Over each
+ * window too: the share of it the event loop was at work, garbage
+ * collection's share, and the collector's pauses over 10 ms (a queue's
+ * tail grows with the server's busy share; a pause adds to it). One line a
+ * window; then anchoring is let catch up, scripts/audit.ts replays the
+ * whole log against the chain, and the run's verdicts are printed.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -46,6 +49,8 @@ const BUNDLES_CHECKED = 3;
 const ANCHOR_INTERVAL_S = 10;
 const OPERATOR = "bench-soak-operator-token-0123456789";
 const MiB = 2 ** 20;
+/** The kinds of collection in prom-client's nodejs_gc_duration_seconds. */
+const GC_KINDS = ["minor", "major", "incremental", "weakcb"];
 
 const [minutes, rate] = benchArgs(
   "bench:soak",
@@ -114,6 +119,12 @@ interface Window {
   /** The window's synced LevelDB writes (group commits), and those over 50 ms: a slow disk or a compaction beside the fsync. */
   syncs: number;
   slowSyncs: number;
+  /** The share of the window the service's event loop was at work, and garbage collection's share of it. */
+  busy: number;
+  gc: number;
+  /** Garbage-collection pauses over 10 ms, and of them over 100 ms. */
+  gcOver10: number;
+  gcOver100: number;
 }
 
 try {
@@ -197,9 +208,22 @@ try {
     tables: number;
     syncs: number;
     fastSyncs: number;
+    at: number;
+    busy: number;
+    gc: { seconds: number; count: number; upTo10: number; upTo100: number };
   }> => {
     const read = await service.metrics();
+    // prom-client's GC histogram, one series a kind of collection; a kind not seen yet is absent.
+    const gcSum = (series: string): number => GC_KINDS.reduce((s, kind) => s + (read(series.replace("KIND", kind)) || 0), 0);
     return {
+      at: performance.now() / 1000,
+      busy: read("keyproof_event_loop_busy_seconds_total"),
+      gc: {
+        seconds: gcSum('nodejs_gc_duration_seconds_sum{kind="KIND"}'),
+        count: gcSum('nodejs_gc_duration_seconds_count{kind="KIND"}'),
+        upTo10: gcSum('nodejs_gc_duration_seconds_bucket{le="0.01",kind="KIND"}'),
+        upTo100: gcSum('nodejs_gc_duration_seconds_bucket{le="0.1",kind="KIND"}'),
+      },
       syncs: read("keyproof_batch_write_seconds_count"),
       fastSyncs: read('keyproof_batch_write_seconds_bucket{le="0.05"}'),
       heap: read("nodejs_heap_size_used_bytes"),
@@ -237,7 +261,7 @@ try {
     `\nKeyProof soak: ${minutes} min at ${rate} events/s asked, ${VERIFY_RATE} verifications/s, anchoring every ${ANCHOR_INTERVAL_S} s: ${speed}\n`,
   );
   console.log(
-    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   leveldb  tables   mapped   loop max   unanchored   store   slow syncs   bundles",
+    "  min      size   writes p50/p99 ms   shop p50/p99   verify p50/p99   heap floor   own   leveldb  tables   mapped   loop max   unanchored   store   slow syncs   loop busy / gc   gc >10 ms   bundles",
   );
   for (let w = 0; w < windows; w++) {
     const before = await size();
@@ -279,6 +303,7 @@ try {
     }
     const end = await readService();
     const slowSyncs = (m: typeof end): number => m.syncs - m.fastSyncs;
+    const span = end.at - start.at;
     const row: Window = {
       minute: (performance.now() - started) / 60_000,
       size: after,
@@ -295,6 +320,10 @@ try {
       unanchored: end.unanchored,
       syncs: end.syncs - start.syncs,
       slowSyncs: slowSyncs(end) - slowSyncs(start),
+      busy: (end.busy - start.busy) / span,
+      gc: (end.gc.seconds - start.gc.seconds) / span,
+      gcOver10: end.gc.count - end.gc.upTo10 - (start.gc.count - start.gc.upTo10),
+      gcOver100: end.gc.count - end.gc.upTo100 - (start.gc.count - start.gc.upTo100),
       store: bytesUnder(dataDir),
       bundlesOk: await bundleChecks(),
     };
@@ -346,6 +375,17 @@ try {
   console.log(
     `  synced writes     ${settled.reduce((s, r) => s + r.slowSyncs, 0)} of ${settled.reduce((s, r) => s + r.syncs, 0)} over 50 ms, in ${slow.length} of ${settled.length} windows; issuer write p99 median in those ${writeP99(slow)}, in the others ${writeP99(settled.filter((r) => r.slowSyncs === 0))}`,
   );
+  const byBusy = [...settled].sort((a, b) => a.busy - b.busy);
+  const quieter = byBusy.slice(0, Math.floor(byBusy.length / 2));
+  const busier = byBusy.slice(quieter.length);
+  const busyRange = (over: Window[]): string => (over.length ? `${percent(over[0]!.busy)}–${percent(over.at(-1)!.busy)}` : "none");
+  console.log(
+    `  event loop        busy ${busyRange(byBusy)} of a window; issuer write p99 median ${writeP99(busier)} in the busier half (${busyRange(busier)}), ${writeP99(quieter)} in the quieter (${busyRange(quieter)})`,
+  );
+  const busyTotal = settled.reduce((s, r) => s + r.busy, 0);
+  console.log(
+    `  garbage collector ${percent(settled.reduce((s, r) => s + r.gc, 0) / busyTotal)} of the loop's busy time; ${settled.reduce((s, r) => s + r.gcOver10, 0)} pauses over 10 ms, ${settled.reduce((s, r) => s + r.gcOver100, 0)} over 100 ms`,
+  );
   console.log(
     `  refused events    ${rows.reduce((s, r) => s + (Number.isNaN(r.rejected) ? 0 : r.rejected), 0)} (the mix has none the rules refuse)`,
   );
@@ -355,6 +395,10 @@ try {
 } finally {
   await service.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+
+function percent(f: number): string {
+  return `${(100 * f).toFixed(0)} %`;
 }
 
 function windowLine(r: Window): string {
@@ -374,6 +418,8 @@ function windowLine(r: Window): string {
     String(r.unanchored).padStart(12),
     `${(r.store / MiB).toFixed(0)} MiB`.padStart(8),
     `${r.slowSyncs}/${r.syncs}`.padStart(12),
+    `${percent(r.busy)} / ${percent(r.gc)}`.padStart(16),
+    `${r.gcOver10}${r.gcOver100 ? ` (${r.gcOver100} >100)` : ""}`.padStart(11),
     `${r.bundlesOk}/${BUNDLES_CHECKED}${Number.isNaN(r.rejected) || r.rejected === 0 ? "" : `  ${r.rejected} events refused`}`.padStart(9),
   ].join(" ");
 }

@@ -1,4 +1,5 @@
 /** The service's Prometheus metrics (GET /metrics), in a registry of its own. */
+import { performance } from "node:perf_hooks";
 import client from "prom-client";
 import type { BundleMaker } from "../bundle-thread.js";
 import type { Ledger } from "../store/ledger.js";
@@ -66,20 +67,23 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
       this.set(files);
     },
   });
+  // The event loop's time at work (Node's event-loop utilization): its rate
+  // is the loop's busy fraction, which sets the write queue's tail better
+  // than the lag's maximum does (docs/figures.md, "What holds the event
+  // loop"). prom-client exports only the lag.
+  runningTotal(
+    registry,
+    "keyproof_event_loop_busy_seconds_total",
+    "Time the event loop spent running callbacks (not waiting for I/O or timers)",
+    () => performance.eventLoopUtilization().active / 1000,
+  );
   if (bundles?.cpuSeconds) {
-    const cpu = bundles.cpuSeconds.bind(bundles);
-    new client.Counter({
-      name: "keyproof_bundle_thread_cpu_seconds_total",
-      help: "CPU time of the thread that builds verification bundles (VERIFY_THREAD=on, Linux)",
-      registers: [registry],
-      collect() {
-        const s = cpu();
-        if (s !== null) {
-          this.reset();
-          this.inc(s);
-        }
-      },
-    });
+    runningTotal(
+      registry,
+      "keyproof_bundle_thread_cpu_seconds_total",
+      "CPU time of the thread that builds verification bundles (VERIFY_THREAD=on, Linux)",
+      bundles.cpuSeconds.bind(bundles),
+    );
   }
   ledger.onBatch = (b) => {
     events.inc(b.events);
@@ -87,6 +91,21 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
   };
   ledger.onWrite = (ms) => writes.observe(ms / 1000);
   return { registry, verify };
+}
+
+/** A counter whose total is read where it is kept (null: not known now, the last total stands). */
+function runningTotal(registry: client.Registry, name: string, help: string, read: () => number | null): void {
+  new client.Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const total = read();
+      if (total === null) return;
+      this.reset();
+      this.inc(total);
+    },
+  });
 }
 
 /** LevelDB's levels of table files (its kNumLevels), each with its own file count property. */

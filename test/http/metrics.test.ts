@@ -78,6 +78,24 @@ describe("GET /metrics", () => {
     const compacted = await metrics();
     expect(compacted.get("keyproof_store_table_files")).to.equal(countTables(dir)).and.to.be.greaterThan(0);
   });
+
+  it("counts the event loop's time at work, not its time waiting", async () => {
+    const busy = (m: Map<string, number>): number => m.get("keyproof_event_loop_busy_seconds_total")!;
+    const t0 = performance.now();
+    const before = await metrics();
+    // 300 ms of work in one callback: the loop is at work throughout.
+    for (const until = performance.now() + 300; performance.now() < until;);
+    const worked = await metrics();
+    const t1 = performance.now();
+    // 300 ms waiting on a timer: the loop is idle nearly throughout.
+    await new Promise((r) => setTimeout(r, 300));
+    const waited = await metrics();
+    const t2 = performance.now();
+    expect(busy(worked) - busy(before))
+      .to.be.at.least(0.3)
+      .and.at.most((t1 - t0) / 1000);
+    expect(busy(waited) - busy(worked)).to.be.lessThan((0.5 * (t2 - t1)) / 1000);
+  });
 });
 
 /** LevelDB's table files in a store directory, as the file system lists them. */
