@@ -119,7 +119,7 @@ interface Window {
   /** The window's synced LevelDB writes (group commits), and those over 50 ms: a slow disk or a compaction beside the fsync. */
   syncs: number;
   slowSyncs: number;
-  /** The share of the window the service's event loop was at work, and garbage collection's share of it. */
+  /** The shares of the window the service's event loop was at work and its garbage collector (the second a part of the first). */
   busy: number;
   gc: number;
   /** Garbage-collection pauses over 10 ms, and of them over 100 ms. */
@@ -214,15 +214,15 @@ try {
   }> => {
     const read = await service.metrics();
     // prom-client's GC histogram, one series a kind of collection; a kind not seen yet is absent.
-    const gcSum = (series: string): number => GC_KINDS.reduce((s, kind) => s + (read(series.replace("KIND", kind)) || 0), 0);
+    const gcSum = (series: (kind: string) => string): number => GC_KINDS.reduce((s, kind) => s + (read(series(kind)) || 0), 0);
     return {
       at: performance.now() / 1000,
       busy: read("keyproof_event_loop_busy_seconds_total"),
       gc: {
-        seconds: gcSum('nodejs_gc_duration_seconds_sum{kind="KIND"}'),
-        count: gcSum('nodejs_gc_duration_seconds_count{kind="KIND"}'),
-        upTo10: gcSum('nodejs_gc_duration_seconds_bucket{le="0.01",kind="KIND"}'),
-        upTo100: gcSum('nodejs_gc_duration_seconds_bucket{le="0.1",kind="KIND"}'),
+        seconds: gcSum((kind) => `nodejs_gc_duration_seconds_sum{kind="${kind}"}`),
+        count: gcSum((kind) => `nodejs_gc_duration_seconds_count{kind="${kind}"}`),
+        upTo10: gcSum((kind) => `nodejs_gc_duration_seconds_bucket{le="0.01",kind="${kind}"}`),
+        upTo100: gcSum((kind) => `nodejs_gc_duration_seconds_bucket{le="0.1",kind="${kind}"}`),
       },
       syncs: read("keyproof_batch_write_seconds_count"),
       fastSyncs: read('keyproof_batch_write_seconds_bucket{le="0.05"}'),
