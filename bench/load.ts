@@ -30,7 +30,7 @@ import { benchCode, fillLedger, openBenchLedger, progress, settle } from "./lib/
 import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 import { judge, verdictLines, type PacedFigure, type ThroughputFigure } from "./lib/targets.js";
-import { startService } from "./lib/service.js";
+import { countOver, startService } from "./lib/service.js";
 import { cpuPerEvent, threadCpu, withBundleThread } from "./lib/threads.js";
 
 const OPERATOR = "bench-load-operator-token-0123456789";
@@ -141,14 +141,14 @@ try {
   // signature, synced write and upper map levels).
   // With the synced writes by time: a slow one (LevelDB compacting beside
   // the log's fsync) holds back every request queued behind it.
-  const groupStats = async (): Promise<{ count: number; sum: number; writes: number; fast: number; medium: number }> => {
+  const groupStats = async (): Promise<{ count: number; sum: number; writes: number; over50: number; over250: number }> => {
     const read = await service.metrics();
     return {
       count: read("keyproof_batch_events_count"),
       sum: read("keyproof_batch_events_sum"),
       writes: read("keyproof_batch_write_seconds_count"),
-      fast: read('keyproof_batch_write_seconds_bucket{le="0.05"}'),
-      medium: read('keyproof_batch_write_seconds_bucket{le="0.25"}'),
+      over50: countOver(read, "keyproof_batch_write_seconds", "0.05"),
+      over250: countOver(read, "keyproof_batch_write_seconds", "0.25"),
     };
   };
   // And where each event's CPU went, by thread of the service, and in the
@@ -162,8 +162,8 @@ try {
     const events = after.sum - before.sum;
     const cpu = cpuPerEvent(threads0, threads1, events);
     const writes = after.writes - before.writes;
-    const slow = writes - (after.fast - before.fast);
-    const slower = writes - (after.medium - before.medium);
+    const slow = after.over50 - before.over50;
+    const slower = after.over250 - before.over250;
     return [
       r,
       `   (${(events / (after.count - before.count)).toFixed(1)} events a group commit; ${writes} synced writes, ${slow} over 50 ms, ${slower} over 250 ms${cpu ? `; service: ${cpu}; load generator ${((generator.user + generator.system) / events).toFixed(0)} µs` : ""})`,

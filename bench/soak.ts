@@ -39,7 +39,7 @@ import { benchArgs } from "./lib/args.js";
 import { bytesUnder } from "./lib/disk.js";
 import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
-import { randomPort, startService, type BenchService } from "./lib/service.js";
+import { countOver, randomPort, startService, type BenchService } from "./lib/service.js";
 import { median, slope } from "./lib/trend.js";
 
 const WINDOW_S = 30;
@@ -207,25 +207,25 @@ try {
     leveldb: number;
     tables: number;
     syncs: number;
-    fastSyncs: number;
+    slowSyncs: number;
     at: number;
     busy: number;
-    gc: { seconds: number; count: number; upTo10: number; upTo100: number };
+    gc: { seconds: number; over10: number; over100: number };
   }> => {
     const read = await service.metrics();
-    // prom-client's GC histogram, one series a kind of collection; a kind not seen yet is absent.
-    const gcSum = (series: (kind: string) => string): number => GC_KINDS.reduce((s, kind) => s + (read(series(kind)) || 0), 0);
+    // prom-client's GC histogram, one series a kind of collection; a kind not seen yet is absent (NaN).
+    const gcSum = (value: (kind: string) => number): number => GC_KINDS.reduce((s, kind) => s + (value(kind) || 0), 0);
+    const gcOver = (le: string): number => gcSum((kind) => countOver(read, "nodejs_gc_duration_seconds", le, `kind="${kind}"`));
     return {
       at: performance.now() / 1000,
       busy: read("keyproof_event_loop_busy_seconds_total"),
       gc: {
-        seconds: gcSum((kind) => `nodejs_gc_duration_seconds_sum{kind="${kind}"}`),
-        count: gcSum((kind) => `nodejs_gc_duration_seconds_count{kind="${kind}"}`),
-        upTo10: gcSum((kind) => `nodejs_gc_duration_seconds_bucket{le="0.01",kind="${kind}"}`),
-        upTo100: gcSum((kind) => `nodejs_gc_duration_seconds_bucket{le="0.1",kind="${kind}"}`),
+        seconds: gcSum((kind) => read(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`)),
+        over10: gcOver("0.01"),
+        over100: gcOver("0.1"),
       },
       syncs: read("keyproof_batch_write_seconds_count"),
-      fastSyncs: read('keyproof_batch_write_seconds_bucket{le="0.05"}'),
+      slowSyncs: countOver(read, "keyproof_batch_write_seconds", "0.05"),
       heap: read("nodejs_heap_size_used_bytes"),
       loop: read("nodejs_eventloop_lag_max_seconds") * 1000,
       unanchored: read("keyproof_anchor_lag_entries"),
@@ -302,7 +302,6 @@ try {
       unredeemed.push(...soldNow);
     }
     const end = await readService();
-    const slowSyncs = (m: typeof end): number => m.syncs - m.fastSyncs;
     const span = end.at - start.at;
     const row: Window = {
       minute: (performance.now() - started) / 60_000,
@@ -319,11 +318,11 @@ try {
       loopMax,
       unanchored: end.unanchored,
       syncs: end.syncs - start.syncs,
-      slowSyncs: slowSyncs(end) - slowSyncs(start),
+      slowSyncs: end.slowSyncs - start.slowSyncs,
       busy: (end.busy - start.busy) / span,
       gc: (end.gc.seconds - start.gc.seconds) / span,
-      gcOver10: end.gc.count - end.gc.upTo10 - (start.gc.count - start.gc.upTo10),
-      gcOver100: end.gc.count - end.gc.upTo100 - (start.gc.count - start.gc.upTo100),
+      gcOver10: end.gc.over10 - start.gc.over10,
+      gcOver100: end.gc.over100 - start.gc.over100,
       store: bytesUnder(dataDir),
       bundlesOk: await bundleChecks(),
     };

@@ -14,6 +14,15 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
+/**
+ * Of a Prometheus histogram, as `BenchService.metrics` reads it: its
+ * observations over the bucket bound `le` (its count less that bucket's),
+ * for the series with the other `labels` given (`kind="minor"`), if any.
+ */
+export function countOver(read: (name: string) => number, histogram: string, le: string, labels?: string): number {
+  return read(`${histogram}_count${labels ? `{${labels}}` : ""}`) - read(`${histogram}_bucket{le="${le}"${labels ? `,${labels}` : ""}}`);
+}
+
 /** A port in a range no other service of the machine is likely to hold. */
 export function randomPort(): number {
   return 30_000 + Math.floor(Math.random() * 20_000);
