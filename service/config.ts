@@ -75,7 +75,7 @@ export const configSchema = z.object({
   BODY_LIMIT: z.string().default("5mb"),
   /**
    * Map nodes kept in memory: 270–540 bytes each (the tables grow by powers
-   * of two; the default takes 142 MB). A map holds about 2.4 nodes per key,
+   * of two; the default takes 142 MB). A map holds 2.1–2.3 nodes per key,
    * and an update reads from LevelDB every node of its path not cached here.
    */
   MAP_CACHE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(500_000),
