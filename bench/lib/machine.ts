@@ -42,11 +42,16 @@ function readSysctl(name: string): number | undefined {
   }
 }
 
-/** One line on the machine: cores, model, its hash speed, and the kernel's writeback threshold. */
+/**
+ * One line on the machine: cores, model, the Node.js that runs the benchmark
+ * (and the service it starts: the same binary), its hash speed, and the
+ * kernel's writeback threshold. Node 24 serves the same code faster than
+ * Node 22 here (docs/figures.md, twenty-seventh session).
+ */
 export function machineLine(): string {
   const cpus = os.cpus();
   const bytes = readSysctl("dirty_background_bytes");
   const ratio = readSysctl("dirty_background_ratio");
   const writeback = bytes === undefined || ratio === undefined ? "" : `, ${writebackLine(bytes, ratio)}`;
-  return `${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), ${hashSpeed().toFixed(2)} µs per SHA-256 of 65 bytes${writeback}`;
+  return `${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), Node ${process.versions.node}, ${hashSpeed().toFixed(2)} µs per SHA-256 of 65 bytes${writeback}`;
 }
