@@ -63,7 +63,8 @@ export class MapStore implements MapNodeSource {
     this.cache = new NodeCache(cacheSize);
   }
 
-  async get(depth: number, path: Uint8Array): Promise<MapNode | undefined> {
+  /** The newest node at a position, prepared or durable; reads LevelDB on the calling thread when it is not in memory. */
+  get(depth: number, path: Uint8Array): MapNode | undefined {
     const id = positionId(depth, path);
     const staged = this.pending.get(id);
     if (staged) return staged;

@@ -109,7 +109,7 @@ async function rootsAt(entries: string[], sizes: number[], forge?: (states: Map<
     const states = new Map(replayer.states);
     forge?.(states);
     const map = new MemoryMap();
-    const root = await map.update([...states].map(([k, s]) => ({ key: fromHex(k, 32), stateHash: stateHash(s) })));
+    const root = map.update([...states].map(([k, s]) => ({ key: fromHex(k, 32), stateHash: stateHash(s) })));
     out.push({ size, logRoot: toHex0x(tree.root(BigInt(size))), mapRoot: toHex0x(root), tree });
   }
   return out;

@@ -47,12 +47,12 @@ describe("map store", () => {
           for (const b of before) {
             const u = updatesOf(b);
             await commit(writer, db, u, ++rev);
-            await model.update(u);
+            model.update(u);
           }
           const updates = updatesOf(measured);
           // What the update itself looks at, on the model.
           const looked = new Set<string>();
-          await updateMap(
+          updateMap(
             {
               get: (d, p) => {
                 looked.add(toHex(K.mapLatest(d, p)));
@@ -76,7 +76,7 @@ describe("map store", () => {
           const { root } = await store.prepare(updates);
           stopReads();
 
-          expect(toHex(root)).to.equal(toHex(await model.update(updates)));
+          expect(toHex(root)).to.equal(toHex(model.update(updates)));
           expect(singleReads, "nodes read one by one during the update").to.equal(0);
           expect(new Set(read).size, "a node read twice").to.equal(read.length);
           if (updates.length > FEW_KEYS) expect([...read].sort()).to.deep.equal([...looked].sort());
@@ -112,14 +112,12 @@ describe("map store", () => {
             const newest = BigInt(batches.length);
             for (let at = 1n; at <= newest; at++) {
               const model = new MemoryMap();
-              for (const b of batches.slice(0, Number(at))) await model.update(updatesOf(b));
+              for (const b of batches.slice(0, Number(at))) model.update(updatesOf(b));
               // 1: a kept view; the newest: its view; the sizes between: history.
               // Each view keeps its upper levels once read, so from the second
               // key on, proofs at 1 and at the newest read them from memory.
               for (const n of asked) {
-                expect(await store.proveAt(key(n), at, async () => newest), `key ${n} at size ${at}`).to.deep.equal(
-                  await model.prove(key(n)),
-                );
+                expect(await store.proveAt(key(n), at, async () => newest), `key ${n} at size ${at}`).to.deep.equal(model.prove(key(n)));
               }
             }
           } finally {

@@ -9,17 +9,17 @@ export class MemoryMap implements MapNodeSource {
     return this.nodes.get(positionId(depth, path));
   }
 
-  async update(updates: MapUpdate[]): Promise<Uint8Array> {
-    const { root, writes } = await updateMap(this, updates);
+  update(updates: MapUpdate[]): Uint8Array {
+    const { root, writes } = updateMap(this, updates);
     for (const w of writes) this.nodes.set(positionId(w.depth, w.path), w.node);
     return root;
   }
 
-  root(): Promise<Uint8Array> {
+  root(): Uint8Array {
     return mapRoot(this);
   }
 
-  prove(key: Uint8Array): Promise<MapProof> {
+  prove(key: Uint8Array): MapProof {
     return proveKey(this, key);
   }
 }

@@ -4,6 +4,11 @@
  * implementation. The tree is compressed: a subtree holding one leaf is stored
  * as that leaf at the subtree's top, so a path is about log2(n) deep.
  *
+ * They are synchronous: the LevelDB store reads ahead, off the thread, what an
+ * update will look at (map-store.ts), so a source answers from memory. A
+ * promise for every node an update visited cost a group of 100 new keys 3-4
+ * ms of its 30 (docs/figures.md, twenty-eighth session).
+ *
  * Keys are never removed, so a position only ever goes empty -> leaf -> inner:
  * below a leaf there is never a stored node.
  */
@@ -19,7 +24,7 @@ export interface MapPosition {
 }
 
 export interface MapNodeSource {
-  get(depth: number, path: Uint8Array): MapNode | undefined | Promise<MapNode | undefined>;
+  get(depth: number, path: Uint8Array): MapNode | undefined;
 }
 
 export interface MapWrite extends MapPosition {
@@ -56,7 +61,7 @@ export function siblingPath(path: Uint8Array, depth: number): Uint8Array {
  * Applies a batch of updates (at most one per key) and returns the new root and
  * every node written. Reads each affected position once.
  */
-export async function updateMap(source: MapNodeSource, updates: MapUpdate[]): Promise<{ root: Uint8Array; writes: MapWrite[] }> {
+export function updateMap(source: MapNodeSource, updates: MapUpdate[]): { root: Uint8Array; writes: MapWrite[] } {
   const writes: MapWrite[] = [];
   const sorted = [...updates].sort((a, b) => compareKeys(a.key, b.key));
   for (let i = 1; i < sorted.length; i++) {
@@ -80,9 +85,9 @@ export async function updateMap(source: MapNodeSource, updates: MapUpdate[]): Pr
     return emit(depth, path, { kind: "inner", hash: mapNode(l, r) });
   };
 
-  const update = async (depth: number, items: MapUpdate[]): Promise<Uint8Array> => {
+  const update = (depth: number, items: MapUpdate[]): Uint8Array => {
     const path = items[0]!.key;
-    const node = await source.get(depth, path);
+    const node = source.get(depth, path);
     if (!node) return build(depth, items);
     if (node.kind === "leaf") {
       const replaced = items.some((u) => compareKeys(u.key, node.key) === 0);
@@ -92,43 +97,40 @@ export async function updateMap(source: MapNodeSource, updates: MapUpdate[]): Pr
     const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
     const left = split === -1 ? items : items.slice(0, split);
     const right = split === -1 ? [] : items.slice(split);
-    const l = left.length ? await update(depth + 1, left) : await untouched(depth, path, 0);
-    const r = right.length ? await update(depth + 1, right) : await untouched(depth, path, 1);
+    const l = left.length ? update(depth + 1, left) : untouched(depth, path, 0);
+    const r = right.length ? update(depth + 1, right) : untouched(depth, path, 1);
     return emit(depth, path, { kind: "inner", hash: mapNode(l, r) });
   };
 
   // The hash of the child on side `bit` of an inner node that no update goes
   // through (a function of updateMap, not of each update call: closures made
   // per level and key were a measurable share of an update).
-  const untouched = async (depth: number, path: Uint8Array, bit: 0 | 1): Promise<Uint8Array> => {
+  const untouched = (depth: number, path: Uint8Array, bit: 0 | 1): Uint8Array => {
     const p = bitAt(path, depth) === bit ? path : siblingPath(path, depth);
-    return (await source.get(depth + 1, p))?.hash ?? EMPTY_SUBTREE;
+    return source.get(depth + 1, p)?.hash ?? EMPTY_SUBTREE;
   };
 
-  if (sorted.length === 0) {
-    return { root: (await source.get(0, new Uint8Array(32)))?.hash ?? EMPTY_SUBTREE, writes };
-  }
-  const root = await update(0, sorted);
-  return { root, writes };
+  if (sorted.length === 0) return { root: mapRoot(source), writes };
+  return { root: update(0, sorted), writes };
 }
 
 /** Builds the SPEC §5 proof for `key` (membership or absence). */
-export async function proveKey(source: MapNodeSource, key: Uint8Array): Promise<MapProof> {
+export function proveKey(source: MapNodeSource, key: Uint8Array): MapProof {
   const siblings: Uint8Array[] = [];
   let depth = 0;
-  let node = await source.get(0, key);
+  let node = source.get(0, key);
   while (node?.kind === "inner") {
-    const sibling = await source.get(depth + 1, siblingPath(key, depth));
+    const sibling = source.get(depth + 1, siblingPath(key, depth));
     siblings.push(sibling?.hash ?? EMPTY_SUBTREE);
     depth++;
-    node = await source.get(depth, key);
+    node = source.get(depth, key);
   }
   return describeProof(siblings, node?.kind === "leaf" ? { key: node.key, stateHash: node.stateHash } : null);
 }
 
 /** The root hash held by a source (the empty map's root when it holds nothing). */
-export async function mapRoot(source: MapNodeSource): Promise<Uint8Array> {
-  return (await source.get(0, new Uint8Array(32)))?.hash ?? EMPTY_SUBTREE;
+export function mapRoot(source: MapNodeSource): Uint8Array {
+  return source.get(0, new Uint8Array(32))?.hash ?? EMPTY_SUBTREE;
 }
 
 /** Positions are addressed by depth and the path's first `depth` bits (an opaque string id). */
