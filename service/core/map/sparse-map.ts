@@ -6,8 +6,8 @@
  *
  * They are synchronous: the LevelDB store reads ahead, off the thread, what an
  * update will look at (map-store.ts), so a source answers from memory. A
- * promise for every node an update visited cost a group of 100 new keys 3-4
- * ms of its 30 (docs/figures.md, twenty-eighth session).
+ * promise for every node an update visited cost a group of 100 new keys
+ * 0.7-4 ms of the thread's 21-29 (docs/figures.md, twenty-eighth session).
  *
  * Keys are never removed, so a position only ever goes empty -> leaf -> inner:
  * below a leaf there is never a stored node.
