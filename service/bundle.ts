@@ -8,6 +8,7 @@ import { KeyProofError } from "./core/errors.js";
 import type { EvidenceBundle } from "./core/bundle/schema.js";
 import { stateHash } from "./core/ledger/entry.js";
 import type { LedgerReads } from "./store/ledger-reads.js";
+import { MapVersionGone } from "./store/map-store.js";
 
 export interface LogInfo {
   origin: string;
@@ -28,6 +29,8 @@ export async function buildBundle(ledger: LedgerReads, log: LogInfo, code: strin
   const ref = await ledger.lookupCode(code);
   if (!ref) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
   // Reads race with appends; retry until state, checkpoint and proofs agree.
+  // Anchors at or below this size may be cited (lowered past an anchor whose map this store did not keep).
+  let anchorsUpTo = Number.MAX_SAFE_INTEGER;
   for (let attempt = 0; attempt < CONSISTENT_READ_ATTEMPTS; attempt++) {
     const record = await ledger.keyRecord(ref.commitment);
     if (!record) throw new KeyProofError("UNKNOWN_KEY", "no key with this code was issued");
@@ -38,7 +41,9 @@ export async function buildBundle(ledger: LedgerReads, log: LogInfo, code: strin
       if (await ledger.newerThan(latest.checkpoint.size)) continue;
       throw new Error(`the record of ${ref.commitment.slice(0, 8)}… is newer than every checkpoint published`);
     }
-    const anchor = log.contract ? ledger.anchors.newestConfirmed(log.contract, state.index, Number(latest.checkpoint.size)) : undefined;
+    const anchor = log.contract
+      ? ledger.anchors.newestConfirmed(log.contract, state.index, Math.min(anchorsUpTo, Number(latest.checkpoint.size)))
+      : undefined;
     const size = anchor ? BigInt(anchor.size) : latest.checkpoint.size;
     const note = anchor ? await ledger.checkpointAt(size) : latest.note;
     if (!note) throw new Error(`checkpoint ${size} is missing`);
@@ -48,7 +53,18 @@ export async function buildBundle(ledger: LedgerReads, log: LogInfo, code: strin
     const events = await Promise.all(
       indices.map(async (index, i) => ({ index: Number(index), entry: await ledger.entry(index), inclusion: proofs[i]!.map(toHex) })),
     );
-    const mapProof = await ledger.mapProof(ref.commitment, size);
+    let mapProof;
+    try {
+      mapProof = await ledger.mapProof(ref.commitment, size);
+    } catch (e) {
+      if (!(e instanceof MapVersionGone)) throw e;
+      // The newest size moved on meanwhile: ask at the new one. An anchored
+      // size whose map this store did not keep (an anchor sent by another
+      // anchorer, learnt of from the chain) stays so: the bundle cites the
+      // newest anchor before it that covers the key, or none (pending).
+      if (anchor) anchorsUpTo = anchor.size - 1;
+      continue;
+    }
     if (mapProof.leaf?.stateHash !== toHex(stateHash(state)) || events.length !== state.events) continue; // raced a newer event
     return {
       type: "keyproof/bundle/v1",

@@ -92,25 +92,27 @@ export class Anchorer {
   }
 
   private async step(): Promise<AnchorRecord | null> {
-    const { ledger } = this.opts;
     this.client ??= await this.opts.connect();
-    const client = this.client;
-    const { checkpoint } = ledger.checkpoint;
-    // Bundles will be made against this size once it is anchored: keep its
-    // map at hand, now, while it is the newest. Let go again if this step
-    // fails before sending: only a few views are kept, and failing steps
-    // (an RPC down for a while) must not push out the anchored sizes' views.
-    const newlyKept = !ledger.keepsMapView(checkpoint.size) && ledger.keepMapView(checkpoint.size);
-    try {
-      return await this.anchor(client, checkpoint);
-    } catch (e) {
-      if (newlyKept && !(e instanceof SentError)) ledger.releaseMapView(checkpoint.size);
-      throw e;
-    }
+    return this.anchor(this.client);
   }
 
-  private async anchor(client: AnchorClient, current: Checkpoint): Promise<AnchorRecord | null> {
-    const { ledger, logId, log } = this.opts;
+  /**
+   * The checkpoint to anchor next: the ledger keeps its map's history from
+   * now on (`Ledger.checkpointToAnchor`), since bundles will be made against
+   * it once it is anchored, and its map view at hand while it is the newest.
+   * `release` lets go of the view again if the step fails before sending:
+   * only a few views are kept, and failing steps (an RPC down for a while)
+   * must not push out the anchored sizes' views.
+   */
+  private async choose(): Promise<{ checkpoint: Checkpoint; release: () => void }> {
+    const { ledger } = this.opts;
+    const checkpoint = await ledger.checkpointToAnchor();
+    const newlyKept = !ledger.keepsMapView(checkpoint.size) && ledger.keepMapView(checkpoint.size);
+    return { checkpoint, release: () => newlyKept && ledger.releaseMapView(checkpoint.size) };
+  }
+
+  private async anchor(client: AnchorClient): Promise<AnchorRecord | null> {
+    const { ledger, logId } = this.opts;
     const onChain = await client.latest(logId);
     // Only this log's own checkpoints are anchored, so a chain ahead of it
     // anchored entries this directory lost: it is an older copy.
@@ -121,10 +123,35 @@ export class Anchorer {
     }
     const stuck = await this.reconcile(client, onChain);
     // A send still waiting is sent again as it was, with higher fees (the
-    // current checkpoint follows in the next round).
-    const checkpoint = stuck
-      ? { ...current, size: BigInt(stuck.rec.size), logRoot: fromHex(stuck.rec.logRoot, 32), mapRoot: fromHex(stuck.rec.mapRoot, 32) }
-      : current;
+    // current checkpoint follows in the next round). Otherwise a new
+    // checkpoint is chosen only once the chain is known to be behind it.
+    if (!stuck && ledger.size <= onChain.size) return null;
+    const chosen = stuck
+      ? {
+          checkpoint: {
+            ...ledger.checkpoint.checkpoint,
+            size: BigInt(stuck.rec.size),
+            logRoot: fromHex(stuck.rec.logRoot, 32),
+            mapRoot: fromHex(stuck.rec.mapRoot, 32),
+          },
+          release: () => undefined,
+        }
+      : await this.choose();
+    try {
+      return await this.send(client, onChain, chosen.checkpoint, stuck);
+    } catch (e) {
+      if (!(e instanceof SentError)) chosen.release();
+      throw e;
+    }
+  }
+
+  private async send(
+    client: AnchorClient,
+    onChain: { size: bigint; logRoot: string; mapRoot: string },
+    checkpoint: Checkpoint,
+    stuck: { rec: AnchorRecord; tx: Waiting } | null,
+  ): Promise<AnchorRecord | null> {
+    const { ledger, logId, log } = this.opts;
     if (checkpoint.size === 0n || onChain.size >= checkpoint.size) return null;
     const ceiling = this.opts.maxFeePerGas;
     let send: SendOptions = {};

@@ -146,6 +146,11 @@ export class GroupPreparer {
     this.tiles = tiles;
   }
 
+  /** The newest checkpoint prepared: the durable one, or the one the newest group prepared will publish. */
+  get newest(): LogHead["latest"] {
+    return this.work.latest;
+  }
+
   /** Called once a prepared group is durable: the next groups read what it wrote from LevelDB again. */
   settled(g: PreparedGroup): void {
     for (const [k, v] of g.staged) if (this.staged.get(k) === v) this.staged.delete(k);
@@ -294,7 +299,7 @@ export class GroupPreparer {
     // Stage for the next group; publish for readers only once durable.
     this.work = { range, latest };
     this.tiles = tiles;
-    this.parts.map.stage(mapWrites);
+    this.parts.map.stage(mapWrites, range.size);
     this.parts.participants.stage(overlay.participants);
     for (const [k, v] of staged) this.staged.set(k, v);
     return {

@@ -5,8 +5,11 @@
  *   e <index u64>                 log entry (JCS bytes)
  *   n <level u8> <index u64>      hash of a perfect log subtree
  *   T <tile level u8> <index u64> a full hash tile, its 256 hashes joined (full-tiles.ts; absent in stores from before)
- *   m <depth u16> <path bytes>    latest map node
- *   h <depth u16> <path> <~rev>   map node history: rev = log size after the batch, inverted
+ *   m <depth u16> <path bytes>    latest map node, then the log size after the batch that wrote it (u64; absent in stores from before)
+ *   h <depth u16> <path> <~rev>   a map node as the batch ending at log size rev wrote it, rev inverted: kept for a size in K when the node
+ *                                 changes after it (map-store.ts), and for every batch up to F
+ *   K <size u64>                  a size the map's history is kept for (empty value): proofs can be made at it for good
+ *   F <size u64>                  the size up to which the history holds every batch (a store from before K; 0 for one made since)
  *   s <commitment>                latest key state (JCS), then its events' log indices (state-record.ts)
  *   k <commitment>                key salt
  *   v <commitment> <index u64>    a key's event index, as versions before state-record.ts kept them (read; deleted at the key's next event)
@@ -26,7 +29,7 @@ import { concatBytes, u64be, utf8, writeU64be } from "../core/bytes.js";
 import { MAX_U64 } from "../core/log/bits.js";
 
 // Prefixes are encoded once: keys are built for every node of every batch.
-const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxAMPXT"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
+const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxAMPXTKFL"].map((c) => [c, utf8(c)])) as Record<string, Uint8Array>;
 const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
@@ -47,6 +50,9 @@ export const K = {
     return k;
   },
   mapHistoryRange: { gte: p("h"), lt: p("i") },
+  mapKept: (size: bigint) => concatBytes(p("K"), u64be(size)),
+  mapKeptRange: { gte: p("K"), lt: p("L") },
+  mapFullHistory: p("F"),
   state: (commitment: Uint8Array) => concatBytes(p("s"), commitment),
   salt: (commitment: Uint8Array) => concatBytes(p("k"), commitment),
   keyEvent: (commitment: Uint8Array, index: bigint | number) => concatBytes(p("v"), commitment, u64be(index)),

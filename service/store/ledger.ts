@@ -17,7 +17,7 @@ import type { Participant } from "../core/ledger/schema.js";
 import { CompactRange } from "../core/log/compact-range.js";
 import { nodeKey, type NodeId } from "../core/log/ranges.js";
 import { EMPTY_SUBTREE } from "../core/map/hashing.js";
-import { parseCheckpoint, signCheckpoint } from "../core/note/checkpoint.js";
+import { parseCheckpoint, signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import { openNote, formatVerifierKey, type NoteSigner } from "../core/note/note.js";
 import { fingerprintWith } from "./idempotency.js";
 import { K } from "./keys.js";
@@ -175,7 +175,9 @@ export class Ledger extends LedgerReads {
       this.head,
       await FullTiles.resume(size, (level, start, count) => this.log.levelHashes(level, start, count)),
     );
+    await this.map.openHistory(size);
     this.map.captureView(size);
+    this.map.dropViewsBefore(size);
   }
 
   /**
@@ -246,6 +248,7 @@ export class Ledger extends LedgerReads {
   private publish(g: PreparedGroup, { requests, write }: { requests: number; write: number }): void {
     // Not the group itself: it holds the group's writes, which are LevelDB's now.
     this.head = { range: g.range, latest: g.latest };
+    this.map.dropViewsBefore(g.latest.checkpoint.size);
     this.announce();
     this.tell({ type: "published", latest: g.latest });
     this.map.settle(g.mapWrites);
@@ -264,6 +267,27 @@ export class Ledger extends LedgerReads {
   }
 
   // ---- reads ----------------------------------------------------------------
+
+  /**
+   * Chooses the checkpoint to anchor: the newest one prepared, whose map's
+   * history is kept from now on (durably, before this resolves), so that
+   * bundles can be proved against it for as long as it is the newest anchor,
+   * across restarts. Resolves once it is published. A map proof at a size
+   * neither kept nor the newest is not possible (map-store.ts): the newest
+   * published size may already have a group prepared after it, which did
+   * not keep its history.
+   */
+  async checkpointToAnchor(): Promise<Checkpoint> {
+    const { checkpoint } = this.preparer.newest;
+    this.map.keepHistory(checkpoint.size);
+    await this.db.put(K.mapKept(checkpoint.size), new Uint8Array(0), { sync: true });
+    while (this.size < checkpoint.size) {
+      if (this.commits.failure) throw this.commits.failure;
+      if (this.closed) throw new Error("ledger is closed");
+      await this.newerThan(this.size);
+    }
+    return checkpoint;
+  }
 
   /**
    * Keeps the map as of `size` (the newest checkpoint, or one kept before) at

@@ -1,11 +1,24 @@
 /**
  * The sparse Merkle map on LevelDB: the latest nodes for updates and fresh
- * proofs, and a per-batch history so that a proof can be made against any
- * earlier checkpoint (bundles use the newest *anchored* one).
+ * proofs, views (snapshots) of the sizes readers are proving at, and the
+ * history a proof at a kept size needs once it has no view: bundles are
+ * made against the newest *anchored* checkpoint, and the anchorer keeps
+ * the size it anchors (`keepHistory`).
+ *
+ * History is written only where a kept size needs it: when a batch changes
+ * a node that had not changed since before the newest kept size, the value
+ * it replaces goes to the history, under the size of the batch that wrote
+ * it (its `rev`, which the latest record carries). The node as of a kept
+ * size is then the latest one when that was written by then, else the
+ * newest history record at or before the size. A history record for every
+ * node of every batch, as stores before kept sizes wrote, was 42 % of a
+ * group's LevelDB records (docs/figures.md, twenty-ninth session); such a
+ * store's history up to the size it had (`K.mapFullHistory`) stays
+ * complete, and proofs at any size up to it still read it.
  */
 import type { ClassicLevel } from "classic-level";
 import { LRUCache } from "lru-cache";
-import { concatBytes } from "../core/bytes.js";
+import { concatBytes, readU64be, u64be, writeU64be } from "../core/bytes.js";
 import { MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
 import {
   flipBit,
@@ -21,22 +34,50 @@ import {
 import type { MapProof } from "../core/map/proof.js";
 import { K } from "./keys.js";
 import { readMany, readManyAcrossPool, readOne } from "./reads.js";
-import { NodeCache } from "./node-cache.js";
+import { NodeCache, type StoredNode } from "./node-cache.js";
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
 export type Snapshot = ReturnType<Db["snapshot"]>;
 /** LevelDB's chained batch: each put goes to native memory at once, so a large batch is not a large JS heap. */
 export type ChainedBatch = ReturnType<Db["batch"]>;
 
-export function encodeMapNode(n: MapNode): Uint8Array {
-  return n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
+/** A node's record: its hash (inner) or key and state hash (leaf), then `rev` if given (a ledger's latest records). */
+export function encodeMapNode(n: MapNode, rev?: number): Uint8Array {
+  const node = n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
+  if (rev === undefined) return node;
+  const v = new Uint8Array(node.length + 8);
+  v.set(node);
+  writeU64be(v, node.length, BigInt(rev));
+  return v;
 }
 
-export function decodeMapNode(v: Uint8Array): MapNode {
-  if (v.length === 32) return { kind: "inner", hash: v };
-  const key = v.slice(0, 32);
-  const stateHash = v.slice(32, 64);
-  return { kind: "leaf", key, stateHash, hash: mapLeaf(key, stateHash) };
+export function decodeMapNode(v: Uint8Array): StoredNode {
+  let node: StoredNode;
+  if (v.length === 32 || v.length === 40) node = { kind: "inner", hash: v.subarray(0, 32) };
+  else {
+    const key = v.slice(0, 32);
+    const stateHash = v.slice(32, 64);
+    node = { kind: "leaf", key, stateHash, hash: mapLeaf(key, stateHash) };
+  }
+  const rev = revOf(v);
+  if (rev !== undefined) node.rev = rev;
+  return node;
+}
+
+/** The `rev` a latest record carries (none in stores from before kept sizes). */
+function revOf(v: Uint8Array): number | undefined {
+  return v.length === 40 || v.length === 72 ? Number(readU64be(v, v.length - 8)) : undefined;
+}
+
+/**
+ * A proof was asked at a size the store can no longer prove at: neither a
+ * view nor the newest size, and its history was not kept. A reader that
+ * asked at the size it knew as the newest asks again at the newer one.
+ */
+export class MapVersionGone extends Error {
+  constructor(readonly size: bigint) {
+    super(`the map as of size ${size} is no longer held (not kept for proofs)`);
+  }
 }
 
 const NOTHING = new Uint8Array(0);
@@ -50,11 +91,18 @@ export class MapStore implements MapNodeSource {
    * multi-gets, instead of one history seek per node.
    */
   private readonly views = new Map<bigint, View>();
-  private headRev: bigint | null = null;
+  /** Views of sizes below this one go unless pinned: readers ask at it or later (`dropViewsBefore`). */
+  private floor = 0n;
   /** Nodes at past sizes, by size and position (see `historyAt`). */
   private readonly historyCache = new LRUCache<string, Uint8Array>({ max: 100_000 });
   /** Nodes of batches prepared but not yet durable: the next batch builds on them. */
-  private readonly pending = new Map<string, MapNode>();
+  private readonly pending = new Map<string, StoredNode>();
+  /** The newest size whose history batches keep from now on (-1: none); see the file's comment. */
+  private newestKept = -1;
+  /** Every batch's history is stored up to this size (`K.mapFullHistory`). */
+  private fullHistoryUpTo = 0n;
+  /** Sizes found kept (a kept size stays kept). */
+  private readonly keptSizes = new Set<bigint>();
 
   constructor(
     private readonly db: Db,
@@ -64,7 +112,7 @@ export class MapStore implements MapNodeSource {
   }
 
   /** The newest node at a position, prepared or durable; reads LevelDB on the calling thread when it is not in memory. */
-  get(depth: number, path: Uint8Array): MapNode | undefined {
+  get(depth: number, path: Uint8Array): StoredNode | undefined {
     const id = positionId(depth, path);
     const staged = this.pending.get(id);
     if (staged) return staged;
@@ -105,8 +153,8 @@ export class MapStore implements MapNodeSource {
    * (single events at a steady rate) wait for, and a group that waited
    * longer is a larger next group.
    */
-  private async prefetch(keys: Uint8Array[]): Promise<Map<string, MapNode | null>> {
-    const out = new Map<string, MapNode | null>();
+  private async prefetch(keys: Uint8Array[]): Promise<Map<string, StoredNode | null>> {
+    const out = new Map<string, StoredNode | null>();
     const known = (d: number, p: Uint8Array, id: string): MapNode["kind"] | "absent" | undefined => {
       const n = this.pending.get(id) ?? out.get(id);
       if (n !== undefined) return n === null ? "absent" : n.kind;
@@ -162,20 +210,68 @@ export class MapStore implements MapNodeSource {
 
   /**
    * Adds the LevelDB writes of a prepared update at revision `rev` (the new
-   * log size) to `batch`; without `rev`, only the latest nodes (an auditor's
-   * map needs no history).
+   * log size) to `batch`, with the history a kept size needs of the nodes it
+   * replaces; without `rev`, only the latest nodes (an auditor's map needs no
+   * history). Call it after the last await of the batch's preparation: a
+   * size kept meanwhile counts.
    */
   addOps(batch: ChainedBatch, writes: MapWrite[], rev?: bigint): void {
+    const at = rev === undefined ? undefined : Number(rev);
     for (const w of writes) {
-      const value = encodeMapNode(w.node);
-      batch.put(K.mapLatest(w.depth, w.path), value);
-      if (rev !== undefined) batch.put(K.mapHistory(w.depth, w.path, rev), value);
+      batch.put(K.mapLatest(w.depth, w.path), encodeMapNode(w.node, at));
+      // Unchanged since before the newest kept size: that size held it (a node without rev is in the full history).
+      const old = w.replaced as StoredNode | undefined;
+      if (at !== undefined && old?.rev !== undefined && old.rev <= this.newestKept) {
+        batch.put(K.mapHistory(w.depth, w.path, BigInt(old.rev)), encodeMapNode(old));
+      }
     }
   }
 
-  /** Called once a batch holding `writes` is prepared, before it is written. */
-  stage(writes: MapWrite[]): void {
-    for (const w of writes) this.pending.set(positionId(w.depth, w.path), w.node);
+  /**
+   * From now on, batches keep the history proofs at `size` need. `size` must
+   * be the newest size prepared: no batch after it has called `addOps`.
+   * The caller makes it durable (`K.mapKept`) before it relies on it.
+   */
+  keepHistory(size: bigint): void {
+    if (Number(size) > this.newestKept) this.newestKept = Number(size);
+  }
+
+  /**
+   * Reads which sizes the history is kept for; a writer (`size`: its durable
+   * size) marks a store from before kept sizes as holding every batch's
+   * history up to that size.
+   */
+  async openHistory(size?: bigint): Promise<void> {
+    let full = readOne(this.db, K.mapFullHistory);
+    if (full === undefined && size !== undefined) {
+      full = u64be(size);
+      await this.db.put(K.mapFullHistory, full, { sync: true });
+    }
+    this.fullHistoryUpTo = full === undefined ? 0n : readU64be(full);
+    const it = this.db.iterator({ ...K.mapKeptRange, reverse: true, limit: 1 });
+    try {
+      const newest = await it.next();
+      if (newest) this.keepHistory(readU64be(newest[0], 1));
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** Whether proofs at the past size `rev` can read the history, as `snapshot` holds it. */
+  private historyKept(rev: bigint, snapshot: Snapshot): boolean {
+    if (rev <= this.fullHistoryUpTo || this.keptSizes.has(rev)) return true;
+    if (readOne(this.db, K.mapKept(rev), { snapshot }) === undefined) return false;
+    this.keptSizes.add(rev);
+    return true;
+  }
+
+  /** Called once a batch holding `writes`, ending at log size `rev`, is prepared, before it is written. */
+  stage(writes: MapWrite[], rev?: bigint): void {
+    for (const w of writes) {
+      // Tagged, as the node the next batch may replace.
+      if (rev !== undefined) (w.node as StoredNode).rev = Number(rev);
+      this.pending.set(positionId(w.depth, w.path), w.node);
+    }
   }
 
   /** Called once the batch holding `writes` is durable. */
@@ -191,23 +287,32 @@ export class MapStore implements MapNodeSource {
    * Takes the view of size `rev`. Called right after the batch that made `rev`
    * durable and before any other map write, so the snapshot holds exactly it;
    * or with a snapshot the caller has checked holds `rev` (a read replica).
+   * Views older than the readers' size stay until `dropViewsBefore` passes them.
    */
   captureView(rev: bigint, snapshot?: Snapshot): void {
-    if (this.headRev === rev) {
+    if (this.views.has(rev)) {
       if (snapshot) this.closeSnapshot({ snapshot });
       return;
     }
-    const previous = this.headRev;
     this.views.set(rev, { snapshot: snapshot ?? this.db.snapshot(), users: 0, pinned: false, dropped: false, upper: new Map() });
-    this.headRev = rev;
-    if (previous !== null && !this.views.get(previous)?.pinned) this.dropView(previous);
   }
 
   /**
-   * Keeps the view of `rev` for later proofs; `rev` must still have one (be
-   * the newest durable size, or pinned already). Only the MAX_PINNED_VIEWS
-   * newest pinned views are kept. Returns false when `rev` has no view:
-   * proofs at it then read the history.
+   * Readers ask at `rev` or later from now on (it is published): the views
+   * of older sizes go, but pinned ones. A size between the published one and
+   * the durable one has its view until then, since only kept sizes have
+   * history to fall back on.
+   */
+  dropViewsBefore(rev: bigint): void {
+    if (rev > this.floor) this.floor = rev;
+    for (const [size, view] of this.views) if (size < this.floor && !view.pinned) this.dropView(size);
+  }
+
+  /**
+   * Keeps the view of `rev` for later proofs; `rev` must still have one (not
+   * older than the readers' size, or pinned already). Only the
+   * MAX_PINNED_VIEWS newest pinned views are kept. Returns false when `rev`
+   * has no view: proofs at it then read the history, if it was kept.
    */
   pinView(rev: bigint): boolean {
     const view = this.views.get(rev);
@@ -216,7 +321,7 @@ export class MapStore implements MapNodeSource {
     const pinned = [...this.views].filter(([, v]) => v.pinned).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [old, v] of pinned.slice(0, Math.max(0, pinned.length - MAX_PINNED_VIEWS))) {
       v.pinned = false;
-      if (old !== this.headRev) this.dropView(old);
+      if (old < this.floor) this.dropView(old);
     }
     return true;
   }
@@ -226,18 +331,17 @@ export class MapStore implements MapNodeSource {
     return this.views.get(rev)?.pinned === true;
   }
 
-  /** Undoes `pinView`: the view goes unless `rev` is still the newest durable size. */
+  /** Undoes `pinView`: the view goes unless readers may still ask at `rev`. */
   unpinView(rev: bigint): void {
     const view = this.views.get(rev);
     if (!view?.pinned) return;
     view.pinned = false;
-    if (rev !== this.headRev) this.dropView(rev);
+    if (rev < this.floor) this.dropView(rev);
   }
 
   /** Closes every view (before the database closes). */
   async closeViews(): Promise<void> {
     const all = [...this.views.keys()];
-    this.headRev = null;
     for (const rev of all) this.dropView(rev);
     await Promise.all([...this.closing]);
   }
@@ -260,10 +364,10 @@ export class MapStore implements MapNodeSource {
   }
 
   /**
-   * A proof against the map as it was at log size `rev`. When `rev` is still
-   * the newest size, the latest nodes are read under one snapshot (multi-gets);
-   * otherwise each node is the newest history version at or before `rev`
-   * (history at a past size never changes, so no snapshot is needed).
+   * A proof against the map as it was at log size `rev`: from its view; when
+   * `rev` is still the newest size, from the latest nodes under one snapshot
+   * (multi-gets); at a kept past size, from the history (`historyAt`).
+   * Throws MapVersionGone at any other size.
    */
   async proveAt(key: Uint8Array, rev: bigint, currentRev: (snapshot: Snapshot) => Promise<bigint>): Promise<MapProof> {
     const view = this.views.get(rev);
@@ -276,18 +380,14 @@ export class MapStore implements MapNodeSource {
       }
     }
     const snapshot = this.db.snapshot();
-    let current: bigint;
     try {
-      current = await currentRev(snapshot);
-      if (current === rev) {
-        return await this.proveWindowed(key, LATEST_PROOF_WINDOW, this.latestUnder(snapshot));
-      }
+      const current = await currentRev(snapshot);
+      if (current === rev) return await this.proveWindowed(key, LATEST_PROOF_WINDOW, this.latestUnder(snapshot));
+      if (rev > current || !this.historyKept(rev, snapshot)) throw new MapVersionGone(rev);
+      return await this.proveWindowed(key, PROOF_WINDOW, (positions) => this.historyAt(positions, rev, snapshot));
     } finally {
       await snapshot.close();
     }
-    // Only a size below the durable one is settled history (a later size may still be written).
-    const settled = rev < current;
-    return this.proveWindowed(key, PROOF_WINDOW, (positions) => Promise.all(positions.map(([d, p]) => this.historyAt(d, p, rev, settled))));
   }
 
   /**
@@ -354,25 +454,45 @@ export class MapStore implements MapNodeSource {
   }
 
   /**
-   * A node as it was at a past size. Bundles are made against the newest
-   * anchored checkpoint; when it has no kept view (after a restart, until the
-   * next anchor) one past size takes most of these reads and the upper levels
-   * come up again and again. What a size below the durable one held never
-   * changes, so cached answers never go stale.
+   * Nodes as they were at the kept past size `rev`, read under `snapshot`
+   * (a batch landing meanwhile writes a latest node and the history of the
+   * one it replaced together). A node written by `rev` is the latest one;
+   * one written since is the newest history record at or before `rev`
+   * (none: the position was empty then; a position is never emptied).
+   * Bundles are made against the newest anchored checkpoint; when it has no
+   * kept view (after a restart, until the next anchor) one past size takes
+   * most of these reads and the upper levels come up again and again. What
+   * a past size held never changes, so cached answers never go stale.
    */
-  private async historyAt(depth: number, path: Uint8Array, rev: bigint, settled: boolean): Promise<Uint8Array | undefined> {
-    if (!settled) return this.readHistory(depth, path, rev);
-    const id = `${rev}:${positionId(depth, path)}`;
-    const hit = this.historyCache.get(id);
-    if (hit !== undefined) return hit === NOTHING ? undefined : hit;
-    const value = await this.readHistory(depth, path, rev);
-    this.historyCache.set(id, value ?? NOTHING);
-    return value;
+  private async historyAt(positions: [number, Uint8Array][], rev: bigint, snapshot: Snapshot): Promise<(Uint8Array | undefined)[]> {
+    const out: (Uint8Array | undefined)[] = new Array(positions.length);
+    const missing: number[] = [];
+    positions.forEach(([d, p], i) => {
+      const hit = this.historyCache.get(`${rev}:${positionId(d, p)}`);
+      if (hit === undefined) missing.push(i);
+      else out[i] = hit === NOTHING ? undefined : hit;
+    });
+    const latest = await readMany(
+      this.db,
+      missing.map((i) => K.mapLatest(...positions[i]!)),
+      { snapshot },
+    );
+    await Promise.all(
+      missing.map(async (i, j) => {
+        const [d, p] = positions[i]!;
+        const v = latest[j];
+        const r = v === undefined ? undefined : revOf(v);
+        const value = v === undefined || (r !== undefined && BigInt(r) <= rev) ? v : await this.readHistory(d, p, rev, snapshot);
+        this.historyCache.set(`${rev}:${positionId(d, p)}`, value ?? NOTHING);
+        out[i] = value;
+      }),
+    );
+    return out;
   }
 
-  private async readHistory(depth: number, path: Uint8Array, rev: bigint): Promise<Uint8Array | undefined> {
+  private async readHistory(depth: number, path: Uint8Array, rev: bigint, snapshot: Snapshot): Promise<Uint8Array | undefined> {
     const prefix = K.mapHistoryPrefix(depth, path);
-    const it = this.db.iterator({ gte: K.mapHistory(depth, path, rev), lte: K.mapHistory(depth, path, 0n), limit: 1 });
+    const it = this.db.iterator({ gte: K.mapHistory(depth, path, rev), lte: K.mapHistory(depth, path, 0n), limit: 1, snapshot });
     try {
       const first = await it.next();
       return first && first[0].length === prefix.length + 8 ? first[1] : undefined;

@@ -14,6 +14,9 @@
  */
 import type { MapNode } from "../core/map/sparse-map.js";
 
+/** A map node as the store holds it: with the log size after the batch that wrote it, where known (map-store.ts). */
+export type StoredNode = MapNode & { rev?: number };
+
 const ABSENT = 1;
 const INNER = 2;
 const LEAF = 3;
@@ -26,6 +29,8 @@ class Table {
   readonly kinds: Uint8Array;
   /** A slot is in use when its stamp is the table's current one. */
   readonly stamps: Uint32Array;
+  /** The node's `rev`, NaN where unknown. */
+  readonly revs: Float64Array;
   stamp = 1;
   count = 0;
   constructor(readonly slots: number) {
@@ -33,6 +38,7 @@ class Table {
     this.depths = new Uint16Array(slots);
     this.kinds = new Uint8Array(slots);
     this.stamps = new Uint32Array(slots);
+    this.revs = new Float64Array(slots);
   }
   clear(): void {
     this.stamp++;
@@ -79,7 +85,7 @@ export class NodeCache {
   }
 
   /** The cached node, null for a position known to be empty, undefined when not cached. */
-  get(depth: number, path: Uint8Array): MapNode | null | undefined {
+  get(depth: number, path: Uint8Array): StoredNode | null | undefined {
     const h = positionHash(depth, path);
     const y = this.find(this.young, depth, path, h);
     if (y >= 0) return this.read(this.young, y);
@@ -102,11 +108,11 @@ export class NodeCache {
     return kind === INNER ? "inner" : kind === LEAF ? "leaf" : kind === ABSENT ? "absent" : undefined;
   }
 
-  set(depth: number, path: Uint8Array, node: MapNode | null): void {
+  set(depth: number, path: Uint8Array, node: StoredNode | null): void {
     this.put(depth, path, positionHash(depth, path), node);
   }
 
-  private put(depth: number, path: Uint8Array, h: number, node: MapNode | null): void {
+  private put(depth: number, path: Uint8Array, h: number, node: StoredNode | null): void {
     let t = this.young;
     let slot = this.find(t, depth, path, h);
     if (slot < 0) {
@@ -126,6 +132,7 @@ export class NodeCache {
       if (depth & 7) t.bytes[at + whole] = path[whole]! & (0xff << (8 - (depth & 7)));
     }
     const at = slot * SLOT;
+    t.revs[slot] = node?.rev ?? NaN;
     if (node === null) {
       t.kinds[slot] = ABSENT;
     } else if (node.kind === "inner") {
@@ -168,20 +175,26 @@ export class NodeCache {
   }
 
   /** A copy: the slot may be reused while the caller still holds the node. */
-  private read(t: Table, slot: number): MapNode | null {
+  private read(t: Table, slot: number): StoredNode | null {
     const at = slot * SLOT;
+    let node: StoredNode;
     switch (t.kinds[slot]) {
       case INNER:
-        return { kind: "inner", hash: t.bytes.slice(at + 32, at + 64) };
+        node = { kind: "inner", hash: t.bytes.slice(at + 32, at + 64) };
+        break;
       case LEAF:
-        return {
+        node = {
           kind: "leaf",
           hash: t.bytes.slice(at + 32, at + 64),
           key: t.bytes.slice(at + 64, at + 96),
           stateHash: t.bytes.slice(at + 96, at + 128),
         };
+        break;
       default:
         return null;
     }
+    const rev = t.revs[slot]!;
+    if (!Number.isNaN(rev)) node.rev = rev;
+    return node;
   }
 }

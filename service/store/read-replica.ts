@@ -6,9 +6,13 @@
  * (`Ledger.follow`), applied in the order the ledger made them.
  *
  * A replica never writes. It can be behind the ledger by the updates on
- * their way, never ahead: every read it answers is of durable data, proved
- * against a checkpoint it was told of.
+ * their way, or ahead of what the ledger has published by the batch it is
+ * publishing (`moveTo`): every read it answers is of durable data, proved
+ * against a checkpoint the ledger signed and wrote.
  */
+import { fromUtf8 } from "../core/bytes.js";
+import { parseCheckpoint } from "../core/note/checkpoint.js";
+import { parseNote } from "../core/note/note.js";
 import { K } from "./keys.js";
 import { LedgerReads, type LatestCheckpoint, type LedgerUpdate } from "./ledger-reads.js";
 import type { Db } from "./map-store.js";
@@ -35,11 +39,12 @@ export class ReadReplica extends LedgerReads {
     const replica = new ReadReplica(db, pepper, latest);
     try {
       await replica.anchors.loadReplica();
+      await replica.map.openHistory();
     } catch (e) {
       await db.close().catch(() => undefined);
       throw e;
     }
-    replica.viewAt(latest.checkpoint.size);
+    replica.moveTo(latest);
     return replica;
   }
 
@@ -52,8 +57,7 @@ export class ReadReplica extends LedgerReads {
     switch (u.type) {
       case "published":
         if (u.latest.checkpoint.size <= this.size) return;
-        this.latest = u.latest;
-        this.viewAt(u.latest.checkpoint.size);
+        this.moveTo(u.latest);
         this.announce();
         return;
       case "pin":
@@ -68,19 +72,29 @@ export class ReadReplica extends LedgerReads {
   }
 
   /**
-   * Keeps a view of the map at `size` when the store still holds exactly
-   * that size; when a newer batch has landed already, proofs at `size` read
-   * the map's history instead (map-store.ts), as the ledger's do for a size
-   * it kept no view of.
+   * Takes `latest` as this replica's checkpoint, with a view of the map at
+   * it. When a newer batch has landed already, the store's own size is taken
+   * instead, with the checkpoint written beside it (the ledger publishes it
+   * next): a proof at a size without a view reads the map's history, which
+   * is kept only for the sizes chosen for anchoring (map-store.ts).
    */
-  private viewAt(size: bigint): void {
+  private moveTo(latest: LatestCheckpoint): void {
     const snapshot = this.db.snapshot();
-    let held: bigint | undefined;
+    let captured = false;
     try {
-      held = BigInt(decodeMeta(readOne(this.db, K.meta, { snapshot })).size);
+      const held = BigInt(decodeMeta(readOne(this.db, K.meta, { snapshot })).size);
+      if (held > latest.checkpoint.size) {
+        const note = fromUtf8(readOne(this.db, K.checkpoint(held), { snapshot })!);
+        latest = { note, checkpoint: parseCheckpoint(parseNote(note).text) };
+      }
+      this.latest = latest;
+      if (held === latest.checkpoint.size) {
+        this.map.captureView(held, snapshot);
+        captured = true;
+        this.map.dropViewsBefore(held);
+      }
     } finally {
-      if (held === size) this.map.captureView(size, snapshot);
-      else void snapshot.close().catch(() => undefined);
+      if (!captured) void snapshot.close().catch(() => undefined);
     }
   }
 

@@ -19,9 +19,12 @@ import {
   sha256,
   canonicalize,
   decodeEntry,
+  EMPTY_SUBTREE,
+  type Checkpoint,
 } from "../../service/core/index.js";
 import type { Ledger, SubmitAnswer } from "../../service/store/ledger.js";
 import { K } from "../../service/store/keys.js";
+import { MapVersionGone } from "../../service/store/map-store.js";
 import { OVERLAP_REQUESTS } from "../../service/store/group-commit.js";
 import { decodeStateRecord } from "../../service/store/state-record.js";
 import { closeTestLedger, onNextBatches, onReads, openLedger, openTestLedger } from "../helpers/ledger.js";
@@ -219,7 +222,7 @@ describe("ledger store", () => {
     ledger = await openLedger(dir);
   });
 
-  it("a kept map view answers proofs at its size exactly as the history does, and is dropped beyond the newest four", async () => {
+  it("a size chosen for anchoring answers proofs from its view and, after a restart, from its kept history alike; other past sizes are refused; views beyond the newest four are dropped", async () => {
     const issue = async (from: number, n: number): Promise<string[]> => {
       const r = await ledger.submit({
         actor: "acme",
@@ -228,7 +231,8 @@ describe("ledger store", () => {
       return r.results.map((x) => (x.ok ? x.key! : ""));
     };
     const keys = await issue(0, 40);
-    const kept = ledger.checkpoint.checkpoint;
+    const kept = await ledger.checkpointToAnchor();
+    expect(kept).to.deep.equal(ledger.checkpoint.checkpoint);
     expect(ledger.keepMapView(kept.size)).to.equal(true);
     const early = kept.size - 10n;
     expect(ledger.keepMapView(early)).to.equal(false); // no view of a size that was never the newest while asked
@@ -241,6 +245,10 @@ describe("ledger store", () => {
     ledger = await openLedger(dir); // views are in memory only: now the same proofs come from the history
     const fromHistory = await Promise.all([...keys, absent].map((k) => ledger.mapProof(k, kept.size)));
     expect(fromView).to.deep.equal(fromHistory);
+    // The size after the later keys was published, never kept: no view of it now, and no history.
+    const unkept = kept.size + 25n;
+    expect(await ledger.checkpointAt(unkept)).to.be.a("string");
+    expect(await ledger.mapProof(keys[0]!, unkept).catch((e: unknown) => e)).to.be.instanceOf(MapVersionGone);
     const asked = [...keys, absent];
     fromView.forEach((proof, i) => {
       if (proof.leaf?.key === asked[i]) verifyMembership(fromHex(asked[i]!), fromHex(proof.leaf!.stateHash), proof, kept.mapRoot);
@@ -632,12 +640,19 @@ const requestArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.anything(),
 );
 
-/** Submits rounds (pairs of them concurrently, so that groups pipeline), then checks every proof against a rebuild. */
+/**
+ * Submits rounds (pairs of them concurrently, so that groups pipeline), one
+ * checkpoint chosen for anchoring while a pair is being prepared, then checks
+ * every proof against a rebuild.
+ */
 async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: number): Promise<void> {
   const checkpoints: { size: bigint; note: string }[] = [];
+  let chosen: Promise<Checkpoint> | undefined;
   for (let r = 0; r < rounds.length; r += 2) {
     const batch = rounds.slice(r, r + 2).map((requests, j) => ({ actor: ACTORS[(actorSeed + r + j) % ACTORS.length]!, requests }));
-    const answers = await Promise.all(batch.map((b) => ledger.submit(b)));
+    const submitted = batch.map((b) => ledger.submit(b));
+    if (r === 2 * Math.floor((rounds.length - 1) / 4)) chosen = ledger.checkpointToAnchor();
+    const answers = await Promise.all(submitted);
     for (const a of answers) {
       checkpoints.push({ size: openCheckpoint(a.checkpoint, ledger.verifierKey).size, note: a.checkpoint });
       for (const x of a.results) if (!x.ok) expect(x.error.code).to.match(/^[A-Z_]+$/);
@@ -690,8 +705,10 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
     // Its stored record lists exactly the log indices of its events, oldest first.
     expect(await ledger.keyRecord(key)).to.deep.equal({ state: s, indices: eventsOf.get(key) });
   }
-  // Map proofs at an earlier checkpoint verify against that checkpoint's map root.
-  const early = openCheckpoint(checkpoints[Math.floor(checkpoints.length / 2)]!.note, ledger.verifierKey);
+  // Map proofs at the checkpoint chosen for anchoring verify against its map
+  // root, the one the rebuild had at that size; other past sizes are refused.
+  const early = (await chosen)!;
+  expect(toHex(early.mapRoot)).to.equal(mapRootsAt.get(early.size) ?? toHex(EMPTY_SUBTREE));
   for (const key of states.keys()) {
     const proof = await ledger.mapProof(key, early.size);
     if (proof.leaf?.key === key) verifyMembership(fromHex(key), fromHex(proof.leaf.stateHash), proof, early.mapRoot);
@@ -699,6 +716,9 @@ async function checkLedger(ledger: Ledger, rounds: unknown[][], actorSeed: numbe
   }
   const absent = keyCommitment(new Uint8Array(32), "NEVER-ISSUED");
   verifyAbsence(fromHex(absent), await ledger.mapProof(absent), latest.mapRoot);
+  for (const { size: past } of checkpoints.filter((c) => c.size > 0n && c.size < size && c.size !== early.size)) {
+    expect(await ledger.mapProof(absent, past).catch((e: unknown) => e), `size ${past}`).to.be.instanceOf(MapVersionGone);
+  }
 }
 
 /** Holds the ledger's next LevelDB write back until the returned function is called. */

@@ -5,7 +5,7 @@ import { sha256 } from "../../service/core/hash.js";
 import { MemoryMap } from "../../service/core/map/memory-map.js";
 import { updateMap, type MapUpdate } from "../../service/core/map/sparse-map.js";
 import { K } from "../../service/store/keys.js";
-import { FEW_KEYS, MapStore, type Db } from "../../service/store/map-store.js";
+import { encodeMapNode, FEW_KEYS, MapStore, MapVersionGone, type Db } from "../../service/store/map-store.js";
 import { cleanup, onReads, scratchDb, tempDir } from "../helpers/ledger.js";
 
 const key = (n: number): Uint8Array => sha256(Uint8Array.of(n & 0xff, n >> 8));
@@ -19,7 +19,7 @@ function updatesOf(pairs: [number, number][]): MapUpdate[] {
 
 async function commit(store: MapStore, db: Db, updates: MapUpdate[], rev: bigint): Promise<void> {
   const { writes } = await store.prepare(updates);
-  store.stage(writes);
+  store.stage(writes, rev);
   const batch = db.batch();
   store.addOps(batch, writes, rev);
   await batch.write();
@@ -93,40 +93,72 @@ describe("map store", () => {
     );
   });
 
-  it("proves every key as the in-memory map does: at the newest size, at a kept one and from history, over paths of any depth (property)", async () => {
+  it("proves every key as the in-memory map does: at the newest size, from a view, and at kept sizes from the history, also over history from before kept sizes; refuses other past sizes (property)", async () => {
     const batch = fc.array(fc.tuple(fc.integer({ min: 0, max: 5_000 }), fc.nat(3)), { minLength: 1, maxLength: 300 });
     await fc.assert(
       fc.asyncProperty(
-        fc.array(batch, { minLength: 3, maxLength: 4 }),
+        fc.array(batch, { minLength: 3, maxLength: 6 }),
+        fc.nat(2),
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
         fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 30 }),
-        async (batches, asked) => {
+        async (batches, legacy, keep, asked) => {
           const db = scratchDb(dir);
           await db.open();
-          const store = new MapStore(db);
+          let writer = new MapStore(db);
+          const reader = new MapStore(db);
+          const newest = BigInt(batches.length);
+          const kept = new Set<bigint>();
           try {
-            for (let rev = 1n; rev <= batches.length; rev++) {
-              await commit(store, db, updatesOf(batches[Number(rev) - 1]!), rev);
-              store.captureView(rev);
-              if (rev === 1n) expect(store.pinView(rev)).to.equal(true);
+            // The first `legacy` batches as stores before kept sizes wrote them:
+            // latest records without their size, every node of every batch in the history.
+            for (let rev = 1n; rev <= Math.min(legacy, batches.length - 1); rev++) {
+              const { writes } = await writer.prepare(updatesOf(batches[Number(rev) - 1]!));
+              const b = db.batch();
+              for (const w of writes) {
+                b.put(K.mapLatest(w.depth, w.path), encodeMapNode(w.node));
+                b.put(K.mapHistory(w.depth, w.path, rev), encodeMapNode(w.node));
+              }
+              await b.write();
             }
-            const newest = BigInt(batches.length);
-            for (let at = 1n; at <= newest; at++) {
+            const before = BigInt(Math.min(legacy, batches.length - 1));
+            writer = new MapStore(db);
+            await writer.openHistory(before);
+            for (let rev = before + 1n; rev <= newest; rev++) {
+              if (keep[Number(rev) - 1]) {
+                // As the anchorer chooses a size: the newest prepared.
+                writer.keepHistory(rev - 1n);
+                await db.put(K.mapKept(rev - 1n), new Uint8Array(0));
+                kept.add(rev - 1n);
+              }
+              await commit(writer, db, updatesOf(batches[Number(rev) - 1]!), rev);
+              writer.captureView(rev);
+              if (rev === before + 1n) expect(writer.pinView(rev)).to.equal(true);
+              writer.dropViewsBefore(rev);
+            }
+            // A reader with no views: the history only.
+            await reader.openHistory();
+            for (let at = 0n; at <= newest; at++) {
               const model = new MemoryMap();
               for (const b of batches.slice(0, Number(at))) model.update(updatesOf(b));
-              // 1: a kept view; the newest: its view; the sizes between: history.
-              // Each view keeps its upper levels once read, so from the second
-              // key on, proofs at 1 and at the newest read them from memory.
+              const servable = at === newest || at <= before || kept.has(at);
               for (const n of asked) {
-                expect(await store.proveAt(key(n), at, async () => newest), `key ${n} at size ${at}`).to.deep.equal(model.prove(key(n)));
+                const asking = reader.proveAt(key(n), at, async () => newest);
+                if (servable) expect(await asking, `key ${n} at size ${at}`).to.deep.equal(model.prove(key(n)));
+                else expect(await asking.catch((e: unknown) => e), `key ${n} at size ${at}`).to.be.instanceOf(MapVersionGone);
+              }
+              // The writer's views: the pinned one and the newest.
+              if (at === before + 1n || at === newest) {
+                for (const n of asked) expect(await writer.proveAt(key(n), at, async () => newest)).to.deep.equal(model.prove(key(n)));
               }
             }
           } finally {
-            await store.closeViews();
+            await writer.closeViews();
+            await reader.closeViews();
             await db.close();
           }
         },
       ),
-      { numRuns: 20 },
+      { numRuns: 30 },
     );
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { buildBundle, type LogInfo } from "../../service/bundle.js";
 import { toHex } from "../../service/core/bytes.js";
-import { logIdOf } from "../../service/core/index.js";
+import { logIdOf, openCheckpoint } from "../../service/core/index.js";
 import { verifyBundle } from "../../service/core/bundle/verify.js";
 import type { Ledger } from "../../service/store/ledger.js";
 import type { LedgerUpdate } from "../../service/store/ledger-reads.js";
@@ -121,6 +121,45 @@ describe("read replica (store/read-replica.ts)", function () {
     const after = await buildBundle(replica, info, "ANCH-01");
     expect(after.anchor).to.equal(null);
     expect(after.checkpoint).to.equal(ledger.checkpoint.note);
+  });
+
+  it("takes the store's own size, with its checkpoint, when the batch after the one it is told of has landed already", async () => {
+    holding = true;
+    await issue("AHEAD-01");
+    await issue("AHEAD-02");
+    // Only the first publication reaches it; the store holds the second batch already.
+    replica.apply(held.shift()!);
+    expect(replica.checkpoint).to.deep.equal(ledger.checkpoint);
+    const bundle = await buildBundle(replica, info, "AHEAD-02");
+    expect(bundle.checkpoint).to.equal(ledger.checkpoint.note);
+    expect((await verifyBundle(bundle, { code: "AHEAD-02", trusted: { verifierKey: ledger.verifierKey } })).ok).to.equal(true);
+    release(); // the second publication: not newer than what it holds
+    expect(replica.checkpoint).to.deep.equal(ledger.checkpoint);
+  });
+
+  it("cites, past an anchor whose map the store did not keep (sent by another anchorer), the newest kept one that covers the key, or none", async () => {
+    const confirm = async (size: bigint): Promise<void> => {
+      const c = (await ledger.checkpointAt(size))!;
+      const { logRoot, mapRoot } = openCheckpoint(c, ledger.verifierKey);
+      const rec = { size: Number(size), logRoot: toHex(logRoot), mapRoot: toHex(mapRoot), chainId: 31337, contract: CONTRACT };
+      await ledger.anchors.put({ ...rec, txHash: `0x${size.toString(16).padStart(64, "0")}`, blockNumber: 7, status: "confirmed" });
+    };
+    await issue("KEPT-01");
+    const kept = await ledger.checkpointToAnchor();
+    await confirm(kept.size);
+    await issue("OTHER-01");
+    const other = ledger.size;
+    await issue("LATER-01");
+    await confirm(other); // chosen by nothing here: no view of it any more, no history
+    for (const reader of [ledger, replica]) {
+      const early = await buildBundle(reader, info, "KEPT-01");
+      expect(early.anchor?.size).to.equal(Number(kept.size));
+      expect((await verifyBundle(early, { code: "KEPT-01" })).ok).to.equal(true);
+      const between = await buildBundle(reader, info, "OTHER-01");
+      expect(between.anchor).to.equal(null);
+      expect(between.checkpoint).to.equal(ledger.checkpoint.note);
+      expect((await verifyBundle(between, { code: "OTHER-01" })).ok).to.equal(true);
+    }
   });
 
   it("joins only a store that a ledger of this process holds: it never creates one", async () => {

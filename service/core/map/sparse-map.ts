@@ -29,6 +29,8 @@ export interface MapNodeSource {
 
 export interface MapWrite extends MapPosition {
   node: MapNode;
+  /** The node the source held at the position before (absent: none), so a store can keep what it replaces. */
+  replaced?: MapNode;
 }
 
 export interface MapUpdate {
@@ -68,21 +70,22 @@ export function updateMap(source: MapNodeSource, updates: MapUpdate[]): { root: 
     if (compareKeys(sorted[i - 1]!.key, sorted[i]!.key) === 0) throw new Error("duplicate key in one map update");
   }
 
-  const emit = (depth: number, path: Uint8Array, node: MapNode): Uint8Array => {
-    writes.push({ depth, path, node });
+  const emit = (depth: number, path: Uint8Array, node: MapNode, replaced: MapNode | undefined): Uint8Array => {
+    writes.push({ depth, path, node, replaced });
     return node.hash;
   };
 
-  // A subtree with no stored nodes below it, holding exactly `items`.
-  const build = (depth: number, items: MapUpdate[]): Uint8Array => {
+  // A subtree holding exactly `items`, with no stored nodes below its top,
+  // where `top` was (a leaf, or nothing).
+  const build = (depth: number, items: MapUpdate[], top?: MapNode): Uint8Array => {
     const path = items[0]!.key;
-    if (items.length === 1) return emit(depth, path, leafNode(items[0]!));
+    if (items.length === 1) return emit(depth, path, leafNode(items[0]!), top);
     const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
     const left = split === -1 ? items : items.slice(0, split);
     const right = split === -1 ? [] : items.slice(split);
     const l = left.length ? build(depth + 1, left) : EMPTY_SUBTREE;
     const r = right.length ? build(depth + 1, right) : EMPTY_SUBTREE;
-    return emit(depth, path, { kind: "inner", hash: mapNode(l, r) });
+    return emit(depth, path, { kind: "inner", hash: mapNode(l, r) }, top);
   };
 
   const update = (depth: number, items: MapUpdate[]): Uint8Array => {
@@ -92,14 +95,14 @@ export function updateMap(source: MapNodeSource, updates: MapUpdate[]): { root: 
     if (node.kind === "leaf") {
       const replaced = items.some((u) => compareKeys(u.key, node.key) === 0);
       const merged = replaced ? items : [...items, { key: node.key, stateHash: node.stateHash }].sort((a, b) => compareKeys(a.key, b.key));
-      return build(depth, merged);
+      return build(depth, merged, node);
     }
     const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
     const left = split === -1 ? items : items.slice(0, split);
     const right = split === -1 ? [] : items.slice(split);
     const l = left.length ? update(depth + 1, left) : untouched(depth, path, 0);
     const r = right.length ? update(depth + 1, right) : untouched(depth, path, 1);
-    return emit(depth, path, { kind: "inner", hash: mapNode(l, r) });
+    return emit(depth, path, { kind: "inner", hash: mapNode(l, r) }, node);
   };
 
   // The hash of the child on side `bit` of an inner node that no update goes

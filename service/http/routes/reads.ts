@@ -14,6 +14,7 @@ import { checkInput } from "../../core/validate.js";
 import { participantId } from "../../core/ledger/schema.js";
 import { CONSISTENT_READ_ATTEMPTS } from "../../bundle.js";
 import type { Ledger } from "../../store/ledger.js";
+import { MapVersionGone } from "../../store/map-store.js";
 import { sendError } from "../errors.js";
 import { wrap } from "../handler.js";
 import { input } from "../input.js";
@@ -186,8 +187,11 @@ function keyRoute(ledger: Ledger) {
       const size = ledger.size;
       const state = await ledger.keyState(key);
       const usable = state === null || BigInt(state.index) < size;
-      const mapProof = await ledger.mapProof(key, size);
-      if (usable && (state === null ? mapProof.leaf?.key !== key : mapProof.leaf?.key === key)) {
+      const mapProof = await ledger.mapProof(key, size).catch((e: unknown) => {
+        if (e instanceof MapVersionGone) return null; // a newer size was published meanwhile
+        throw e;
+      });
+      if (mapProof && usable && (state === null ? mapProof.leaf?.key !== key : mapProof.leaf?.key === key)) {
         res.json({ key, size: Number(size), state, mapProof });
         return;
       }
