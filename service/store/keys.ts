@@ -85,10 +85,11 @@ const CHAR_H = 0x68; // "h"
 
 // Map and node keys are built by the hundreds of thousands per batch. They are
 // carved from shared 64 KiB slabs: one ArrayBuffer per slab instead of one per
-// key keeps the garbage collector's work per batch small.
+// key keeps the garbage collector's work per batch small. A chained batch
+// copies what it is given at once, so values only put in one are carved too.
 let slab = new Uint8Array(0);
 let slabUsed = 0;
-function alloc(n: number): Uint8Array {
+export function alloc(n: number): Uint8Array {
   if (slabUsed + n > slab.length) {
     slab = new Uint8Array(65536);
     slabUsed = 0;

@@ -18,7 +18,7 @@
  */
 import type { ClassicLevel } from "classic-level";
 import { LRUCache } from "lru-cache";
-import { concatBytes, readU64be, u64be, writeU64be } from "../core/bytes.js";
+import { concatBytes, readU64be, u64be } from "../core/bytes.js";
 import { MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
 import {
   flipBit,
@@ -32,7 +32,7 @@ import {
   type MapWrite,
 } from "../core/map/sparse-map.js";
 import type { MapProof } from "../core/map/proof.js";
-import { K } from "./keys.js";
+import { alloc, K } from "./keys.js";
 import { readMany, readManyAcrossPool, readOne } from "./reads.js";
 import { NodeCache, type StoredNode } from "./node-cache.js";
 
@@ -41,13 +41,31 @@ export type Snapshot = ReturnType<Db["snapshot"]>;
 /** LevelDB's chained batch: each put goes to native memory at once, so a large batch is not a large JS heap. */
 export type ChainedBatch = ReturnType<Db["batch"]>;
 
-/** A node's record: its hash (inner) or key and state hash (leaf), then `rev` if given (a ledger's latest records). */
+/**
+ * A node's record: its hash (inner) or key and state hash (leaf), then `rev`
+ * if given (a ledger's latest records), as a u64 written without a BigInt
+ * for each of a group's thousand-odd nodes (sizes stay below 2^53). With
+ * `rev` it is carved from the keys' slabs (keys.ts): for a batch put only.
+ */
 export function encodeMapNode(n: MapNode, rev?: number): Uint8Array {
-  const node = n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
-  if (rev === undefined) return node;
-  const v = new Uint8Array(node.length + 8);
-  v.set(node);
-  writeU64be(v, node.length, BigInt(rev));
+  if (rev === undefined) return n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
+  const at = n.kind === "inner" ? 32 : 64;
+  const v = alloc(at + 8);
+  if (n.kind === "inner") v.set(n.hash);
+  else {
+    v.set(n.key);
+    v.set(n.stateHash, 32);
+  }
+  const hi = Math.floor(rev / 2 ** 32);
+  const lo = rev >>> 0;
+  v[at] = hi >>> 24;
+  v[at + 1] = (hi >>> 16) & 0xff;
+  v[at + 2] = (hi >>> 8) & 0xff;
+  v[at + 3] = hi & 0xff;
+  v[at + 4] = lo >>> 24;
+  v[at + 5] = (lo >>> 16) & 0xff;
+  v[at + 6] = (lo >>> 8) & 0xff;
+  v[at + 7] = lo & 0xff;
   return v;
 }
 
@@ -66,7 +84,11 @@ export function decodeMapNode(v: Uint8Array): StoredNode {
 
 /** The `rev` a latest record carries (none in stores from before kept sizes). */
 function revOf(v: Uint8Array): number | undefined {
-  return v.length === 40 || v.length === 72 ? Number(readU64be(v, v.length - 8)) : undefined;
+  if (v.length !== 40 && v.length !== 72) return undefined;
+  const at = v.length - 8;
+  const hi = ((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0;
+  const lo = ((v[at + 4]! << 24) | (v[at + 5]! << 16) | (v[at + 6]! << 8) | v[at + 7]!) >>> 0;
+  return hi * 2 ** 32 + lo;
 }
 
 /**
