@@ -74,8 +74,22 @@ export function u64be(n: bigint | number): Uint8Array {
  * a DataView made for each write.
  */
 export function writeU64be(b: Uint8Array, at: number, n: bigint): void {
-  const hi = Number(n >> 32n);
-  const lo = Number(n & 0xffffffffn);
+  writeWords(b, at, Number(n >> 32n), Number(n & 0xffffffffn));
+}
+
+/** `writeU64be` of a number below 2^53, without a BigInt: the store writes one for each of a group's thousand-odd map nodes. */
+export function writeU53be(b: Uint8Array, at: number, n: number): void {
+  writeWords(b, at, Math.floor(n / 2 ** 32), n >>> 0);
+}
+
+/** Reads 8 big-endian bytes at `at` as a number; for values below 2^53 (`writeU53be`'s). */
+export function readU53be(b: Uint8Array, at: number): number {
+  const hi = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+  const lo = ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0;
+  return hi * 2 ** 32 + lo;
+}
+
+function writeWords(b: Uint8Array, at: number, hi: number, lo: number): void {
   b[at] = hi >>> 24;
   b[at + 1] = (hi >>> 16) & 0xff;
   b[at + 2] = (hi >>> 8) & 0xff;

@@ -18,7 +18,7 @@
  */
 import type { ClassicLevel } from "classic-level";
 import { LRUCache } from "lru-cache";
-import { concatBytes, readU64be, u64be } from "../core/bytes.js";
+import { concatBytes, readU53be, readU64be, u64be, writeU53be } from "../core/bytes.js";
 import { MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
 import {
   flipBit,
@@ -43,9 +43,8 @@ export type ChainedBatch = ReturnType<Db["batch"]>;
 
 /**
  * A node's record: its hash (inner) or key and state hash (leaf), then `rev`
- * if given (a ledger's latest records), as a u64 written without a BigInt
- * for each of a group's thousand-odd nodes (sizes stay below 2^53). With
- * `rev` it is carved from the keys' slabs (keys.ts): for a batch put only.
+ * if given (a ledger's latest records) as a u64. With `rev` it is carved
+ * from the keys' slabs (keys.ts): for a batch put only.
  */
 export function encodeMapNode(n: MapNode, rev?: number): Uint8Array {
   if (rev === undefined) return n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
@@ -56,16 +55,7 @@ export function encodeMapNode(n: MapNode, rev?: number): Uint8Array {
     v.set(n.key);
     v.set(n.stateHash, 32);
   }
-  const hi = Math.floor(rev / 2 ** 32);
-  const lo = rev >>> 0;
-  v[at] = hi >>> 24;
-  v[at + 1] = (hi >>> 16) & 0xff;
-  v[at + 2] = (hi >>> 8) & 0xff;
-  v[at + 3] = hi & 0xff;
-  v[at + 4] = lo >>> 24;
-  v[at + 5] = (lo >>> 16) & 0xff;
-  v[at + 6] = (lo >>> 8) & 0xff;
-  v[at + 7] = lo & 0xff;
+  writeU53be(v, at, rev);
   return v;
 }
 
@@ -84,11 +74,7 @@ export function decodeMapNode(v: Uint8Array): StoredNode {
 
 /** The `rev` a latest record carries (none in stores from before kept sizes). */
 function revOf(v: Uint8Array): number | undefined {
-  if (v.length !== 40 && v.length !== 72) return undefined;
-  const at = v.length - 8;
-  const hi = ((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0;
-  const lo = ((v[at + 4]! << 24) | (v[at + 5]! << 16) | (v[at + 6]! << 8) | v[at + 7]!) >>> 0;
-  return hi * 2 ** 32 + lo;
+  return v.length === 40 || v.length === 72 ? readU53be(v, v.length - 8) : undefined;
 }
 
 /**

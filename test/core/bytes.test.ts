@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { readU64be, u64be, writeU64be } from "../../service/core/bytes.js";
+import { readU53be, readU64be, u64be, writeU53be, writeU64be } from "../../service/core/bytes.js";
 
 describe("64-bit big-endian integers", () => {
   it("round-trip at any offset, write only their 8 bytes, and sort as the numbers do (property)", () => {
@@ -19,5 +19,18 @@ describe("64-bit big-endian integers", () => {
       { numRuns: 2000 },
     );
     expect([...u64be(0x0102030405060708n)]).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("written from a number below 2^53, are the same bytes as from its BigInt, and read back (property)", () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.integer({ min: 0, max: 8 }), (n, at) => {
+        const buf = new Uint8Array(16).fill(0xa5);
+        writeU53be(buf, at, n);
+        expect(buf.subarray(at, at + 8)).to.deep.equal(u64be(BigInt(n)));
+        expect([...buf.subarray(0, at), ...buf.subarray(at + 8)].every((x) => x === 0xa5)).to.equal(true);
+        expect(readU53be(buf, at)).to.equal(n);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
