@@ -474,9 +474,10 @@ export class MapStore implements MapNodeSource {
    */
   private async historyAt(positions: [number, Uint8Array][], rev: bigint, snapshot: Snapshot): Promise<(Uint8Array | undefined)[]> {
     const out: (Uint8Array | undefined)[] = new Array(positions.length);
+    const ids = positions.map(([d, p]) => `${rev}:${positionId(d, p)}`);
     const missing: number[] = [];
-    positions.forEach(([d, p], i) => {
-      const hit = this.historyCache.get(`${rev}:${positionId(d, p)}`);
+    ids.forEach((id, i) => {
+      const hit = this.historyCache.get(id);
       if (hit === undefined) missing.push(i);
       else out[i] = hit === NOTHING ? undefined : hit;
     });
@@ -491,7 +492,7 @@ export class MapStore implements MapNodeSource {
         const v = latest[j];
         const r = v === undefined ? undefined : revOf(v);
         const value = v === undefined || (r !== undefined && BigInt(r) <= rev) ? v : await this.readHistory(d, p, rev, snapshot);
-        this.historyCache.set(`${rev}:${positionId(d, p)}`, value ?? NOTHING);
+        this.historyCache.set(ids[i]!, value ?? NOTHING);
         out[i] = value;
       }),
     );
