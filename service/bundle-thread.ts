@@ -11,7 +11,6 @@
  * against a checkpoint the ledger has published. Should the thread fail, its
  * requests and every later one are built on the calling thread, as before.
  */
-import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import { buildBundle, type LogInfo } from "./bundle.js";
@@ -19,6 +18,7 @@ import { errorText } from "./chain/redact.js";
 import { KeyProofError, type ErrorBody } from "./core/errors.js";
 import type { Ledger } from "./store/ledger.js";
 import type { LatestCheckpoint, LedgerReads, LedgerUpdate } from "./store/ledger-reads.js";
+import { threadCpuSeconds, workerEntry } from "./store/os-thread.js";
 import { isStorageError, readRefused } from "./store/storage-errors.js";
 
 /** Builds a code's evidence bundle (SPEC §9), as the JSON text a client gets. */
@@ -74,16 +74,6 @@ interface Asked {
   reject: (e: unknown) => void;
 }
 
-/**
- * The worker's file, `.ts` when the service runs from its sources; the
- * worker then loads them as this thread does (a loader hook is not
- * inherited by a worker).
- */
-function workerEntry(): { url: URL; execArgv?: string[] } {
-  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./bundle-worker.js", import.meta.url) };
-  return { url: new URL("./bundle-worker.ts", import.meta.url), execArgv: ["--import", import.meta.resolve("tsx/esm")] };
-}
-
 export class BundleThread implements BundleMaker {
   private readonly asked = new Map<number, Asked>();
   private nextId = 0;
@@ -104,7 +94,7 @@ export class BundleThread implements BundleMaker {
 
   /** Starts the thread on the store `ledger` holds in `dir`; resolves once it answers. */
   static async start(ledger: Ledger, o: { dir: string; pepper: Uint8Array; log: Logger }): Promise<BundleThread> {
-    const { url, execArgv } = workerEntry();
+    const { url, execArgv } = workerEntry(import.meta.url, "bundle-worker");
     const worker = new Worker(url, {
       ...(execArgv ? { execArgv } : {}),
       workerData: { dir: o.dir, pepper: o.pepper, latest: ledger.checkpoint } satisfies BundleWorkerData,
@@ -150,15 +140,7 @@ export class BundleThread implements BundleMaker {
   }
 
   cpuSeconds(): number | null {
-    if (this.tid === null || this.failed) return null;
-    try {
-      const stat = readFileSync(`/proc/self/task/${this.tid}/stat`, "utf8");
-      // After the name (which may hold spaces), utime and stime are the 12th and 13th fields, in ticks of 1/100 s.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return null;
-    }
+    return this.failed ? null : threadCpuSeconds(this.tid);
   }
 
   private received(m: FromBundleWorker): void {

@@ -4,11 +4,11 @@
  * updates, and `buildBundle` over it. Answers carry the bundle as JSON text,
  * or the error a client is to get.
  */
-import { readlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { buildBundle } from "./bundle.js";
 import { replyOf, type BundleWorkerData, type ToBundleWorker } from "./bundle-thread.js";
 import { errorText } from "./chain/redact.js";
+import { ownThreadId } from "./store/os-thread.js";
 import { ReadReplica } from "./store/read-replica.js";
 
 const port = parentPort!;
@@ -46,14 +46,4 @@ try {
 if (replica) {
   for (const m of early.splice(0)) handle(m, replica);
   port.postMessage({ type: "ready", tid: ownThreadId() });
-}
-
-/** This thread's id in the OS, where Linux's /proc tells it (`<pid>/task/<tid>`): its CPU time is read by it. */
-function ownThreadId(): number | null {
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    return Number.isSafeInteger(tid) ? tid : null;
-  } catch {
-    return null;
-  }
 }

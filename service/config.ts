@@ -81,6 +81,7 @@ export const configSchema = z.object({
   MAP_CACHE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(500_000),
   /** Whether verification bundles are built on a thread of their own beside the HTTP thread (bundle-thread.ts). */
   VERIFY_THREAD: z.enum(["on", "off"]).default("on"),
+  MAP_THREAD: z.enum(["on", "off"]).default("on"),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -111,6 +112,7 @@ export const CONFIG_HELP: Record<keyof Config, string> = {
   BODY_LIMIT: "largest JSON body accepted (5mb)",
   MAP_CACHE_NODES: "map nodes cached in memory, 270-540 bytes each (500000)",
   VERIFY_THREAD: "on | off: build verification bundles on a thread of their own, beside the HTTP thread (on)",
+  MAP_THREAD: "on | off: update the sparse Merkle map on a thread of its own, beside the HTTP thread (on)",
 };
 
 /** Parses the environment; a bad value names its variable. */

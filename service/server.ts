@@ -50,6 +50,7 @@ export async function startService(config: Config, log: Logger = pino({ level: c
     signingSeed: secrets.signingSeed,
     pepper: secrets.pepper,
     mapCacheSize: config.MAP_CACHE_NODES,
+    mapThread: config.MAP_THREAD === "on",
     onClockBehind: ({ clock, recorded }) =>
       log.warn(
         { clock, recorded },

@@ -85,6 +85,14 @@ export function createMetrics(ledger: Ledger, bundles?: BundleMaker): Metrics {
       bundles.cpuSeconds.bind(bundles),
     );
   }
+  if (ledger.mapThreadCpuSeconds() !== null) {
+    runningTotal(
+      registry,
+      "keyproof_map_thread_cpu_seconds_total",
+      "CPU time of the thread that updates the sparse Merkle map (MAP_THREAD=on, Linux)",
+      () => ledger.mapThreadCpuSeconds(),
+    );
+  }
   ledger.onBatch = (b) => {
     events.inc(b.events);
     batch.observe(b.events);

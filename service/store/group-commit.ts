@@ -22,6 +22,13 @@
  * `overlapRequests` is prepared during the write, where hiding its
  * preparation behind the fsync pays.
  *
+ * A group may finish in two steps (`PreparedGroupOf.finished`): once it
+ * resolves, the next group is prepared on top of it while the group's own
+ * last step (its map update on the map thread, and its checkpoint) goes
+ * on; the batch is written once every group in it has finished. A group
+ * whose last step fails is refused, and since the groups after it were
+ * prepared on top of it, writing stops.
+ *
  * A batch that cannot be written stops all writing: the batches after it
  * were prepared on top of it. Reopening the store resumes from what is
  * durable.
@@ -50,6 +57,8 @@ export interface GroupStages<S, G extends PreparedGroupOf<A>, A> {
 /** A prepared group's answers, by submission: an error refuses that submission as a whole. */
 export interface PreparedGroupOf<A> {
   answers: (A | KeyProofError)[];
+  /** Settles when the group's last step is done (absent: it was done when `prepare` resolved). */
+  finished?: Promise<void>;
 }
 
 interface Pending<S, A> {
@@ -65,6 +74,8 @@ interface WriteSet<S, G, A> {
   /** Everything its groups write, already in LevelDB's native batch. */
   batch: ChainedBatch;
   groups: { prepared: G; pending: Pending<S, A>[]; requests: number }[];
+  /** Groups' last steps still going on (`PreparedGroupOf.finished`), each settling without throwing. */
+  finishing: Promise<void>[];
   /** Requests of its groups (see SHARED_BATCH_REQUESTS). */
   requests: number;
   /** Taken by the writer, or holding part of a group that failed: no more groups join it. */
@@ -176,7 +187,7 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
             for (const p of group) p.reject(e);
             continue;
           }
-          set = { batch, groups: [], requests: 0, sealed: false, filling: null };
+          set = { batch, groups: [], requests: 0, finishing: [], sealed: false, filling: null };
           sets.push(set);
         }
         const ops = set.batch.length;
@@ -192,6 +203,16 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
           const prepared = await preparing;
           set.groups.push({ prepared, pending: group, requests });
           set.requests += requests;
+          if (prepared.finished) {
+            set.finishing.push(
+              prepared.finished.catch((e: unknown) => {
+                // Told at once why, as a group whose preparation failed is; the others in its batch once it is due.
+                const refused = isStorageError(e) ? readFailed(e) : e;
+                for (const p of group) p.reject(refused);
+                this.broken ??= writesStopped(e);
+              }),
+            );
+          }
         } catch (e) {
           const refused = isStorageError(e) ? readFailed(e) : e;
           for (const p of group) p.reject(refused);
@@ -200,7 +221,8 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
           // it, the group is dropped with it (a batch without groups is
           // closed, not written); beside other groups, the batch cannot be
           // written, so writing stops, as after a failed write, and a
-          // restart resumes from what is durable.
+          // restart resumes from what is durable. (A group before it still
+          // finishing adds to the batch too: that counts as this one's.)
           if (set.batch.length !== ops) {
             set.sealed = true;
             if (set.groups.length > 0) this.broken ??= writesStopped(e);
@@ -234,6 +256,7 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
   private async writeSet(set: WriteSet<S, G, A>): Promise<void> {
     const newest = set.groups.at(-1)?.prepared;
     try {
+      await Promise.all(set.finishing);
       if (this.broken) throw this.broken;
       // A batch without groups holds at most part of a group that failed: it is closed, not written.
       if (newest && set.batch.length > 0) {

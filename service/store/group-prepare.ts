@@ -18,20 +18,22 @@ import { eventRequest, type EventRequest } from "../core/ledger/requests.js";
 import type { KeyState, LedgerEvent, Participant } from "../core/ledger/schema.js";
 import type { CompactRange, StoredNode } from "../core/log/compact-range.js";
 import { leafHash } from "../core/log/hashing.js";
-import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
+import type { MapUpdate } from "../core/map/sparse-map.js";
 import { signCheckpoint, type Checkpoint } from "../core/note/checkpoint.js";
 import type { NoteSigner } from "../core/note/note.js";
 import { checkInput } from "../core/validate.js";
 import type { EventClock } from "./event-clock.js";
 import { encodeReplay, encodeWholeReplay, idempotencyKeyReused, openReplay, type Replay } from "./idempotency.js";
 import { K } from "./keys.js";
-import type { ChainedBatch, Db, MapStore } from "./map-store.js";
+import type { ChainedBatch, Db } from "./map-store.js";
+import type { MapUpdater, PreparedMap } from "./map-updater.js";
 import type { FullTiles } from "./full-tiles.js";
 import { encodeMeta } from "./meta-record.js";
 import { participantRecord, type Participants } from "./participants.js";
 import { readManyAcrossPool } from "./reads.js";
 import { NO_VALUE } from "./replay-expiry.js";
 import { SaltPool } from "./salt-pool.js";
+import { writesStopped } from "./storage-errors.js";
 import { decodeStateRecord, encodeStateRecord, readOlderEventIndices } from "./state-record.js";
 
 export type EventResult = { ok: true; index: number; key: string | null; leafHash: string } | { ok: false; error: ErrorBody };
@@ -55,11 +57,18 @@ export interface LogHead {
   latest: { note: string; checkpoint: Checkpoint };
 }
 
-/** A group validated and applied on top of the sequencer's state, ready to be written. */
+/**
+ * A group validated and applied on top of the sequencer's state. Its log,
+ * key states and participants are there when `prepareInto` resolves, and
+ * the next group may be prepared on top of them; its map update, checkpoint
+ * and answers (`map`, `latest`, `answers`' checkpoints) once `finished`
+ * has, and it is ready to be written.
+ */
 export interface PreparedGroup extends LogHead {
   /** The entries this group staged for the next groups' reads, dropped again once it is durable (`settled`). */
   staged: [string, Uint8Array][];
-  mapWrites: MapWrite[];
+  /** Its map update (none when it appended nothing), to settle once durable. */
+  map: PreparedMap | null;
   /** The log nodes it completes, for the log's memory once durable. */
   logNodes: StoredNode[];
   participants: Map<string, Participant>;
@@ -69,6 +78,7 @@ export interface PreparedGroup extends LogHead {
   answers: (SubmitAnswer | KeyProofError)[];
   events: number;
   started: number;
+  finished: Promise<void>;
 }
 
 /** What the prepare stage works with, shared with the rest of the ledger. */
@@ -76,7 +86,7 @@ export interface PreparerParts {
   db: Db;
   origin: string;
   signer: NoteSigner;
-  map: MapStore;
+  map: MapUpdater;
   participants: Participants;
   clock: EventClock;
   now: () => Date;
@@ -129,8 +139,12 @@ function errorResult(e: unknown): EventResult {
 
 export class GroupPreparer {
   private readonly salts = new SaltPool();
-  /** Where the next group goes: the durable head, or the newest group prepared on top of it. */
-  private work: LogHead;
+  /** Where the next group's events go: the durable log, or the newest group prepared on top of it. */
+  private range: LogHead["range"];
+  /** The newest checkpoint of a group finished (or the durable one). */
+  private latest: LogHead["latest"];
+  /** The newest group's last step (`PreparedGroup.finished`), which the next one's follows. */
+  private lastFinished: Promise<void> = Promise.resolve();
   /** The rows of the hash tiles being filled, at `work`'s size. */
   private tiles: FullTiles;
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
@@ -142,13 +156,14 @@ export class GroupPreparer {
     head: LogHead,
     tiles: FullTiles,
   ) {
-    this.work = head;
+    this.range = head.range;
+    this.latest = head.latest;
     this.tiles = tiles;
   }
 
   /** The newest checkpoint prepared: the durable one, or the one the newest group prepared will publish. */
   get newest(): LogHead["latest"] {
-    return this.work.latest;
+    return this.latest;
   }
 
   /** Called once a prepared group is durable: the next groups read what it wrote from LevelDB again. */
@@ -159,10 +174,14 @@ export class GroupPreparer {
   /**
    * Validates and applies a group on top of the sequencer's state and adds
    * its writes to `batch`. Stages what the next group must see; nothing is
-   * durable or visible to readers until the ledger publishes it.
+   * durable or visible to readers until the ledger publishes it. Resolves
+   * once the next group may be prepared; the group's map update and
+   * checkpoint go on until its `finished` (see PreparedGroup).
    */
   async prepareInto(batch: ChainedBatch, subs: Submission[]): Promise<PreparedGroup> {
     const started = performance.now();
+    // Answers stored by the group before are staged when it finishes: a replay must see them.
+    if (subs.some((s) => s.idempotencyKey)) await this.lastFinished.catch(() => undefined);
     const answers: (SubmitAnswer | KeyProofError | undefined)[] = new Array(subs.length);
     // Idempotent replays: answered from the stored first answer, appending nothing.
     const idemKeys = subs.map((s) => (s.idempotencyKey ? K.idempotency(s.actor, s.idempotencyKey) : undefined));
@@ -185,7 +204,7 @@ export class GroupPreparer {
       live.push(i);
     });
 
-    const range = this.work.range.clone();
+    const range = this.range.clone();
     const tiles = this.tiles.clone();
     // Straight into the native batch: an array of op objects kept every
     // event's keys and values alive on the JS heap until the write.
@@ -258,10 +277,8 @@ export class GroupPreparer {
     }
 
     const accepted = range.size - baseSize;
-    let latest = this.work.latest;
-    let mapWrites: MapWrite[] = [];
+    const updates: MapUpdate[] = [];
     if (accepted > 0n) {
-      const updates: MapUpdate[] = [];
       for (const [hex, { state, events }] of touched) {
         const key = fromHex(hex, 32);
         const record = stateRecord(state);
@@ -270,50 +287,71 @@ export class GroupPreparer {
         if (keys.older.has(hex)) for (const i of keys.events.get(hex)!) batch.del(K.keyEvent(key, i));
         updates.push({ key, stateHash: record.hash });
       }
-      const prepared = await this.parts.map.prepare(updates);
-      mapWrites = prepared.writes;
-      this.parts.map.addOps(batch, prepared.writes, range.size);
-      const checkpoint: Checkpoint = { origin: this.parts.origin, size: range.size, logRoot: range.root(), mapRoot: prepared.root };
-      const note = signCheckpoint(checkpoint, this.parts.signer);
-      put(K.checkpoint(range.size), utf8(note));
-      latest = { note, checkpoint };
-      put(K.meta, encodeMeta({ size: Number(range.size), lastTime: this.parts.clock.newestTime }));
     }
-    for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
-    subs.forEach((_, i) => {
-      const k = idemKeys[i];
-      if (!k || answers[i]) return;
-      const twin = inGroup.get(toHex(k))!;
-      answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
-    });
-    const storedAt = idemKeys.some((k) => k !== undefined) ? this.parts.now().toISOString() : "";
-    for (const i of live) {
-      const k = idemKeys[i];
-      if (!k) continue;
-      const answer = answers[i] as SubmitAnswer;
-      batch.put(k, encodeReplay(fingerprints[i]!, storedAt, answer, Number(latest.checkpoint.size)));
-      batch.put(K.idempotencyExpiry(storedAt, k), NO_VALUE);
-      staged.push([latin1(k), encodeWholeReplay(fingerprints[i]!, storedAt, answer)]);
-    }
+    const lastTime = this.parts.clock.newestTime;
+    // Asked now, in the groups' order: the updater applies each on top of the one before.
+    const mapped = accepted > 0n ? this.parts.map.update(updates, range.size) : null;
 
-    // Stage for the next group; publish for readers only once durable.
-    this.work = { range, latest };
+    // The next group builds on this one's log, key states and participants from here on.
+    this.range = range;
     this.tiles = tiles;
-    this.parts.map.stage(mapWrites, range.size);
     this.parts.participants.stage(overlay.participants);
     for (const [k, v] of staged) this.staged.set(k, v);
-    return {
+
+    const group: PreparedGroup = {
       staged,
       range,
-      latest,
-      mapWrites,
+      latest: this.latest,
+      map: null,
       logNodes,
       participants: overlay.participants,
       participantEvents,
       answers: answers as (SubmitAnswer | KeyProofError)[],
       events: Number(accepted),
       started,
+      finished: Promise.resolve(),
     };
+    const previous = this.lastFinished.catch((e: unknown) => {
+      // Built on a group that failed: this one cannot be written either (group-commit.ts stops writing).
+      throw writesStopped(e);
+    });
+    group.finished = (async () => {
+      const [map] = await Promise.all([mapped, previous]);
+      let latest = this.latest;
+      if (map) {
+        this.parts.map.addOps(batch, map);
+        const checkpoint: Checkpoint = { origin: this.parts.origin, size: range.size, logRoot: range.root(), mapRoot: map.root };
+        const note = signCheckpoint(checkpoint, this.parts.signer);
+        put(K.checkpoint(range.size), utf8(note));
+        latest = { note, checkpoint };
+        put(K.meta, encodeMeta({ size: Number(range.size), lastTime }));
+      }
+      for (const i of live) (answers[i] as SubmitAnswer).checkpoint = latest.note;
+      subs.forEach((_, i) => {
+        const k = idemKeys[i];
+        if (!k || answers[i]) return;
+        const twin = inGroup.get(toHex(k))!;
+        answers[i] = fingerprints[i] === fingerprints[twin] ? answers[twin] : idempotencyKeyReused();
+      });
+      const storedAt = idemKeys.some((k) => k !== undefined) ? this.parts.now().toISOString() : "";
+      for (const i of live) {
+        const k = idemKeys[i];
+        if (!k) continue;
+        const answer = answers[i] as SubmitAnswer;
+        batch.put(k, encodeReplay(fingerprints[i]!, storedAt, answer, Number(latest.checkpoint.size)));
+        batch.put(K.idempotencyExpiry(storedAt, k), NO_VALUE);
+        const replay: [string, Uint8Array] = [latin1(k), encodeWholeReplay(fingerprints[i]!, storedAt, answer)];
+        staged.push(replay);
+        this.staged.set(...replay);
+      }
+      this.latest = latest;
+      group.latest = latest;
+      group.map = map;
+    })();
+    // Its failure is the sequencer's to report (group-commit.ts), not an unhandled rejection here.
+    group.finished.catch(() => undefined);
+    this.lastFinished = group.finished;
+    return group;
   }
 
   /**

@@ -29,6 +29,8 @@ import { decodeMeta } from "./meta-record.js";
 import { Participants } from "./participants.js";
 import type { Db } from "./map-store.js";
 import { LedgerReads, type LatestCheckpoint, type LedgerUpdate } from "./ledger-reads.js";
+import { MapThread } from "./map-thread.js";
+import { InThreadMapUpdater, type MapUpdater } from "./map-updater.js";
 import { openDb } from "./open-db.js";
 import { FullTiles } from "./full-tiles.js";
 import { createNodeSigner } from "./node-signer.js";
@@ -45,6 +47,8 @@ export interface LedgerOptions {
   /** Upper bound on events per group commit. */
   maxBatchEvents?: number;
   mapCacheSize?: number;
+  /** Updates the map on a thread of its own (map-thread.ts), as the service does; on the ledger's thread otherwise. */
+  mapThread?: boolean;
   /** The fewest queued requests prepared while a batch is written; fewer wait for it (group-commit.ts). */
   overlapRequests?: number;
   /**
@@ -68,6 +72,7 @@ export class Ledger extends LedgerReads {
   // The sequencer's state, ahead of the durable state by the batches being written.
   private preparer!: GroupPreparer;
   private readonly commits: GroupCommit<Submission, PreparedGroup, SubmitAnswer>;
+  private mapUpdater!: MapUpdater;
   private closed = false;
   /** Replicas in other threads, told what changes what they read (`follow`). */
   private readonly followers = new Set<(u: LedgerUpdate) => void>();
@@ -80,7 +85,8 @@ export class Ledger extends LedgerReads {
     db: Db,
     private readonly opts: LedgerOptions,
   ) {
-    super(db, opts.pepper, opts.mapCacheSize);
+    // With a map thread, this thread's store of the map only answers proofs, which read no node cache.
+    super(db, opts.pepper, opts.mapThread ? 1 : opts.mapCacheSize);
     this.tokens = new TokenIndex(db);
     this.signer = createNodeSigner(opts.origin, opts.signingSeed);
     this.verifierKey = formatVerifierKey(this.signer);
@@ -106,9 +112,13 @@ export class Ledger extends LedgerReads {
     const db = await openDb(opts.dir, "writer");
     const ledger = new Ledger(db, opts);
     try {
+      ledger.mapUpdater = opts.mapThread
+        ? await MapThread.start(ledger.map, { dir: opts.dir, cacheSize: opts.mapCacheSize })
+        : new InThreadMapUpdater(ledger.map);
       await ledger.load();
     } catch (e) {
       // Refused (another key, a damaged directory): the directory is free for the next try.
+      await ledger.mapUpdater?.close().catch(() => undefined);
       await db.close().catch(() => undefined);
       throw e;
     }
@@ -165,7 +175,7 @@ export class Ledger extends LedgerReads {
         db: this.db,
         origin: this.opts.origin,
         signer: this.signer,
-        map: this.map,
+        map: this.mapUpdater,
         participants: this.participants,
         clock: new EventClock(meta.lastTime, now, this.opts.onClockBehind),
         now,
@@ -235,7 +245,12 @@ export class Ledger extends LedgerReads {
    * refused with it until the ledger is reopened.
    */
   get writeFailure(): KeyProofError | null {
-    return this.commits.failure;
+    return this.commits.failure ?? this.mapUpdater.failure;
+  }
+
+  /** CPU seconds of the map's own thread (`mapThread`; Linux), null without one. */
+  mapThreadCpuSeconds(): number | null {
+    return this.mapUpdater.cpuSeconds?.() ?? null;
   }
 
   /** Appends; resolves once the batch holding these requests is durable (group-commit.ts). */
@@ -251,7 +266,7 @@ export class Ledger extends LedgerReads {
     this.map.dropViewsBefore(g.latest.checkpoint.size);
     this.announce();
     this.tell({ type: "published", latest: g.latest });
-    this.map.settle(g.mapWrites);
+    if (g.map) this.mapUpdater.settle(g.map);
     this.log.remember(g.logNodes);
     this.participants.publish(g.participants, g.participantEvents);
     this.preparer.settled(g);
@@ -262,6 +277,7 @@ export class Ledger extends LedgerReads {
   async close(): Promise<void> {
     this.closed = true;
     await this.commits.idle();
+    await this.mapUpdater.close();
     await this.map.closeViews();
     await this.db.close();
   }

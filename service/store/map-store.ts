@@ -244,6 +244,11 @@ export class MapStore implements MapNodeSource {
     if (Number(size) > this.newestKept) this.newestKept = Number(size);
   }
 
+  /** The newest size whose history batches keep (-1: none), for records packed on another thread (map-updater.ts). */
+  get newestKeptSize(): number {
+    return this.newestKept;
+  }
+
   /**
    * Reads which sizes the history is kept for; a writer (`size`: its durable
    * size) marks a store from before kept sizes as holding every batch's

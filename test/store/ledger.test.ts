@@ -552,13 +552,13 @@ describe("ledger store", () => {
     }
   });
 
-  it("a group whose reads or batch fail is refused; alone it leaves the ledger going, beside groups awaiting one write it stops the ledger", async () => {
+  it("a group whose reads or batch fail is refused; alone it leaves the ledger going, beside groups awaiting one write it stops the ledger; a failed map update stops it", async () => {
     await closeTestLedger(ledger, dir);
     // A node cache of 8: the map update reads LevelDB. Single events prepared during a write, so that two share a batch.
     ({ dir, ledger } = await openTestLedger({ mapCacheSize: 8, overlapRequests: 1 }));
-    const failMapReads = (): (() => void) =>
+    const failReads = (prefix: string): (() => void) =>
       onReads(ledger.db, (keys) => {
-        if (keys.some((k) => k[0] === "m".charCodeAt(0))) throw new Error("injected read failure");
+        if (keys.some((k) => k[0] === prefix.charCodeAt(0))) throw new Error("injected read failure");
       });
     const issue = (code: string) => ledger.submit({ actor: "acme", requests: [{ type: "issue", code, sku: "s" }] });
     // Keys enough that a new one's path is not all in the cache.
@@ -567,8 +567,8 @@ describe("ledger store", () => {
       requests: Array.from({ length: 32 }, (_, i) => ({ type: "issue", code: `FILL-${i}-CODE`, sku: "s" })),
     });
 
-    // Alone: the group goes with its batch, the next one is appended.
-    let restore = failMapReads();
+    // Alone, failing while it reads what it validates against (the code index): the group goes with its batch, the next one is appended.
+    let restore = failReads("i");
     await expectRejected(issue("FAIL-0001"), /injected read failure/);
     restore();
     expect(codes(await issue("FAIL-0001"))).to.deep.equal(["ok"]);
@@ -581,14 +581,14 @@ describe("ledger store", () => {
     await expectRejected(issue("FAIL-0002"), /injected batch failure/);
     expect(codes(await issue("FAIL-0002"))).to.deep.equal(["ok"]);
 
-    // Beside a group prepared into the same batch: neither is written, and nothing after.
+    // Beside a group prepared into the same batch, failing after it wrote into the batch (its map update): neither is written, and nothing after.
     const prepared = watchPrepared(ledger);
     const release = slowNextWrite(ledger);
     const slow = issue("FAIL-0003");
     await prepared(1);
     const sharing = issue("FAIL-0004");
     await prepared(2);
-    restore = failMapReads();
+    restore = failReads("m");
     const failing = issue("FAIL-0005");
     await expectRejected(failing, /injected read failure/);
     restore();
@@ -599,9 +599,19 @@ describe("ledger store", () => {
     await expectRejected(issue("FAIL-0006"), /^the ledger stopped writing .*\(cause: injected read failure\)$/);
     expect(ledger.writeFailure?.code).to.equal("STORAGE_UNAVAILABLE");
     await ledger.close();
-    ledger = await openLedger(dir);
+    ledger = await openLedger(dir, { mapCacheSize: 8 });
     expect(ledger.size).to.equal(4n + 32n + 3n);
     expect(codes(await issue("FAIL-0004"))).to.deep.equal(["ok"]);
+
+    // The map's update, even alone: the next group may already be prepared on top of it, so writing stops.
+    restore = failReads("m");
+    await expectRejected(issue("FAIL-0007"), /injected read failure/);
+    restore();
+    await expectRejected(issue("FAIL-0008"), /^the ledger stopped writing .*\(cause: injected read failure\)$/);
+    await ledger.close();
+    ledger = await openLedger(dir);
+    expect(ledger.size).to.equal(4n + 32n + 4n);
+    expect(codes(await issue("FAIL-0007"))).to.deep.equal(["ok"]);
   });
 
   it("every proof it produces verifies, and its roots match a from-scratch rebuild (random valid and invalid sequences, property)", async () => {
@@ -611,8 +621,10 @@ describe("ledger store", () => {
         fc.nat(3),
         // A node cache of 8 evicts all the time: nodes then come from LevelDB.
         fc.constantFrom(undefined, 8),
-        async (rounds, actorSeed, mapCacheSize) => {
-          const t = await openTestLedger({ mapCacheSize });
+        // The map updated on its own thread (the service's default) or on the ledger's.
+        fc.boolean(),
+        async (rounds, actorSeed, mapCacheSize, mapThread) => {
+          const t = await openTestLedger({ mapCacheSize, mapThread });
           try {
             await checkLedger(t.ledger, rounds, actorSeed);
           } finally {

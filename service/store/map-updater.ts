@@ -1,0 +1,141 @@
+/**
+ * Who computes the map's part of a group: its new root and the LevelDB
+ * records of the nodes it changes. On the ledger's own thread
+ * (`InThreadMapUpdater`), or on a thread of its own (map-thread.ts), where
+ * the prefetch reads, the hashing and the node cache of a new key (about
+ * two fifths of the event loop's work an event, docs/figures.md) leave the
+ * event loop that serves HTTP and sequences the log.
+ *
+ * Either way the sequencer sees the same three steps, in the order
+ * group-prepare.ts and ledger.ts call them: `update`, asked for each group
+ * in the groups' order and applied, staged, on top of the one before;
+ * `addOps` (after the group's last await, so a size kept meanwhile keeps its
+ * history); `settle` (its batch is durable). An update is staged as soon as
+ * it is made: the next group's may already be asked for, and a group whose
+ * update fails stops the ledger's writing (group-commit.ts), so none is
+ * ever taken back.
+ */
+import type { KeyProofError } from "../core/errors.js";
+import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
+import { K } from "./keys.js";
+import { encodeMapNode, type ChainedBatch, type MapStore } from "./map-store.js";
+import type { StoredNode } from "./node-cache.js";
+
+/** A group's map update: its root, and what the updater needs to write, stage and settle it. */
+export interface PreparedMap {
+  root: Uint8Array;
+}
+
+export interface MapUpdater {
+  /** The map after `updates`, on top of every update asked for before, for the batch ending at log size `rev`; staged. */
+  update(updates: MapUpdate[], rev: bigint): Promise<PreparedMap>;
+  /** Adds the update's records to the batch, with the history of the nodes it replaces that a kept size needs. */
+  addOps(batch: ChainedBatch, p: PreparedMap): void;
+  /** The group's batch is durable. */
+  settle(p: PreparedMap): void;
+  /** CPU seconds of a thread of its own (Linux), for the service's metrics. */
+  cpuSeconds?(): number | null;
+  /** Why it can update no more (a thread that failed), or null. */
+  readonly failure: KeyProofError | null;
+  close(): Promise<void>;
+}
+
+interface InThreadMap extends PreparedMap {
+  writes: MapWrite[];
+  rev: bigint;
+}
+
+/** The map updated on the calling thread, by the store that also answers its proofs. */
+export class InThreadMapUpdater implements MapUpdater {
+  readonly failure = null;
+  /** The newest update asked for: the next one starts once it is staged. */
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly map: MapStore) {}
+
+  update(updates: MapUpdate[], rev: bigint): Promise<InThreadMap> {
+    const next = this.last.then(
+      () => this.apply(updates, rev),
+      () => this.apply(updates, rev),
+    );
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+
+  private async apply(updates: MapUpdate[], rev: bigint): Promise<InThreadMap> {
+    const { root, writes } = await this.map.prepare(updates);
+    this.map.stage(writes, rev);
+    return { root, writes, rev };
+  }
+
+  addOps(batch: ChainedBatch, p: PreparedMap): void {
+    const m = p as InThreadMap;
+    this.map.addOps(batch, m.writes, m.rev);
+  }
+
+  settle(p: PreparedMap): void {
+    this.map.settle((p as InThreadMap).writes);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/*
+ * An update's records packed in one buffer, to cross between threads as one
+ * transfer: for each changed node its latest record, then, where the node it
+ * replaces carries a `rev`, that node's history record marked with the rev.
+ * Whether the history record is written is decided when the records are added
+ * to the batch (`addPackedOps`), against the sizes kept by then.
+ *
+ *   0x00 <key length u8> <key> <value length u8> <value>                 latest
+ *   0x01 <rev f64> <key length u8> <key> <value length u8> <value>       history, if rev is kept
+ */
+const LATEST = 0;
+const HISTORY = 1;
+
+/** Packs `writes` as the batch ending at log size `rev` writes them (see above). */
+export function packMapOps(writes: MapWrite[], rev: number): Uint8Array {
+  // Keys at most 3 + 32 + 8 bytes, values at most 72: a bound, trimmed at the end.
+  const out = new Uint8Array(writes.length * 2 * (1 + 8 + 1 + 43 + 1 + 72));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const record = (key: Uint8Array, value: Uint8Array): void => {
+    out[at++] = key.length;
+    out.set(key, at);
+    at += key.length;
+    out[at++] = value.length;
+    out.set(value, at);
+    at += value.length;
+  };
+  for (const w of writes) {
+    out[at++] = LATEST;
+    record(K.mapLatest(w.depth, w.path), encodeMapNode(w.node, rev));
+    const old = w.replaced as StoredNode | undefined;
+    if (old?.rev !== undefined) {
+      out[at++] = HISTORY;
+      view.setFloat64(at, old.rev);
+      at += 8;
+      record(K.mapHistory(w.depth, w.path, BigInt(old.rev)), encodeMapNode(old));
+    }
+  }
+  return out.subarray(0, at);
+}
+
+/** Adds packed records to `batch`: every latest one, and the history ones of sizes up to `newestKept`. */
+export function addPackedOps(batch: ChainedBatch, packed: Uint8Array, newestKept: number): void {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  let at = 0;
+  while (at < packed.length) {
+    const kind = packed[at++];
+    let keep = true;
+    if (kind === HISTORY) {
+      keep = view.getFloat64(at) <= newestKept;
+      at += 8;
+    }
+    const keyEnd = at + 1 + packed[at]!;
+    const key = packed.subarray(at + 1, keyEnd);
+    const valueEnd = keyEnd + 1 + packed[keyEnd]!;
+    if (keep) batch.put(key, packed.subarray(keyEnd + 1, valueEnd));
+    at = valueEnd;
+  }
+}
