@@ -31,7 +31,7 @@ import { machineLine } from "./lib/machine.js";
 import { paced, type PacedRequest, type PacedResult } from "./lib/paced.js";
 import { judge, verdictLines, type PacedFigure, type ThroughputFigure } from "./lib/targets.js";
 import { countOver, startService } from "./lib/service.js";
-import { cpuPerEvent, threadCpu, withBundleThread } from "./lib/threads.js";
+import { cpuPerEvent, threadCpu, withOwnThreads } from "./lib/threads.js";
 
 const OPERATOR = "bench-load-operator-token-0123456789";
 const ORIGIN = "bench-load.keyproof/log";
@@ -151,13 +151,22 @@ try {
       over250: countOver(read, "keyproof_batch_write_seconds", "0.25"),
     };
   };
+  // The service's own threads' CPU is in its metrics: /proc's order does not tell them from the compaction thread.
+  const serviceThreads = async (): Promise<ReturnType<typeof threadCpu>> => {
+    const threads = threadCpu(service.pid);
+    const read = await service.metrics();
+    return withOwnThreads(threads, {
+      bundles: read("keyproof_bundle_thread_cpu_seconds_total") * 1000,
+      map: read("keyproof_map_thread_cpu_seconds_total") * 1000,
+    });
+  };
   // And where each event's CPU went, by thread of the service, and in the
   // load generator: on two cores, what a write figure is bound by.
   const grouped = async <T>(work: () => Promise<T>): Promise<[T, string]> => {
     const before = await groupStats();
-    const [threads0, generator0] = [threadCpu(service.pid), process.cpuUsage()];
+    const [threads0, generator0] = [await serviceThreads(), process.cpuUsage()];
     const r = await work();
-    const [threads1, generator] = [threadCpu(service.pid), process.cpuUsage(generator0)];
+    const [threads1, generator] = [await serviceThreads(), process.cpuUsage(generator0)];
     const after = await groupStats();
     const events = after.sum - before.sum;
     const cpu = cpuPerEvent(threads0, threads1, events);
@@ -174,14 +183,10 @@ try {
   // LevelDB starts meanwhile takes a core from the service and the generator)
   // and the longest the event loop was held up, from the service's own
   // metrics (prom-client resets that maximum at every scrape).
-  // The bundle thread's CPU is in the metrics too: /proc's order does not tell it from the compaction thread.
   const loopAndThreads = async (): Promise<{ delayMax: number; threads: ReturnType<typeof threadCpu> }> => {
-    const threads = threadCpu(service.pid);
+    const threads = await serviceThreads();
     const read = await service.metrics();
-    return {
-      delayMax: read("nodejs_eventloop_lag_max_seconds") * 1000,
-      threads: withBundleThread(threads, read("keyproof_bundle_thread_cpu_seconds_total") * 1000),
-    };
+    return { delayMax: read("nodejs_eventloop_lag_max_seconds") * 1000, threads };
   };
   const pacedReads = async (title: string, rate: number, request: () => PacedRequest): Promise<[PacedResult, string]> => {
     const { threads: threads0 } = await loopAndThreads();

@@ -11,11 +11,13 @@ import { loadSecrets } from "../../service/store/secrets.js";
  * Opens a new ledger for a benchmark and registers the issuer the fills
  * submit as. With `serviceDataDir`, the layout a service process opens
  * (ledger/ and secrets/ in it); otherwise `dir` with fixed throwaway keys.
+ * The map is updated on a thread of its own, as the service's default
+ * (MAP_THREAD) has it, unless `mapThread` is false.
  */
 export async function openBenchLedger(
-  o: { origin: string; mapCacheSize?: number } & ({ dir: string } | { serviceDataDir: string }),
+  o: { origin: string; mapCacheSize?: number; mapThread?: boolean } & ({ dir: string } | { serviceDataDir: string }),
 ): Promise<Ledger> {
-  const ledger = await Ledger.open({ origin: o.origin, mapCacheSize: o.mapCacheSize, ...benchKeys(o) });
+  const ledger = await Ledger.open({ origin: o.origin, mapCacheSize: o.mapCacheSize, mapThread: o.mapThread ?? true, ...benchKeys(o) });
   await ledger.submit({ actor: "operator", requests: [{ type: "participant", id: "acme", role: "issuer", name: "Acme" }] });
   return ledger;
 }

@@ -10,10 +10,10 @@ export type ThreadKind = "main" | "pool" | "compaction" | "v8";
 
 /**
  * Milliseconds of CPU by thread kind (`threadCpu` gives null where /proc is
- * not there), and the service's bundle thread where `withBundleThread` took
- * it out of the threads it is counted with.
+ * not there), and the service's own threads (bundles, map) where
+ * `withOwnThreads` took them out of the threads they are counted with.
  */
-export type ThreadCpu = Record<ThreadKind, number> & { bundles?: number };
+export type ThreadCpu = Record<ThreadKind, number> & { bundles?: number; map?: number };
 
 /** Linux's clock ticks a second (USER_HZ), 100 on every architecture Node runs on. */
 const TICK_MS = 10;
@@ -28,9 +28,10 @@ const TICK_MS = 10;
  * does the compactions. It takes the name of whichever thread started it
  * (`libuv-worker`, or `node` when a read on the event loop did), so its name
  * does not tell it; its order does, in a process that starts no threads of
- * its own. The service starts one, the bundle thread (VERIFY_THREAD), which
- * is counted with the compaction thread here; `withBundleThread` takes it
- * out, from what the service's metrics say it used.
+ * its own. The service starts two, the bundle thread (VERIFY_THREAD) and the
+ * map thread (MAP_THREAD), which are counted with the compaction thread
+ * here; `withOwnThreads` takes them out, from what the service's metrics
+ * (or the ledger) say they used.
  */
 export function threadCpu(pid: number): ThreadCpu | null {
   let tids: number[];
@@ -65,21 +66,36 @@ export function threadCpu(pid: number): ThreadCpu | null {
   return out;
 }
 
-/** `cpu` with the bundle thread's `ms` (the service's `keyproof_bundle_thread_cpu_seconds_total`) taken out of the compaction thread's. */
-export function withBundleThread(cpu: ThreadCpu | null, ms: number): ThreadCpu | null {
-  if (!cpu || !Number.isFinite(ms)) return cpu;
-  return { ...cpu, compaction: cpu.compaction - ms, bundles: ms };
+/**
+ * `cpu` with the service's own threads' milliseconds (its metrics'
+ * `keyproof_bundle_thread_cpu_seconds_total` and
+ * `keyproof_map_thread_cpu_seconds_total`) taken out of the compaction
+ * thread's; a thread not running (NaN) is left where it is.
+ */
+export function withOwnThreads(cpu: ThreadCpu | null, own: { bundles?: number; map?: number }): ThreadCpu | null {
+  if (!cpu) return cpu;
+  const out: ThreadCpu = { ...cpu };
+  for (const k of ["bundles", "map"] as const) {
+    const ms = own[k];
+    if (ms === undefined || !Number.isFinite(ms)) continue;
+    out.compaction -= ms;
+    out[k] = ms;
+  }
+  return out;
 }
 
 /**
  * `after - before`, per event, as one line: "main 231, LevelDB pool 90,
- * compaction 140, V8 75 µs of CPU an event", and ", bundle thread 600" before
- * the unit where both name the bundle thread's time.
+ * compaction 140, V8 75 µs of CPU an event", and ", bundle thread 600" or
+ * ", map thread 50" before the unit where both name that thread's time.
  */
 export function cpuPerEvent(before: ThreadCpu | null, after: ThreadCpu | null, events: number, unit = "an event"): string {
   if (!before || !after || events <= 0) return "";
   const us = (a: number, b: number): string => (((b - a) * 1000) / events).toFixed(0);
   const kind = (k: ThreadKind): string => us(before[k], after[k]);
-  const bundles = before.bundles !== undefined && after.bundles !== undefined ? `, bundle thread ${us(before.bundles, after.bundles)}` : "";
-  return `main ${kind("main")}, LevelDB pool ${kind("pool")}, compaction ${kind("compaction")}, V8 ${kind("v8")}${bundles} µs of CPU ${unit}`;
+  const own = (k: "bundles" | "map", name: string): string => {
+    const [a, b] = [before[k], after[k]];
+    return a !== undefined && b !== undefined ? `, ${name} ${us(a, b)}` : "";
+  };
+  return `main ${kind("main")}, LevelDB pool ${kind("pool")}, compaction ${kind("compaction")}, V8 ${kind("v8")}${own("map", "map thread")}${own("bundles", "bundle thread")} µs of CPU ${unit}`;
 }

@@ -209,7 +209,8 @@ export class GroupCommit<S, G extends PreparedGroupOf<A>, A> {
                 // Told at once why, as a group whose preparation failed is; the others in its batch once it is due.
                 const refused = isStorageError(e) ? readFailed(e) : e;
                 for (const p of group) p.reject(refused);
-                this.broken ??= writesStopped(e);
+                // One that says writing stopped already (the map's thread gone, a failed group before it) is the reason as it is.
+                this.broken ??= e instanceof KeyProofError && e.code === "STORAGE_UNAVAILABLE" ? e : writesStopped(e);
               }),
             );
           }

@@ -1,7 +1,7 @@
 import { pbkdf2 } from "node:crypto";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { cpuPerEvent, threadCpu, withBundleThread, type ThreadCpu } from "../../bench/lib/threads.js";
+import { cpuPerEvent, threadCpu, withOwnThreads, type ThreadCpu } from "../../bench/lib/threads.js";
 
 const spin = (ms: number): void => {
   const end = performance.now() + ms;
@@ -44,12 +44,17 @@ describe("bench: CPU by thread (bench/lib/threads.ts)", () => {
       "main 2300, LevelDB pool 0, compaction 500, V8 310 µs of CPU a request",
     );
     expect(cpuPerEvent(null, zero, 1000)).to.equal("");
-    // The bundle thread, counted with the compaction thread by /proc's order, taken out of it by what the metrics say.
-    const withThread = withBundleThread({ main: 1000, pool: 0, compaction: 900, v8: 60 }, 700);
+    // The service's own threads, counted with the compaction thread by /proc's order, taken out of it by what the metrics say.
+    const withThread = withOwnThreads({ main: 1000, pool: 0, compaction: 900, v8: 60 }, { bundles: 700, map: NaN });
     expect(withThread).to.deep.equal({ main: 1000, pool: 0, compaction: 200, v8: 60, bundles: 700 });
-    expect(cpuPerEvent(withBundleThread(zero, 0), withThread, 1000, "a request")).to.equal(
+    expect(cpuPerEvent(withOwnThreads(zero, { bundles: 0 }), withThread, 1000, "a request")).to.equal(
       "main 1000, LevelDB pool 0, compaction 200, V8 60, bundle thread 700 µs of CPU a request",
     );
-    expect(withBundleThread(zero, NaN)).to.deep.equal(zero);
+    const withMap = withOwnThreads({ main: 600, pool: 90, compaction: 900, v8: 60 }, { bundles: 0, map: 400 });
+    expect(withMap).to.deep.equal({ main: 600, pool: 90, compaction: 500, v8: 60, bundles: 0, map: 400 });
+    expect(cpuPerEvent(withOwnThreads(zero, { bundles: 0, map: 0 }), withMap, 10_000)).to.equal(
+      "main 60, LevelDB pool 9, compaction 50, V8 6, map thread 40, bundle thread 0 µs of CPU an event",
+    );
+    expect(withOwnThreads(zero, { bundles: NaN, map: NaN })).to.deep.equal(zero);
   });
 });

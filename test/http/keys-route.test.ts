@@ -9,6 +9,7 @@ describe("GET /v1/keys/<key> on a store whose state and map disagree", () => {
     // The key's state says it is in the map, and the map says it is not, however often it is asked.
     const ledger = {
       size: 5n,
+      mapThreadCpuSeconds: () => null,
       keyState: () => Promise.resolve({ index: 1 }),
       mapProof: () => {
         proofs++;

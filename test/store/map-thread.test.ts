@@ -108,6 +108,9 @@ describe("the map on a thread of its own", () => {
       const refused = await issue("DIES-0002").catch((e: unknown) => e);
       expect(refused).to.have.property("code", "STORAGE_UNAVAILABLE");
       expect(ledger.writeFailure?.code).to.equal("STORAGE_UNAVAILABLE");
+      // What the service logs as the reason (http/app.ts): the thread, and the same error the refused group got.
+      expect(String(ledger.writeFailure?.cause)).to.match(/the map thread exited/);
+      expect(refused).to.equal(ledger.writeFailure);
       expect(ledger.size).to.equal(size);
       await ledger.close();
       ledger = await openLedger(dir, { mapThread: true });
