@@ -91,7 +91,8 @@ export function withOwnThreads(cpu: ThreadCpu | null, own: { bundles?: number; m
  */
 export function cpuPerEvent(before: ThreadCpu | null, after: ThreadCpu | null, events: number, unit = "an event"): string {
   if (!before || !after || events <= 0) return "";
-  const us = (a: number, b: number): string => (((b - a) * 1000) / events).toFixed(0);
+  // Two clocks (/proc's ticks, a thread's own metric) can leave a thread taken out slightly below zero: shown as 0, not -0.
+  const us = (a: number, b: number): string => (Math.round(((b - a) * 1000) / events) || 0).toFixed(0);
   const kind = (k: ThreadKind): string => us(before[k], after[k]);
   const own = (k: "bundles" | "map", name: string): string => {
     const [a, b] = [before[k], after[k]];

@@ -3,11 +3,14 @@
  * a group of submissions against the state machine on top of every group
  * prepared before it, appends its events to a working copy of the log's
  * compact range, updates the map, signs the new checkpoint, and puts all of
- * it into the group's LevelDB batch. It keeps the sequencer's working state,
- * ahead of the durable state by the batches being written: the range and
- * checkpoint the next group builds on, and the records written by batches not
- * yet durable that the next group's reads must see. The ledger publishes a
- * group to readers once its batch is durable, and then calls `settled`.
+ * it into the group's LevelDB batch. In two steps: the next group is
+ * prepared on top of this one's events while its map is updated (on the
+ * map's thread, map-thread.ts) and its checkpoint signed. It keeps the
+ * sequencer's working state, ahead of the durable state by the batches
+ * being written: the range and checkpoint the next group builds on, and the
+ * records written by batches not yet durable that the next group's reads
+ * must see. The ledger publishes a group to readers once its batch is
+ * durable, and then calls `settled`.
  */
 import { concatBytes, fromHex, toHex, utf8 } from "../core/bytes.js";
 import { keyCommitment, orderCommitment } from "../core/commitment.js";
@@ -145,7 +148,7 @@ export class GroupPreparer {
   private latest: LogHead["latest"];
   /** The newest group's last step (`PreparedGroup.finished`), which the next one's follows. */
   private lastFinished: Promise<void> = Promise.resolve();
-  /** The rows of the hash tiles being filled, at `work`'s size. */
+  /** The rows of the hash tiles being filled, at `range`'s size. */
   private tiles: FullTiles;
   /** Values written by batches not yet durable, for the reads the next batch makes (by latin1 key). */
   private readonly staged = new Map<string, Uint8Array>();

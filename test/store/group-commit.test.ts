@@ -10,6 +10,8 @@ interface Sub {
   fail?: "before-writing" | "after-writing";
   /** Preparing it waits for this. */
   slow?: Promise<void>;
+  /** Its group's last step (`finished`) waits for this, after `prepare` resolved: the next group is prepared meanwhile. */
+  last?: Promise<void>;
 }
 interface Group {
   names: string[];
@@ -61,7 +63,9 @@ function harness(o: { maxGroupRequests?: number; overlapRequests?: number } = {}
         if (s.fail === "after-writing") throw new Error(`${s.name} failed half way`);
       }
       prepared.push(subs.map((s) => s.name));
-      return { names: subs.map((s) => s.name), answers: subs.map((s) => `${s.name} durable`) };
+      const lasts = subs.flatMap((s) => (s.last ? [s.last] : []));
+      const finished = lasts.length > 0 ? Promise.all(lasts).then(() => undefined) : undefined;
+      return { names: subs.map((s) => s.name), answers: subs.map((s) => `${s.name} durable`), ...(finished ? { finished } : {}) };
     },
     written: () => undefined,
     publish: (g, info) => published.push({ names: g.names, ...info }),
@@ -228,6 +232,43 @@ describe("group commit (the ledger's sequencer)", () => {
     await h.commit.idle();
     expect(h.written).to.deep.equal([]);
     expect(h.pendingWrites()).to.equal(0);
+  });
+
+  it("prepares the next group while a group's last step goes on, writes a batch once all of its groups finished; a last step that fails stops writing", async () => {
+    const h = harness({ maxGroupRequests: 1 });
+    let finish!: () => void;
+    let failLast!: (e: Error) => void;
+    const a = watch(h.commit.submit({ name: "a", last: new Promise<void>((r) => (finish = r)) }));
+    const b = watch(h.commit.submit({ name: "b" }));
+    await ticks();
+    // b was prepared on top of a while a's last step goes on; a's batch waits for it.
+    expect(h.prepared).to.deep.equal([["a"], ["b"]]);
+    expect(h.pendingWrites()).to.equal(0);
+    expect(a.settled()).to.equal(false);
+    finish();
+    await h.release();
+    await h.release();
+    await until(() => a.settled() && b.settled());
+    expect([a.value(), b.value()]).to.deep.equal(["a durable", "b durable"]);
+    expect(h.written).to.deep.equal([["a"], ["b"]]);
+
+    // A last step that fails: its group is told why at once, though a write is pending; the ones beside it and after it, that writing stopped.
+    const c = watch(h.commit.submit({ name: "c" }));
+    await until(() => h.pendingWrites() === 1);
+    const d = watch(h.commit.submit({ name: "d", last: new Promise<void>((_, reject) => (failLast = reject)) }));
+    const e = watch(h.commit.submit({ name: "e" }));
+    await ticks();
+    failLast(new Error("d's map update failed"));
+    await until(d.settled);
+    expect((d.error() as Error).message).to.equal("d's map update failed");
+    expect(h.commit.failure?.code).to.equal("STORAGE_UNAVAILABLE");
+    await h.release();
+    await until(() => c.settled() && e.settled());
+    expect(c.value(), "written before").to.equal("c durable");
+    expect(e.error()).to.equal(h.commit.failure);
+    expect((await h.commit.submit({ name: "f" }).catch((x: unknown) => x)) as Error).to.equal(h.commit.failure);
+    await h.commit.idle();
+    expect(h.written).to.deep.equal([["a"], ["b"], ["c"]]);
   });
 
   it("drops a group that fails alone in its batch and goes on; one that fails half way beside others stops writing", async () => {
