@@ -21,7 +21,7 @@ import { K } from "./keys.js";
 import { encodeMapNode, type ChainedBatch, type MapStore } from "./map-store.js";
 import type { StoredNode } from "./node-cache.js";
 
-/** A group's map update: its root, and what the updater needs to write, stage and settle it. */
+/** A group's map update: its root, and what the updater needs to write and settle it. */
 export interface PreparedMap {
   root: Uint8Array;
 }
