@@ -18,7 +18,7 @@ import { errorText } from "./chain/redact.js";
 import { KeyProofError, type ErrorBody } from "./core/errors.js";
 import type { Ledger } from "./store/ledger.js";
 import type { LatestCheckpoint, LedgerReads, LedgerUpdate } from "./store/ledger-reads.js";
-import { threadCpuSeconds, workerEntry } from "./store/os-thread.js";
+import { threadCpuSeconds, workerEntry, workerReady, type WorkerStart } from "./store/os-thread.js";
 import { isStorageError, readRefused } from "./store/storage-errors.js";
 
 /** Builds a code's evidence bundle (SPEC §9), as the JSON text a client gets. */
@@ -65,7 +65,7 @@ export function outcomeOf(reply: BundleReply): { json: string } | { error: Error
   return { error: reply.storage ? readRefused(new Error(reply.fault)) : new Error(reply.fault) };
 }
 
-type FromBundleWorker = BundleReply | { type: "ready"; tid: number | null } | { type: "failed"; message: string } | { type: "closed" };
+type FromBundleWorker = BundleReply | WorkerStart | { type: "closed" };
 
 interface Asked {
   code: string;
@@ -101,27 +101,13 @@ export class BundleThread implements BundleMaker {
     });
     // Followed from before the replica reads anything: no update falls between.
     const unfollow = ledger.follow((update) => worker.postMessage({ type: "update", update } satisfies ToBundleWorker));
-    let first!: (m: FromBundleWorker) => void;
-    let failed!: (e: unknown) => void;
-    const ready = new Promise<number | null>((resolve, reject) => {
-      first = (m) =>
-        m.type === "ready"
-          ? resolve(m.tid)
-          : reject(new Error(`the bundle thread could not open the ledger: ${m.type === "failed" ? m.message : m.type}`));
-      failed = reject;
-    });
-    const exited = (code: number): void => failed(new Error(`the bundle thread exited (${code}) before it was ready`));
-    worker.once("message", first).once("error", failed).once("exit", exited);
     let tid: number | null;
     try {
-      tid = await ready;
+      tid = await workerReady(worker, "the bundle thread");
     } catch (e) {
       unfollow();
       await worker.terminate();
       throw e;
-    } finally {
-      // Only these: removeAllListeners would take the Worker's own, which start its port.
-      worker.off("message", first).off("error", failed).off("exit", exited);
     }
     const thread = new BundleThread(worker, unfollow, ledger, o.log, tid);
     worker.on("message", (m: FromBundleWorker) => thread.received(m));

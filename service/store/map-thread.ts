@@ -19,7 +19,7 @@ import type { MapUpdate } from "../core/map/sparse-map.js";
 import { errorText } from "../chain/redact.js";
 import type { ChainedBatch, MapStore } from "./map-store.js";
 import { addPackedOps, type MapUpdater, type PreparedMap } from "./map-updater.js";
-import { threadCpuSeconds, workerEntry } from "./os-thread.js";
+import { threadCpuSeconds, workerEntry, workerReady, type WorkerStart } from "./os-thread.js";
 import { writesStopped } from "./storage-errors.js";
 
 export interface MapWorkerData {
@@ -32,8 +32,7 @@ export type ToMapWorker =
   { type: "update"; id: number; updates: Uint8Array; rev: bigint } | { type: "settle"; id: number } | { type: "close" };
 
 export type FromMapWorker =
-  | { type: "ready"; tid: number | null }
-  | { type: "failed"; message: string }
+  | WorkerStart
   | { type: "updated"; id: number; root: Uint8Array; ops: Uint8Array }
   | { type: "refused"; id: number; message: string; code: string | undefined }
   | { type: "closed" };
@@ -66,23 +65,11 @@ export class MapThread implements MapUpdater {
     const { url, execArgv } = workerEntry(import.meta.url, "map-worker");
     const worker = new Worker(url, { ...(execArgv ? { execArgv } : {}), workerData: data satisfies MapWorkerData });
     let tid: number | null;
-    let first!: (m: FromMapWorker) => void;
-    let failed!: (e: unknown) => void;
-    const exited = (code: number): void => failed(new Error(`the map thread exited (${code}) before it was ready`));
     try {
-      tid = await new Promise<number | null>((resolve, reject) => {
-        first = (m) =>
-          m.type === "ready"
-            ? resolve(m.tid)
-            : reject(new Error(`the map thread could not open the ledger: ${m.type === "failed" ? m.message : m.type}`));
-        failed = reject;
-        worker.once("message", first).once("error", failed).once("exit", exited);
-      });
+      tid = await workerReady(worker, "the map thread");
     } catch (e) {
       await worker.terminate();
       throw e;
-    } finally {
-      worker.off("message", first).off("error", failed).off("exit", exited);
     }
     const thread = new MapThread(worker, map, tid);
     worker.on("message", (m: FromMapWorker) => thread.received(m));

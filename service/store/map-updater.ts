@@ -54,10 +54,8 @@ export class InThreadMapUpdater implements MapUpdater {
   constructor(private readonly map: MapStore) {}
 
   update(updates: MapUpdate[], rev: bigint): Promise<InThreadMap> {
-    const next = this.last.then(
-      () => this.apply(updates, rev),
-      () => this.apply(updates, rev),
-    );
+    const next = this.last.then(() => this.apply(updates, rev));
+    // Never rejects: a failed update is its group's, and the next one starts all the same.
     this.last = next.catch(() => undefined);
     return next;
   }

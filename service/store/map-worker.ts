@@ -44,9 +44,8 @@ async function update(id: number, packed: Uint8Array, rev: bigint): Promise<void
     const ops = packMapOps(writes, Number(rev));
     map.stage(writes, rev);
     staged.set(id, writes);
-    // A copy into a buffer of its own: `ops` may be a view of a larger one.
-    const out = ops.slice();
-    send({ type: "updated", id, root, ops: out }, [out.buffer]);
+    // Its buffer is its own (packMapOps allocates it), so it moves without a copy, the view with it.
+    send({ type: "updated", id, root, ops }, [ops.buffer as ArrayBuffer]);
   } catch (e) {
     send({ type: "refused", id, message: errorText(e), code: (e as { code?: unknown } | null)?.code?.toString() });
   }

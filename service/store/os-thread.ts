@@ -4,6 +4,7 @@
  * metrics; elsewhere both are null).
  */
 import { readFileSync, readlinkSync } from "node:fs";
+import type { Worker } from "node:worker_threads";
 
 /** The calling thread's id in the OS (`<pid>/task/<tid>`). */
 export function ownThreadId(): number | null {
@@ -36,4 +37,32 @@ export function threadCpuSeconds(tid: number | null): number | null {
 export function workerEntry(from: string, name: string): { url: URL; execArgv?: string[] } {
   if (!from.endsWith(".ts")) return { url: new URL(`./${name}.js`, from) };
   return { url: new URL(`./${name}.ts`, from), execArgv: ["--import", import.meta.resolve("tsx/esm")] };
+}
+
+/** What a worker of the service says first: it is ready (with its thread id), or it could not open what it works on. */
+export type WorkerStart = { type: "ready"; tid: number | null } | { type: "failed"; message: string };
+
+/**
+ * The thread id a worker of the service gives once it is ready; rejects,
+ * naming it as `what` ("the map thread"), when it could not start or it
+ * errs or exits first. Only its own listeners are taken off again:
+ * removeAllListeners would take the Worker's own, which start its port.
+ */
+export async function workerReady(worker: Worker, what: string): Promise<number | null> {
+  let first!: (m: { type: string }) => void;
+  let failed!: (e: unknown) => void;
+  const exited = (code: number): void => failed(new Error(`${what} exited (${code}) before it was ready`));
+  try {
+    return await new Promise<number | null>((resolve, reject) => {
+      first = (m) => {
+        const start = m as WorkerStart;
+        if (start.type === "ready") resolve(start.tid);
+        else reject(new Error(`${what} could not open the ledger: ${start.type === "failed" ? start.message : m.type}`));
+      };
+      failed = reject;
+      worker.once("message", first).once("error", failed).once("exit", exited);
+    });
+  } finally {
+    worker.off("message", first).off("error", failed).off("exit", exited);
+  }
 }
