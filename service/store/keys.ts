@@ -49,6 +49,14 @@ export const K = {
     writeU64be(k, k.length - 8, MAX_U64 - rev);
     return k;
   },
+  /** `mapHistory` of the position whose latest record's key is `latest`. */
+  mapHistoryOfLatest: (latest: Uint8Array, rev: bigint) => {
+    const k = alloc(latest.length + 8);
+    k.set(latest);
+    k[0] = CHAR_H;
+    writeU64be(k, latest.length, MAX_U64 - rev);
+    return k;
+  },
   mapHistoryRange: { gte: p("h"), lt: p("i") },
   mapKept: (size: bigint) => concatBytes(p("K"), u64be(size)),
   mapKeptRange: { gte: p("K"), lt: p("L") },
@@ -100,12 +108,23 @@ export function alloc(n: number): Uint8Array {
 }
 
 function mapKey(prefix: number, depth: number, path: Uint8Array, extra: number): Uint8Array {
-  const n = Math.ceil(depth / 8);
-  const k = alloc(3 + n + extra);
-  k[0] = prefix;
-  k[1] = depth >> 8;
-  k[2] = depth & 0xff;
-  for (let i = 0; i < n; i++) k[3 + i] = path[i]!;
-  if (depth % 8) k[2 + n]! &= (0xff << (8 - (depth % 8))) & 0xff;
+  const k = alloc(mapKeyLength(depth) + extra);
+  writeMapKey(k, 0, prefix === CHAR_M ? "latest" : "history", depth, path);
   return k;
+}
+
+/** The length of a map node's key, without a history record's rev. */
+export function mapKeyLength(depth: number): number {
+  return 3 + Math.ceil(depth / 8);
+}
+
+/** Writes the key of a position's latest record (`m`), or of its history records without their rev (`h`), at `at`; returns where it ends. */
+export function writeMapKey(k: Uint8Array, at: number, kind: "latest" | "history", depth: number, path: Uint8Array): number {
+  const n = Math.ceil(depth / 8);
+  k[at] = kind === "latest" ? CHAR_M : CHAR_H;
+  k[at + 1] = depth >> 8;
+  k[at + 2] = depth & 0xff;
+  for (let i = 0; i < n; i++) k[at + 3 + i] = path[i]!;
+  if (depth % 8) k[at + 2 + n]! &= (0xff << (8 - (depth % 8))) & 0xff;
+  return at + 3 + n;
 }

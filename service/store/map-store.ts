@@ -48,15 +48,29 @@ export type ChainedBatch = ReturnType<Db["batch"]>;
  */
 export function encodeMapNode(n: MapNode, rev?: number): Uint8Array {
   if (rev === undefined) return n.kind === "inner" ? n.hash : concatBytes(n.key, n.stateHash);
-  const at = n.kind === "inner" ? 32 : 64;
-  const v = alloc(at + 8);
-  if (n.kind === "inner") v.set(n.hash);
-  else {
-    v.set(n.key);
-    v.set(n.stateHash, 32);
-  }
-  writeU53be(v, at, rev);
+  const v = alloc(mapNodeLength(n, rev));
+  writeMapNode(v, 0, n, rev);
   return v;
+}
+
+/** The length of a node's record (`encodeMapNode`). */
+export function mapNodeLength(n: MapNode, rev?: number): number {
+  return (n.kind === "inner" ? 32 : 64) + (rev === undefined ? 0 : 8);
+}
+
+/** Writes a node's record (`encodeMapNode`) at `at`; returns where it ends. */
+export function writeMapNode(v: Uint8Array, at: number, n: MapNode, rev?: number): number {
+  if (n.kind === "inner") {
+    v.set(n.hash, at);
+    at += 32;
+  } else {
+    v.set(n.key, at);
+    v.set(n.stateHash, at + 32);
+    at += 64;
+  }
+  if (rev === undefined) return at;
+  writeU53be(v, at, rev);
+  return at + 8;
 }
 
 export function decodeMapNode(v: Uint8Array): StoredNode {
@@ -89,6 +103,16 @@ export class MapVersionGone extends Error {
 }
 
 const NOTHING = new Uint8Array(0);
+
+/**
+ * Whether a batch that replaces a node written at `rev` (the log size after
+ * its batch) writes that node's history record: it is unchanged since
+ * before the newest kept size (-1: none), which therefore held it. A node
+ * without a rev is in the full history already.
+ */
+export function historyNeeded(rev: number | undefined, newestKept: number): boolean {
+  return rev !== undefined && rev <= newestKept;
+}
 
 export class MapStore implements MapNodeSource {
   private readonly cache: NodeCache;
@@ -227,10 +251,9 @@ export class MapStore implements MapNodeSource {
     const at = rev === undefined ? undefined : Number(rev);
     for (const w of writes) {
       batch.put(K.mapLatest(w.depth, w.path), encodeMapNode(w.node, at));
-      // Unchanged since before the newest kept size: that size held it (a node without rev is in the full history).
       const old = w.replaced as StoredNode | undefined;
-      if (at !== undefined && old?.rev !== undefined && old.rev <= this.newestKept) {
-        batch.put(K.mapHistory(w.depth, w.path, BigInt(old.rev)), encodeMapNode(old));
+      if (at !== undefined && historyNeeded(old?.rev, this.newestKept)) {
+        batch.put(K.mapHistory(w.depth, w.path, BigInt(old!.rev!)), encodeMapNode(old!));
       }
     }
   }

@@ -17,8 +17,8 @@
  */
 import type { KeyProofError } from "../core/errors.js";
 import type { MapUpdate, MapWrite } from "../core/map/sparse-map.js";
-import { K } from "./keys.js";
-import { encodeMapNode, type ChainedBatch, type MapStore } from "./map-store.js";
+import { K, mapKeyLength, writeMapKey } from "./keys.js";
+import { historyNeeded, mapNodeLength, writeMapNode, type ChainedBatch, type MapStore } from "./map-store.js";
 import type { StoredNode } from "./node-cache.js";
 
 /** A group's map update: its root, and what the updater needs to write and settle it. */
@@ -81,59 +81,60 @@ export class InThreadMapUpdater implements MapUpdater {
 /*
  * An update's records packed in one buffer, to cross between threads as one
  * transfer: for each changed node its latest record, then, where the node it
- * replaces carries a `rev`, that node's history record marked with the rev.
- * Whether the history record is written is decided when the records are added
- * to the batch (`addPackedOps`), against the sizes kept by then.
+ * replaces carries a `rev`, that node's value as of the rev. Whether it is
+ * written, as a history record, is decided when the records are added to the
+ * batch (`addPackedOps`), against the sizes kept by then; its key is made
+ * only then, from the latest record's before it. Few are written (none while
+ * no size is kept), so the map's thread builds no keys for the others.
  *
- *   0x00 <key length u8> <key> <value length u8> <value>                 latest
- *   0x01 <rev f64> <key length u8> <key> <value length u8> <value>       history, if rev is kept
+ *   0x00 <key length u8> <key> <value length u8> <value>   latest
+ *   0x01 <rev f64> <value length u8> <value>               the node the latest before it replaces
  */
 const LATEST = 0;
-const HISTORY = 1;
+const REPLACED = 1;
 
 /** Packs `writes` as the batch ending at log size `rev` writes them (see above). */
 export function packMapOps(writes: MapWrite[], rev: number): Uint8Array {
-  // Keys at most 3 + 32 + 8 bytes, values at most 72: a bound, trimmed at the end.
-  const out = new Uint8Array(writes.length * 2 * (1 + 8 + 1 + 43 + 1 + 72));
+  // Keys at most 3 + 32 bytes, values at most 72: a bound, trimmed at the end.
+  const out = new Uint8Array(writes.length * (1 + 1 + 35 + 1 + 72 + 1 + 8 + 1 + 64));
   const view = new DataView(out.buffer);
   let at = 0;
-  const record = (key: Uint8Array, value: Uint8Array): void => {
-    out[at++] = key.length;
-    out.set(key, at);
-    at += key.length;
-    out[at++] = value.length;
-    out.set(value, at);
-    at += value.length;
-  };
   for (const w of writes) {
-    out[at++] = LATEST;
-    record(K.mapLatest(w.depth, w.path), encodeMapNode(w.node, rev));
+    // Written in place: a key and a value made per node, then copied here, were half of the packing.
+    out[at] = LATEST;
+    out[at + 1] = mapKeyLength(w.depth);
+    at = writeMapKey(out, at + 2, "latest", w.depth, w.path);
+    out[at] = mapNodeLength(w.node, rev);
+    at = writeMapNode(out, at + 1, w.node, rev);
     const old = w.replaced as StoredNode | undefined;
     if (old?.rev !== undefined) {
-      out[at++] = HISTORY;
-      view.setFloat64(at, old.rev);
-      at += 8;
-      record(K.mapHistory(w.depth, w.path, BigInt(old.rev)), encodeMapNode(old));
+      out[at] = REPLACED;
+      view.setFloat64(at + 1, old.rev);
+      out[at + 9] = mapNodeLength(old);
+      at = writeMapNode(out, at + 10, old);
     }
   }
   return out.subarray(0, at);
 }
 
-/** Adds packed records to `batch`: every latest one, and the history ones of sizes up to `newestKept`. */
+/** Adds packed records to `batch`: every latest one, and the history ones a size kept up to `newestKept` needs. */
 export function addPackedOps(batch: ChainedBatch, packed: Uint8Array, newestKept: number): void {
   const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  let latest = packed.subarray(0, 0);
   let at = 0;
   while (at < packed.length) {
-    const kind = packed[at++];
-    let keep = true;
-    if (kind === HISTORY) {
-      keep = view.getFloat64(at) <= newestKept;
+    if (packed[at++] === LATEST) {
+      const keyEnd = at + 1 + packed[at]!;
+      latest = packed.subarray(at + 1, keyEnd);
+      const valueEnd = keyEnd + 1 + packed[keyEnd]!;
+      batch.put(latest, packed.subarray(keyEnd + 1, valueEnd));
+      at = valueEnd;
+    } else {
+      const rev = view.getFloat64(at);
       at += 8;
+      const valueEnd = at + 1 + packed[at]!;
+      if (historyNeeded(rev, newestKept)) batch.put(K.mapHistoryOfLatest(latest, BigInt(rev)), packed.subarray(at + 1, valueEnd));
+      at = valueEnd;
     }
-    const keyEnd = at + 1 + packed[at]!;
-    const key = packed.subarray(at + 1, keyEnd);
-    const valueEnd = keyEnd + 1 + packed[keyEnd]!;
-    if (keep) batch.put(key, packed.subarray(keyEnd + 1, valueEnd));
-    at = valueEnd;
   }
 }
