@@ -19,8 +19,9 @@
 import type { ClassicLevel } from "classic-level";
 import { LRUCache } from "lru-cache";
 import { concatBytes, readU53be, readU64be, u64be, writeU53be } from "../core/bytes.js";
-import { MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
+import { bitAt, MAP_DEPTH, mapLeaf } from "../core/map/hashing.js";
 import {
+  compareKeys,
   flipBit,
   positionId,
   proveKey,
@@ -104,6 +105,9 @@ export class MapVersionGone extends Error {
 
 const NOTHING = new Uint8Array(0);
 
+/** A write as `stage` keeps it: with its position's id, which `settle` needs again. */
+type StagedWrite = MapWrite & { id?: string };
+
 /**
  * Whether a batch that replaces a node written at `rev` (the log size after
  * its batch) writes that node's history record: it is unchanged since
@@ -145,7 +149,11 @@ export class MapStore implements MapNodeSource {
 
   /** The newest node at a position, prepared or durable; reads LevelDB on the calling thread when it is not in memory. */
   get(depth: number, path: Uint8Array): StoredNode | undefined {
-    const id = positionId(depth, path);
+    return this.newest(depth, path, positionId(depth, path));
+  }
+
+  /** `get`, with the position's id already made: an update asks for some 40 positions a key. */
+  private newest(depth: number, path: Uint8Array, id: string): StoredNode | undefined {
     const staged = this.pending.get(id);
     if (staged) return staged;
     const hit = this.cache.get(depth, path);
@@ -164,8 +172,9 @@ export class MapStore implements MapNodeSource {
         // Prefetched positions were not pending, and nothing is staged while a
         // group is prepared, so they cannot hide a newer pending node.
         get: (depth, path) => {
-          const n = fetched.get(positionId(depth, path));
-          return n === undefined ? this.get(depth, path) : (n ?? undefined);
+          const id = positionId(depth, path);
+          const n = fetched.get(id);
+          return n === undefined ? this.newest(depth, path, id) : (n ?? undefined);
         },
       },
       updates,
@@ -174,9 +183,11 @@ export class MapStore implements MapNodeSource {
 
   /**
    * Reads, in a few multi-gets, every uncached node the update of `keys` will
-   * look at. Each key walks down its path through the nodes known so far; a
-   * round reads, for every key, the first position it cannot pass and that
-   * position's sibling. One read per node, one after the other, is what made
+   * look at. The keys walk down their paths through the nodes known so far,
+   * together as the update walks them (a node shared by many keys is looked
+   * at once); a round reads, for every key, the first position it cannot
+   * pass, and the sibling of each position passed whose other side no key
+   * goes down. One read per node, one after the other, is what made
    * large maps slow (the lower levels are rarely cached); reading a window of
    * levels ahead instead read about ten absent positions per new key, below
    * the leaf where its path ends, and those misses were most of the reads.
@@ -196,8 +207,13 @@ export class MapStore implements MapNodeSource {
     // per sibling was the largest allocation of an update.
     const sibling = new Uint8Array(32);
     const window = keys.length <= FEW_KEYS ? FEW_KEYS_WINDOW : 0;
-    let active = keys.map((key) => ({ key, depth: 0 }));
-    while (active.length > 0) {
+    // Sorted, the keys below a position are a range of them. Each key
+    // walking its own path looked at the levels all keys share once for
+    // each key: for a group of 256 new keys, the top 8 levels 256 times.
+    const sorted = [...keys].sort(compareKeys);
+    /** Positions still to walk: at `depth`, where keys lo..hi-1 go through. */
+    let frontier = sorted.length > 0 ? [{ depth: 0, lo: 0, hi: sorted.length }] : [];
+    while (frontier.length > 0) {
       const asked = new Set<string>();
       const ids: string[] = [];
       const wanted: Uint8Array[] = [];
@@ -212,30 +228,42 @@ export class MapStore implements MapNodeSource {
         flipBit(sibling, d - 1);
         want(d, sibling, positionId(d, sibling));
       };
-      const next: typeof active = [];
-      for (const a of active) {
-        for (let d = a.depth; ; d++) {
-          // Below an inner node the update reads both children.
-          if (d > 0) wantSibling(d, a.key);
-          const id = positionId(d, a.key);
-          const kind = asked.has(id) ? undefined : known(d, a.key, id);
-          if (kind === "inner" && d < MAP_DEPTH) continue;
+      const next: typeof frontier = [];
+      const walk = (d: number, lo: number, hi: number): void => {
+        for (;;) {
+          const path = sorted[lo]!;
+          const id = positionId(d, path);
+          const kind = asked.has(id) ? undefined : known(d, path, id);
           if (kind === undefined) {
-            want(d, a.key, id);
-            for (let e = d + 1; e <= Math.min(MAP_DEPTH, d + window); e++) {
-              want(e, a.key, positionId(e, a.key));
-              wantSibling(e, a.key);
+            want(d, path, id);
+            for (let i = lo; window > 0 && i < hi; i++) {
+              for (let e = d + 1; e <= Math.min(MAP_DEPTH, d + window); e++) {
+                want(e, sorted[i]!, positionId(e, sorted[i]!));
+                wantSibling(e, sorted[i]!);
+              }
             }
-            a.depth = d;
-            next.push(a);
+            next.push({ depth: d, lo, hi });
+            return;
           }
-          break;
+          // A leaf or nothing: the update builds what goes below it and reads nothing more.
+          if (kind !== "inner" || d === MAP_DEPTH) return;
+          // Below an inner node the update reads both children: a side with
+          // keys is walked, the other is read as it is.
+          let split = lo;
+          while (split < hi && bitAt(sorted[split]!, d) === 0) split++;
+          if (split === lo || split === hi) wantSibling(d + 1, path);
+          else {
+            walk(d + 1, lo, split);
+            lo = split;
+          }
+          d++;
         }
-      }
+      };
+      for (const f of frontier) walk(f.depth, f.lo, f.hi);
       // Off the thread, as the ledger's reads of a group (GroupPreparer.readMany says why).
       const values = wanted.length > 0 ? await readManyAcrossPool(this.db, wanted) : [];
       values.forEach((v, i) => out.set(ids[i]!, v ? decodeMapNode(v) : null));
-      active = next;
+      frontier = next;
     }
     return out;
   }
@@ -303,18 +331,19 @@ export class MapStore implements MapNodeSource {
 
   /** Called once a batch holding `writes`, ending at log size `rev`, is prepared, before it is written. */
   stage(writes: MapWrite[], rev?: bigint): void {
-    for (const w of writes) {
+    for (const w of writes as StagedWrite[]) {
       // Tagged, as the node the next batch may replace.
       if (rev !== undefined) (w.node as StoredNode).rev = Number(rev);
-      this.pending.set(positionId(w.depth, w.path), w.node);
+      w.id = positionId(w.depth, w.path);
+      this.pending.set(w.id, w.node);
     }
   }
 
   /** Called once the batch holding `writes` is durable. */
   settle(writes: MapWrite[]): void {
-    for (const w of writes) {
+    for (const w of writes as StagedWrite[]) {
       this.cache.set(w.depth, w.path, w.node);
-      const id = positionId(w.depth, w.path);
+      const id = w.id ?? positionId(w.depth, w.path);
       if (this.pending.get(id) === w.node) this.pending.delete(id);
     }
   }

@@ -76,16 +76,16 @@ export function onNextBatches(ledger: Ledger, times: number, touch: (batch: Chai
  * read (the two ways service/store/reads.ts reads); `see` may throw, which
  * fails that read as LevelDB would. Returns the function that stops it.
  */
-export function onReads(db: Db, see: (keys: Uint8Array[]) => void): () => void {
+export function onReads(db: Db, see: (keys: Uint8Array[], how: "many" | "one") => void): () => void {
   const getMany = db.getMany.bind(db);
   const getSync = db.getSync.bind(db);
   const patched = db as { getMany: unknown; getSync: unknown };
   patched.getMany = async (keys: Uint8Array[], o?: Parameters<Db["getMany"]>[1]) => {
-    see(keys);
+    see(keys, "many");
     return o ? getMany(keys, o) : getMany(keys);
   };
   patched.getSync = (key: Uint8Array, o?: Parameters<Db["getSync"]>[1]) => {
-    see([key]);
+    see([key], "one");
     return o ? getSync(key, o) : getSync(key);
   };
   return () => {

@@ -65,14 +65,12 @@ describe("map store", () => {
           // A store with a cold cache over the same data.
           const store = new MapStore(db);
           const read: string[] = [];
-          const stopReads = onReads(db, (keys) => read.push(...keys.map(toHex)));
-          // With a cold cache, every node the update asks the store for is one it did not read ahead.
+          // With a cold cache, every node the update reads by itself, one at a time, is one it did not read ahead.
           let singleReads = 0;
-          const get = store.get.bind(store);
-          store.get = (d, p) => {
-            singleReads++;
-            return get(d, p);
-          };
+          const stopReads = onReads(db, (keys, how) => {
+            if (how === "one") singleReads += keys.length;
+            read.push(...keys.map(toHex));
+          });
           const { root } = await store.prepare(updates);
           stopReads();
 
@@ -91,6 +89,30 @@ describe("map store", () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("an update of no keys (a group that only registers participants) reads only the root, and keeps it", async () => {
+    const db = scratchDb(dir);
+    await db.open();
+    try {
+      const writer = new MapStore(db);
+      const updates = updatesOf([
+        [1, 0],
+        [2, 0],
+        [3, 1],
+      ]);
+      await commit(writer, db, updates, 1n);
+      const store = new MapStore(db);
+      let reads = 0;
+      const stopReads = onReads(db, (keys) => (reads += keys.length));
+      const { root, writes } = await store.prepare([]);
+      stopReads();
+      expect(writes).to.deep.equal([]);
+      expect(reads).to.equal(1);
+      expect(toHex(root)).to.equal(toHex(new MemoryMap().update(updates)));
+    } finally {
+      await db.close();
+    }
   });
 
   it("proves every key as the in-memory map does: at the newest size, from a view, and at kept sizes from the history, also over history from before kept sizes; refuses other past sizes (property)", async () => {

@@ -42,7 +42,8 @@ function leafNode(u: MapUpdate): MapNode {
   return { kind: "leaf", key: u.key, stateHash: u.stateHash, hash: mapLeaf(u.key, u.stateHash) };
 }
 
-function compareKeys(a: Uint8Array, b: Uint8Array): number {
+/** The order of two 32-byte keys, which is their paths' left to right. */
+export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }
