@@ -2,6 +2,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ethAddress } from "./core/bundle/schema.js";
+import { MAP_CACHE_NODES } from "./store/map-store.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const hex32 = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex");
@@ -73,12 +74,8 @@ export const configSchema = z.object({
   VERIFY_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
   TRUST_PROXY: trustProxy.optional(),
   BODY_LIMIT: z.string().default("5mb"),
-  /**
-   * Map nodes kept in memory: 270–540 bytes each (the tables grow by powers
-   * of two; the default takes 142 MB). A map holds 2.1–2.3 nodes per key,
-   * and an update reads from LevelDB every node of its path not cached here.
-   */
-  MAP_CACHE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(500_000),
+  /** Map nodes kept in memory by the map's updater (map-store.ts says what the default buys). */
+  MAP_CACHE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(MAP_CACHE_NODES),
   /** Whether verification bundles are built on a thread of their own beside the HTTP thread (bundle-thread.ts). */
   VERIFY_THREAD: z.enum(["on", "off"]).default("on"),
   MAP_THREAD: z.enum(["on", "off"]).default("on"),
@@ -110,7 +107,7 @@ export const CONFIG_HELP: Record<keyof Config, string> = {
   VERIFY_RATE_LIMIT: "POST /v1/verify requests per minute per client address (30)",
   TRUST_PROXY: "behind a reverse proxy: its hop count or addresses, whose X-Forwarded-For gives the client address (none)",
   BODY_LIMIT: "largest JSON body accepted (5mb)",
-  MAP_CACHE_NODES: "map nodes cached in memory, 270-540 bytes each (500000)",
+  MAP_CACHE_NODES: `map nodes cached in memory, 270-540 bytes each (${MAP_CACHE_NODES})`,
   VERIFY_THREAD: "on | off: build verification bundles on a thread of their own, beside the HTTP thread (on)",
   MAP_THREAD: "on | off: update the sparse Merkle map on a thread of its own, beside the HTTP thread (on)",
 };

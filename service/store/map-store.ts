@@ -142,7 +142,7 @@ export class MapStore implements MapNodeSource {
 
   constructor(
     private readonly db: Db,
-    cacheSize = 500_000,
+    cacheSize = MAP_CACHE_NODES,
   ) {
     this.cache = new NodeCache(cacheSize);
   }
@@ -585,6 +585,16 @@ const MAX_PINNED_VIEWS = 4;
  * (about 1 MB), read by every proof; below them a key's path is its own.
  */
 const VIEW_CACHED_DEPTH = 12;
+/**
+ * Map nodes an updating store caches by default: 300 MB (node-cache.ts; the
+ * tables grow by powers of two, 270–540 bytes a node). A map holds 2.1–2.3
+ * nodes a key; at 1M keys this is about its top 19 levels, and a new key's path
+ * reads from LevelDB only below them. Half as many (its top 18 levels)
+ * made pairs of issue and sale over HTTP 8 % slower at 1M entries
+ * (docs/figures.md, thirty-third session).
+ */
+export const MAP_CACHE_NODES = 1_000_000;
+
 /** Updates of at most this many keys read FEW_KEYS_WINDOW levels ahead of their first unknown position (see `prefetch`). */
 export const FEW_KEYS = 256;
 const FEW_KEYS_WINDOW = 7;

@@ -6,7 +6,7 @@ describe("service configuration", () => {
     const c = loadConfig({});
     expect(c.PORT).to.equal(8080);
     expect(c.ANCHORING).to.equal("on");
-    expect(c.MAP_CACHE_NODES).to.equal(500_000);
+    expect(c.MAP_CACHE_NODES).to.equal(1_000_000);
   });
 
   it("reads the map cache size as a whole number of nodes", () => {
