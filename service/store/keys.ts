@@ -42,10 +42,10 @@ export const K = {
     return k;
   },
   tile: (tileLevel: number, index: bigint) => concatBytes(p("T"), Uint8Array.of(tileLevel), u64be(index)),
-  mapLatest: (depth: number, path: Uint8Array) => mapKey(CHAR_M, depth, path, 0),
-  mapHistoryPrefix: (depth: number, path: Uint8Array) => mapKey(CHAR_H, depth, path, 0),
+  mapLatest: (depth: number, path: Uint8Array) => mapKey("latest", depth, path, 0),
+  mapHistoryPrefix: (depth: number, path: Uint8Array) => mapKey("history", depth, path, 0),
   mapHistory: (depth: number, path: Uint8Array, rev: bigint) => {
-    const k = mapKey(CHAR_H, depth, path, 8);
+    const k = mapKey("history", depth, path, 8);
     writeU64be(k, k.length - 8, MAX_U64 - rev);
     return k;
   },
@@ -107,9 +107,9 @@ export function alloc(n: number): Uint8Array {
   return k;
 }
 
-function mapKey(prefix: number, depth: number, path: Uint8Array, extra: number): Uint8Array {
+function mapKey(kind: "latest" | "history", depth: number, path: Uint8Array, extra: number): Uint8Array {
   const k = alloc(mapKeyLength(depth) + extra);
-  writeMapKey(k, 0, prefix === CHAR_M ? "latest" : "history", depth, path);
+  writeMapKey(k, 0, kind, depth, path);
   return k;
 }
 
