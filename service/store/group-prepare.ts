@@ -240,8 +240,8 @@ export class GroupPreparer {
           const { req, mac } = p;
           const ref = this.resolveKey(p, overlay, keys);
           const event = this.buildEvent(sub.actor, req, ref, overlay);
-          const entry = encodeEvent(event);
-          const leaf = leafHash(utf8(entry));
+          const entry = utf8(encodeEvent(event));
+          const leaf = leafHash(entry);
           const index = range.size;
           const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
           overlay.apply(effect);
@@ -251,7 +251,7 @@ export class GroupPreparer {
             const full = tiles.add(n);
             if (full) put(K.tile(full.tileLevel, full.index), full.hashes);
           }
-          put(K.entry(index), utf8(entry));
+          put(K.entry(index), entry);
           if (effect.kind === "participant") {
             put(K.participant(effect.participant.id), participantRecord(effect.participant, index));
             participantEvents.set(effect.participant.id, index);
