@@ -166,7 +166,9 @@ export class MapStore implements MapNodeSource {
 
   /** Computes a batch's map writes; nothing is stored until `stage` and `settle`. */
   async prepare(updates: MapUpdate[]): Promise<{ root: Uint8Array; writes: MapWrite[] }> {
-    const fetched = await this.prefetch(updates.map((u) => u.key));
+    // Sorted once here: the read-ahead walks the keys in order, and the update's own sort of them is then a single pass.
+    const sorted = [...updates].sort((a, b) => compareKeys(a.key, b.key));
+    const fetched = await this.prefetch(sorted.map((u) => u.key));
     return updateMap(
       {
         // Prefetched positions were not pending, and nothing is staged while a
@@ -177,15 +179,15 @@ export class MapStore implements MapNodeSource {
           return n === undefined ? this.newest(depth, path, id) : (n ?? undefined);
         },
       },
-      updates,
+      sorted,
     );
   }
 
   /**
-   * Reads, in a few multi-gets, every uncached node the update of `keys` will
-   * look at. The keys walk down their paths through the nodes known so far,
-   * together as the update walks them (a node shared by many keys is looked
-   * at once); a round reads, for every key, the first position it cannot
+   * Reads, in a few multi-gets, every uncached node the update of `sorted`
+   * (its keys, in order) will look at. The keys walk down their paths
+   * through the nodes known so far, together as the update walks them (a
+   * node shared by many keys is looked at once); a round reads, for every key, the first position it cannot
    * pass, and the sibling of each position passed whose other side no key
    * goes down. One read per node, one after the other, is what made
    * large maps slow (the lower levels are rarely cached); reading a window of
@@ -196,7 +198,7 @@ export class MapStore implements MapNodeSource {
    * (single events at a steady rate) wait for, and a group that waited
    * longer is a larger next group.
    */
-  private async prefetch(keys: Uint8Array[]): Promise<Map<string, StoredNode | null>> {
+  private async prefetch(sorted: Uint8Array[]): Promise<Map<string, StoredNode | null>> {
     const out = new Map<string, StoredNode | null>();
     const known = (d: number, p: Uint8Array, id: string): MapNode["kind"] | "absent" | undefined => {
       const n = this.pending.get(id) ?? out.get(id);
@@ -206,22 +208,23 @@ export class MapStore implements MapNodeSource {
     // Siblings are formed in one scratch path (nothing keeps it): a new path
     // per sibling was the largest allocation of an update.
     const sibling = new Uint8Array(32);
-    const window = keys.length <= FEW_KEYS ? FEW_KEYS_WINDOW : 0;
+    const window = sorted.length <= FEW_KEYS ? FEW_KEYS_WINDOW : 0;
     // Sorted, the keys below a position are a range of them. Each key
     // walking its own path looked at the levels all keys share once for
     // each key: for a group of 256 new keys, the top 8 levels 256 times.
-    const sorted = [...keys].sort(compareKeys);
     /** Positions still to walk: at `depth`, where keys lo..hi-1 go through. */
     let frontier = sorted.length > 0 ? [{ depth: 0, lo: 0, hi: sorted.length }] : [];
     while (frontier.length > 0) {
       const asked = new Set<string>();
       const ids: string[] = [];
       const wanted: Uint8Array[] = [];
-      const want = (d: number, p: Uint8Array, id: string): void => {
-        if (asked.has(id) || known(d, p, id) !== undefined) return;
+      const ask = (d: number, p: Uint8Array, id: string): void => {
         asked.add(id);
         ids.push(id);
         wanted.push(K.mapLatest(d, p));
+      };
+      const want = (d: number, p: Uint8Array, id: string): void => {
+        if (!asked.has(id) && known(d, p, id) === undefined) ask(d, p, id);
       };
       const wantSibling = (d: number, key: Uint8Array): void => {
         sibling.set(key);
@@ -233,9 +236,11 @@ export class MapStore implements MapNodeSource {
         for (;;) {
           const path = sorted[lo]!;
           const id = positionId(d, path);
-          const kind = asked.has(id) ? undefined : known(d, path, id);
+          const wasAsked = asked.has(id);
+          const kind = wasAsked ? undefined : known(d, path, id);
           if (kind === undefined) {
-            want(d, path, id);
+            // Known to be unknown: not looked up in the cache a second time.
+            if (!wasAsked) ask(d, path, id);
             for (let i = lo; window > 0 && i < hi; i++) {
               for (let e = d + 1; e <= Math.min(MAP_DEPTH, d + window); e++) {
                 want(e, sorted[i]!, positionId(e, sorted[i]!));
