@@ -23,6 +23,15 @@ export function countOver(read: (name: string) => number, histogram: string, le:
   return read(`${histogram}_count${labels ? `{${labels}}` : ""}`) - read(`${histogram}_bucket{le="${le}"${labels ? `,${labels}` : ""}}`);
 }
 
+/**
+ * The flags `npm start` gives Node (package.json), so that a benchmark's
+ * service runs as an operator's does. `--v8-pool-size=0` sizes V8's helper
+ * threads (parallel scavenges, concurrent marking) to the machine's cores
+ * instead of Node's default of four: on two cores four of them took cores
+ * from the ledger's own threads (docs/figures.md, thirty-fourth session).
+ */
+export const SERVICE_NODE_FLAGS = ["--v8-pool-size=0"];
+
 /** A port in a range no other service of the machine is likely to hold. */
 export function randomPort(): number {
   return 30_000 + Math.floor(Math.random() * 20_000);
@@ -46,7 +55,7 @@ export interface ServiceOptions {
  */
 export async function startService(o: ServiceOptions, port = randomPort()): Promise<BenchService> {
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, "--import", "tsx", "service/main.ts"], {
     env: {
       ...process.env,
       DATA_DIR: o.dataDir,
