@@ -140,6 +140,12 @@ try {
   const shop = { "content-type": "application/json", authorization: `Bearer ${(await register("soak-shop", "seller")).token}` };
   const api = new KeyProofApi(url);
   const log = await api.logInfo();
+  // Anchoring is half of what a soak is for: without a contract it would run its hour for nothing.
+  if (!log.contract) {
+    throw new Error(
+      "the service names no anchor contract: it could not deploy one on its embedded chain (is the contract built? `npx hardhat build`)",
+    );
+  }
   const size = async (): Promise<number> => (await api.logInfo()).size;
 
   // Keys move issuer -> shop -> buyer -> redeemed; a key joins the next
