@@ -141,11 +141,12 @@ try {
   const api = new KeyProofApi(url);
   const log = await api.logInfo();
   // Anchoring is half of what a soak is for: without a contract it would run its hour for nothing.
-  if (!log.contract) {
+  if (!log.contract || !log.rpcUrl) {
     throw new Error(
       "the service names no anchor contract: it could not deploy one on its embedded chain (is the contract built? `npx hardhat build`)",
     );
   }
+  const chain = { contract: log.contract, rpcUrl: log.rpcUrl };
   const size = async (): Promise<number> => (await api.logInfo()).size;
 
   // Keys move issuer -> shop -> buyer -> redeemed; a key joins the next
@@ -247,7 +248,7 @@ try {
       const report = await verifyBundle(bundle, {
         code,
         order: orderOf(code),
-        trusted: { verifierKey: log.verifierKey, ...(log.contract ? { contract: log.contract } : {}) },
+        trusted: { verifierKey: log.verifierKey, contract: chain.contract },
       });
       if (report.ok) ok++;
       else
@@ -344,7 +345,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   process.stderr.write("auditing the log against the chain…\n");
-  const audit = await runAudit(service, log.contract, log.rpcUrl);
+  const audit = await runAudit(service, chain.contract, chain.rpcUrl);
 
   // Verdicts over the run, the first windows left out (caches filling, the JIT warming).
   const settled = rows.slice(Math.min(2, rows.length - 1));
@@ -430,8 +431,7 @@ function windowLine(r: Window): string {
 }
 
 /** Runs scripts/audit.ts as a regulator would; its verdict line and exit code. */
-async function runAudit(s: BenchService, contract: string | null, rpcUrl: string | null): Promise<string> {
-  if (!contract || !rpcUrl) return "not run: the service names no contract";
+async function runAudit(s: BenchService, contract: string, rpcUrl: string): Promise<string> {
   const child = spawn(
     process.execPath,
     [

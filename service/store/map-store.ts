@@ -187,9 +187,9 @@ export class MapStore implements MapNodeSource {
    * Reads, in a few multi-gets, every uncached node the update of `sorted`
    * (its keys, in order) will look at. The keys walk down their paths
    * through the nodes known so far, together as the update walks them (a
-   * node shared by many keys is looked at once); a round reads, for every key, the first position it cannot
-   * pass, and the sibling of each position passed whose other side no key
-   * goes down. One read per node, one after the other, is what made
+   * node shared by many keys is looked at once); a round reads, for every
+   * key, the first position it cannot pass, and the sibling of each position
+   * passed whose other side no key goes down. One read per node, one after the other, is what made
    * large maps slow (the lower levels are rarely cached); reading a window of
    * levels ahead instead read about ten absent positions per new key, below
    * the leaf where its path ends, and those misses were most of the reads.
