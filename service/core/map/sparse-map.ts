@@ -76,33 +76,34 @@ export function updateMap(source: MapNodeSource, updates: MapUpdate[]): { root: 
     return node.hash;
   };
 
-  // A subtree holding exactly `items`, with no stored nodes below its top,
-  // where `top` was (a leaf, or nothing).
-  const build = (depth: number, items: MapUpdate[], top?: MapNode): Uint8Array => {
-    const path = items[0]!.key;
-    if (items.length === 1) return emit(depth, path, leafNode(items[0]!), top);
-    const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
-    const left = split === -1 ? items : items.slice(0, split);
-    const right = split === -1 ? [] : items.slice(split);
-    const l = left.length ? build(depth + 1, left) : EMPTY_SUBTREE;
-    const r = right.length ? build(depth + 1, right) : EMPTY_SUBTREE;
+  // Updates go down the tree as ranges lo..hi-1 of one sorted array: a
+  // sliced copy per level and side was the largest allocation of an update
+  // after the hashes.
+  // A subtree holding exactly `items[lo..hi)`, with no stored nodes below
+  // its top, where `top` was (a leaf, or nothing).
+  const build = (depth: number, items: MapUpdate[], lo: number, hi: number, top?: MapNode): Uint8Array => {
+    const path = items[lo]!.key;
+    if (hi - lo === 1) return emit(depth, path, leafNode(items[lo]!), top);
+    const split = splitAt(items, lo, hi, depth);
+    const l = split > lo ? build(depth + 1, items, lo, split) : EMPTY_SUBTREE;
+    const r = split < hi ? build(depth + 1, items, split, hi) : EMPTY_SUBTREE;
     return emit(depth, path, { kind: "inner", hash: mapNode(l, r) }, top);
   };
 
-  const update = (depth: number, items: MapUpdate[]): Uint8Array => {
-    const path = items[0]!.key;
+  const update = (depth: number, lo: number, hi: number): Uint8Array => {
+    const path = sorted[lo]!.key;
     const node = source.get(depth, path);
-    if (!node) return build(depth, items);
+    if (!node) return build(depth, sorted, lo, hi);
     if (node.kind === "leaf") {
-      const replaced = items.some((u) => compareKeys(u.key, node.key) === 0);
-      const merged = replaced ? items : [...items, { key: node.key, stateHash: node.stateHash }].sort((a, b) => compareKeys(a.key, b.key));
-      return build(depth, merged, node);
+      let replaced = false;
+      for (let i = lo; i < hi && !replaced; i++) replaced = compareKeys(sorted[i]!.key, node.key) === 0;
+      if (replaced) return build(depth, sorted, lo, hi, node);
+      const merged = [...sorted.slice(lo, hi), { key: node.key, stateHash: node.stateHash }].sort((a, b) => compareKeys(a.key, b.key));
+      return build(depth, merged, 0, merged.length, node);
     }
-    const split = items.findIndex((u) => bitAt(u.key, depth) === 1);
-    const left = split === -1 ? items : items.slice(0, split);
-    const right = split === -1 ? [] : items.slice(split);
-    const l = left.length ? update(depth + 1, left) : untouched(depth, path, 0);
-    const r = right.length ? update(depth + 1, right) : untouched(depth, path, 1);
+    const split = splitAt(sorted, lo, hi, depth);
+    const l = split > lo ? update(depth + 1, lo, split) : untouched(depth, path, 0);
+    const r = split < hi ? update(depth + 1, split, hi) : untouched(depth, path, 1);
     return emit(depth, path, { kind: "inner", hash: mapNode(l, r) }, node);
   };
 
@@ -115,7 +116,14 @@ export function updateMap(source: MapNodeSource, updates: MapUpdate[]): { root: 
   };
 
   if (sorted.length === 0) return { root: mapRoot(source), writes };
-  return { root: update(0, sorted), writes };
+  return { root: update(0, 0, sorted.length), writes };
+}
+
+/** The first of `items[lo..hi)` (sorted, sharing their first `depth` bits) whose bit `depth` is 1; `hi` if none. */
+function splitAt(items: MapUpdate[], lo: number, hi: number, depth: number): number {
+  let i = lo;
+  while (i < hi && bitAt(items[i]!.key, depth) === 0) i++;
+  return i;
 }
 
 /** Builds the SPEC §5 proof for `key` (membership or absence). */
