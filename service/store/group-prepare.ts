@@ -242,8 +242,9 @@ export class GroupPreparer {
           const event = this.buildEvent(sub.actor, req, ref, overlay);
           const entry = utf8(encodeEvent(event));
           const leaf = leafHash(entry);
+          const leafHex = toHex(leaf);
           const index = range.size;
-          const effect = applyEvent(overlay, event, toHex(leaf), Number(index));
+          const effect = applyEvent(overlay, event, leafHex, Number(index));
           overlay.apply(effect);
           for (const n of range.append(leaf)) {
             put(K.node(n.level, n.index), n.hash);
@@ -271,7 +272,7 @@ export class GroupPreparer {
               keys.salts.set(ref.commitment, ref.salt);
             }
           }
-          results.push({ ok: true, index: Number(index), key: effect.kind === "key" ? effect.key : null, leafHash: toHex(leaf) });
+          results.push({ ok: true, index: Number(index), key: effect.kind === "key" ? effect.key : null, leafHash: leafHex });
         } catch (e) {
           results.push(errorResult(e));
         }
@@ -481,31 +482,31 @@ export class GroupPreparer {
   }
 
   private buildEvent(actor: string, req: EventRequest, ref: KeyRef | undefined, view: LedgerView): LedgerEvent {
+    // Members in code-unit order, as JCS writes them: canonicalize (jcs.ts) then needs no sort.
     const time = this.parts.clock.next();
-    const base = { v: 1 as const, actor, time };
     if (req.type === "participant") {
-      return { ...base, type: "participant", attrs: { id: req.id, role: req.role, name: req.name } };
+      return { actor, attrs: { id: req.id, name: req.name, role: req.role }, time, type: "participant", v: 1 };
     }
     const key = ref!.commitment;
     if (req.type === "issue") {
       const attrs = {
-        sku: req.sku,
         ...(req.batch !== undefined ? { batch: req.batch } : {}),
         ...(req.expires !== undefined ? { expires: req.expires } : {}),
         ...(req.face !== undefined ? { face: req.face } : {}),
+        sku: req.sku,
       };
-      return { ...base, type: "issue", key, prev: null, attrs };
+      return { actor, attrs, key, prev: null, time, type: "issue", v: 1 };
     }
     const prev = view.keyState(key)?.head ?? ZERO_HEAD;
     switch (req.type) {
       case "transfer":
-        return { ...base, type: "transfer", key, prev, attrs: { to: req.to } };
+        return { actor, attrs: { to: req.to }, key, prev, time, type: "transfer", v: 1 };
       case "sell":
-        return { ...base, type: "sell", key, prev, attrs: { order: orderCommitment(ref!.salt, req.order) } };
+        return { actor, attrs: { order: orderCommitment(ref!.salt, req.order) }, key, prev, time, type: "sell", v: 1 };
       case "redeem":
-        return { ...base, type: "redeem", key, prev, attrs: {} };
+        return { actor, attrs: {}, key, prev, time, type: "redeem", v: 1 };
       case "void":
-        return { ...base, type: "void", key, prev, attrs: { reason: req.reason } };
+        return { actor, attrs: { reason: req.reason }, key, prev, time, type: "void", v: 1 };
     }
   }
 }

@@ -49,15 +49,17 @@ export function applyEvent(view: LedgerView, event: LedgerEvent, leaf: string, i
   if (event.type === "issue") {
     if (actor.role !== "issuer") fail("FORBIDDEN_ROLE", "only issuers issue keys");
     if (current) fail("DUPLICATE_KEY", "this key was already issued");
+    // Members in code-unit order, kept by the spreads below: canonicalize
+    // (jcs.ts) then writes the state without sorting it.
     const state: KeyState = {
-      status: "issued",
-      issuer: actor.id,
-      holder: actor.id,
-      sku: event.attrs.sku,
-      ...(event.attrs.expires !== undefined ? { expires: event.attrs.expires } : {}),
       events: 1,
+      ...(event.attrs.expires !== undefined ? { expires: event.attrs.expires } : {}),
       head: leaf,
+      holder: actor.id,
       index,
+      issuer: actor.id,
+      sku: event.attrs.sku,
+      status: "issued",
     };
     return { kind: "key", key: event.key, state, redeemedWithoutSale: false };
   }
