@@ -12,7 +12,7 @@
  * must see. The ledger publishes a group to readers once its batch is
  * durable, and then calls `settled`.
  */
-import { concatBytes, fromHex, toHex, utf8 } from "../core/bytes.js";
+import { fromHex, toHex, utf8 } from "../core/bytes.js";
 import { keyCommitment, orderCommitment } from "../core/commitment.js";
 import { KeyProofError, type ErrorBody } from "../core/errors.js";
 import { encodeEvent, stateRecord } from "../core/ledger/entry.js";
@@ -27,7 +27,7 @@ import type { NoteSigner } from "../core/note/note.js";
 import { checkInput } from "../core/validate.js";
 import type { EventClock } from "./event-clock.js";
 import { encodeReplay, encodeWholeReplay, idempotencyKeyReused, openReplay, type Replay } from "./idempotency.js";
-import { K } from "./keys.js";
+import { carve, K } from "./keys.js";
 import type { ChainedBatch, Db } from "./map-store.js";
 import type { MapUpdater, PreparedMap } from "./map-updater.js";
 import type { FullTiles } from "./full-tiles.js";
@@ -210,7 +210,8 @@ export class GroupPreparer {
     const range = this.range.clone();
     const tiles = this.tiles.clone();
     // Straight into the native batch: an array of op objects kept every
-    // event's keys and values alive on the JS heap until the write.
+    // event's keys and values alive on the JS heap until the write. Small
+    // values are carved (keys.ts says why), as K's keys are.
     const staged: [string, Uint8Array][] = [];
     const put = (key: Uint8Array, value: Uint8Array): void => {
       batch.put(key, value);
@@ -247,7 +248,7 @@ export class GroupPreparer {
           const effect = applyEvent(overlay, event, leafHex, Number(index));
           overlay.apply(effect);
           for (const n of range.append(leaf)) {
-            put(K.node(n.level, n.index), n.hash);
+            put(K.node(n.level, n.index), carve(n.hash));
             logNodes.push(n);
             const full = tiles.add(n);
             if (full) put(K.tile(full.tileLevel, full.index), full.hashes);
@@ -266,8 +267,8 @@ export class GroupPreparer {
               t.events.push(index);
             } else touched.set(effect.key, { state: effect.state, events: [...(keys.events.get(effect.key) ?? []), index] });
             if (req.type === "issue" && ref && mac) {
-              put(K.salt(c), ref.salt);
-              put(K.codeIndex(fromHex(mac, 32)), concatBytes(c, ref.salt));
+              put(K.salt(c), carve(ref.salt));
+              put(K.codeIndex(fromHex(mac, 32)), carve(c, ref.salt));
               keys.codes.set(mac, ref);
               keys.salts.set(ref.commitment, ref.salt);
             }
