@@ -95,11 +95,15 @@ const CHAR_H = 0x68; // "h"
 // carved from shared 64 KiB slabs: one ArrayBuffer per slab instead of one per
 // key keeps the garbage collector's work per batch small. A chained batch
 // copies what it is given at once, so values only put in one are carved too.
+const SLAB_BYTES = 65536;
+/** Larger requests get an array of their own: past 64 bytes one lives outside V8's heap anyway. */
+const SLAB_MAX_REQUEST = 4096;
 let slab = new Uint8Array(0);
 let slabUsed = 0;
 export function alloc(n: number): Uint8Array {
+  if (n > SLAB_MAX_REQUEST) return new Uint8Array(n);
   if (slabUsed + n > slab.length) {
-    slab = new Uint8Array(65536);
+    slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
   const k = slab.subarray(slabUsed, slabUsed + n);
