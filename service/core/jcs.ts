@@ -5,10 +5,11 @@ import { isWellFormed } from "./unicode.js";
 
 export function canonicalize(value: unknown): string {
   // RFC 8785 is ECMAScript's JSON.stringify with every object's members in
-  // UTF-16 code-unit order (its §3.2.3). The ledger builds its events with
-  // their members in that order, and entries parsed back keep it, so those
-  // are written natively; the library's sorting walk of every object was
-  // most of what encoding an event cost the sequencer's thread.
+  // UTF-16 code-unit order (its §3.2.3). The ledger builds its events and
+  // key states with their members in that order, and entries parsed back
+  // keep it, so those are written natively: the library's walk, sorting
+  // every object's members, took some 5 % of the sequencer's thread under
+  // flat-out writes (docs/figures.md, thirty-fifth session).
   if (stringifiesCanonically(value, 0)) return JSON.stringify(value);
   let out: string | undefined;
   try {

@@ -115,8 +115,8 @@ export function alloc(n: number): Uint8Array {
  * `parts` joined in slab memory (`alloc`). A typed array of up to 64 bytes
  * made any other way lives in V8's heap, and handing one to LevelDB makes V8
  * move it out first, an ArrayBuffer of its own each time: at about a dozen
- * keys and values an event, that took twice as long as the puts themselves
- * (bench/tmp probe: 600 against 245 ns a put).
+ * keys and values an event, 470–600 ns a put against 240–250 from a slab
+ * (docs/figures.md, thirty-fifth session).
  */
 export function carve(...parts: Uint8Array[]): Uint8Array {
   let n = 0;

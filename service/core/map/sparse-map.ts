@@ -76,11 +76,10 @@ export function updateMap(source: MapNodeSource, updates: MapUpdate[]): { root: 
     return node.hash;
   };
 
-  // Updates go down the tree as ranges lo..hi-1 of one sorted array: a
-  // sliced copy per level and side was the largest allocation of an update
-  // after the hashes.
   // A subtree holding exactly `items[lo..hi)`, with no stored nodes below
-  // its top, where `top` was (a leaf, or nothing).
+  // its top, where `top` was (a leaf, or nothing). Updates go down the tree
+  // as such ranges of one sorted array: a sliced copy per level and side was
+  // the largest allocation of an update after the hashes.
   const build = (depth: number, items: MapUpdate[], lo: number, hi: number, top?: MapNode): Uint8Array => {
     const path = items[lo]!.key;
     if (hi - lo === 1) return emit(depth, path, leafNode(items[lo]!), top);
