@@ -33,7 +33,7 @@ const PREFIX = Object.fromEntries([..."enmhskvipqtucabdxAMPXTKFL"].map((c) => [c
 const p = (c: string): Uint8Array => PREFIX[c]!;
 
 export const K = {
-  entry: (index: bigint | number) => carve(p("e"), u64be(index)),
+  entry: (index: bigint | number) => prefixedU64("e", index),
   node: (level: number, index: bigint) => {
     const k = alloc(10);
     k[0] = CHAR_N;
@@ -58,7 +58,7 @@ export const K = {
     return k;
   },
   mapHistoryRange: { gte: p("h"), lt: p("i") },
-  mapKept: (size: bigint) => carve(p("K"), u64be(size)),
+  mapKept: (size: bigint) => prefixedU64("K", size),
   mapKeptRange: { gte: p("K"), lt: p("L") },
   mapFullHistory: p("F"),
   state: (commitment: Uint8Array) => carve(p("s"), commitment),
@@ -73,8 +73,8 @@ export const K = {
   participantRange: { gte: p("p"), lt: p("q") },
   token: (hash: Uint8Array) => carve(p("t"), hash),
   tokenRange: { gte: p("t"), lt: p("u") },
-  checkpoint: (size: bigint | number) => carve(p("c"), u64be(size)),
-  anchor: (size: bigint | number) => carve(p("a"), u64be(size)),
+  checkpoint: (size: bigint | number) => prefixedU64("c", size),
+  anchor: (size: bigint | number) => prefixedU64("a", size),
   anchorRange: { gte: p("a"), lt: p("b") },
   anchorIndex: p("A"),
   idempotency: (actor: string, key: string) => carve(p("d"), utf8(actor), Uint8Array.of(0), utf8(key)),
@@ -128,6 +128,14 @@ export function carve(...parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** A prefix byte and a u64, written in place (an entry's key is made for every event). */
+function prefixedU64(prefix: string, n: bigint | number): Uint8Array {
+  const k = alloc(9);
+  k[0] = p(prefix)[0]!;
+  writeU64be(k, 1, BigInt(n));
+  return k;
 }
 
 function mapKey(kind: "latest" | "history", depth: number, path: Uint8Array, extra: number): Uint8Array {

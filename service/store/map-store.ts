@@ -189,10 +189,11 @@ export class MapStore implements MapNodeSource {
    * through the nodes known so far, together as the update walks them (a
    * node shared by many keys is looked at once); a round reads, for every
    * key, the first position it cannot pass, and the sibling of each position
-   * passed whose other side no key goes down. One read per node, one after the other, is what made
-   * large maps slow (the lower levels are rarely cached); reading a window of
-   * levels ahead instead read about ten absent positions per new key, below
-   * the leaf where its path ends, and those misses were most of the reads.
+   * passed whose other side no key goes down. One read per node, one after
+   * the other, is what made large maps slow (the lower levels are rarely
+   * cached); reading a window of levels ahead instead read about ten
+   * absent positions per new key, below the leaf where its path ends, and
+   * those misses were most of the reads.
    * Groups of up to FEW_KEYS keys still read a window ahead: their misses
    * cost little, while a round trip per uncached level is what small groups
    * (single events at a steady rate) wait for, and a group that waited

@@ -21,6 +21,8 @@ describe("LevelDB keys", () => {
           [K.codeIndex(c), Uint8Array.of(0x69, ...c)],
           [K.entry(n), Uint8Array.of(0x65, ...u64be(n))],
           [K.checkpoint(n), Uint8Array.of(0x63, ...u64be(n))],
+          [K.anchor(n), Uint8Array.of(0x61, ...u64be(n))],
+          [K.mapKept(n), Uint8Array.of(0x4b, ...u64be(n))],
           [K.keyEvent(c, n), Uint8Array.of(0x76, ...c, ...u64be(n))],
           [K.participant(id), Uint8Array.of(0x70, ...utf8(id))],
           [K.node(3, n), Uint8Array.of(0x6e, 3, ...u64be(n))],
